@@ -1,0 +1,41 @@
+"""Package metadata for tfx-nmt: a TFX pipeline that trains, evaluates and ships a Transformer translator.
+
+Exact versions of every dependency live in requirements.lock (generated from requirements.in); the ranges
+here are what the code is written against.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="tfx-nmt",
+    version="0.1.0",
+    description=(
+        "An end-to-end TFX pipeline that trains, evaluates and ships a Transformer "
+        "neural machine translation model served by TensorFlow Serving."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["tfx_nmt", "tfx_nmt.*"]),
+    include_package_data=True,
+    install_requires=[
+        "tfx[kfp]==1.16.0",
+        "apache-beam[gcp]==2.61.0",
+        "tensorflow==2.16.2",
+        "tensorflow-text==2.16.1",
+        "keras>=3.12,<3.13",
+        "keras-hub==0.25.1",
+        "sentencepiece>=0.2",
+        "sacrebleu>=2.6,<2.7",
+        "tensorflow-serving-api==2.16.1",
+        "kfp==2.5.0",
+        "matplotlib>=3.8",
+        "tqdm>=4.66",
+    ],
+    extras_require={"test": ["pytest>=8", "pytest-timeout", "hypothesis>=6"]},
+    entry_points={"console_scripts": ["tfx-nmt=tfx_nmt.pipeline.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

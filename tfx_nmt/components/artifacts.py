@@ -1,0 +1,9 @@
+"""Custom artifact types of the pipeline (the standard types cover the rest)."""
+from tfx.types.artifact import Artifact
+
+
+class CleaningReport(Artifact):
+    """`cleaning_report.json`: per split, input, kept and dropped counts by reason; `input` equals
+    `kept` plus the sum of `dropped`."""
+
+    TYPE_NAME = "CleaningReport"

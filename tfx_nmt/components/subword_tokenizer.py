@@ -1,0 +1,122 @@
+"""SubwordTokenizer: learns a joint SentencePiece model on the cleaned train split, then tokenizes every
+split in Beam.
+
+Outputs
+- `tokenized_examples`: the same splits, each tf.Example with `source`, `target` (text) and
+  `source_ids`, `target_ids` (int64 ids with BOS/EOS).
+- `tokenizer`: `sentencepiece.model`, `sentencepiece.vocab` (one piece a line) and `tokenizer.json`
+  (vocabulary size, special ids, SHA-256 of the model). It is typed `TransformGraph` because it plays
+  that role in TFX: the preprocessing the Trainer embeds in the serving graph, delivered through the
+  Trainer's `transform_graph` input (`fn_args.transform_output`). It is not a tf.Transform output.
+"""
+import hashlib
+import json
+import logging
+import os
+from typing import Iterator
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.types import artifact_utils
+
+from tfx_nmt.components.examples_io import ReadSplit, WriteSplit, bytes_feature, iterate_examples
+from tfx_nmt.text import subword
+
+log = logging.getLogger(__name__)
+
+
+def train_sentences(examples_uri: str) -> Iterator[str]:
+    """Source then target sentence of every pair of the train split (text for a joint vocabulary)."""
+    for example in iterate_examples(examples_uri, "train"):
+        yield bytes_feature(example, "source").decode("utf-8")
+        yield bytes_feature(example, "target").decode("utf-8")
+
+
+class TokenizeExample(beam.DoFn):
+    """Adds `source_ids` and `target_ids` (int64, BOS/EOS included) to a serialized tf.Example.
+
+    The SentencePiece model is loaded once per worker in `setup`, from the proto bytes carried by the
+    DoFn, so nothing depends on a file path or on TensorFlow custom ops being registered in the worker.
+    """
+
+    def __init__(self, model_proto: bytes):
+        super().__init__()
+        self._model_proto = model_proto
+        self._encoder = None
+
+    def setup(self):
+        self._encoder = subword.SubwordEncoder(self._model_proto)
+
+    def process(self, record: bytes):
+        example = tf.train.Example.FromString(record)
+        for side in ("source", "target"):
+            ids = self._encoder.encode(bytes_feature(example, side).decode("utf-8"))
+            example.features.feature[f"{side}_ids"].int64_list.value.extend(ids)
+        yield example.SerializeToString()
+
+
+def write_tokenizer(model_proto: bytes, directory: str) -> dict:
+    """Writes the model, its vocabulary and `tokenizer.json` metadata into `directory`; returns the metadata."""
+    encoder = subword.SubwordEncoder(model_proto)
+    metadata = {
+        "type": "sentencepiece",
+        "vocabulary_size": encoder.vocabulary_size,
+        "pad_id": subword.PAD_ID,
+        "unk_id": subword.UNK_ID,
+        "bos_id": subword.BOS_ID,
+        "eos_id": subword.EOS_ID,
+        "sha256": hashlib.sha256(model_proto).hexdigest(),
+    }
+    tf.io.gfile.makedirs(directory)
+    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "wb") as f:
+        f.write(model_proto)
+    with tf.io.gfile.GFile(os.path.join(directory, subword.VOCABULARY_FILE), "w") as f:
+        f.write("\n".join(encoder.vocabulary()) + "\n")
+    with tf.io.gfile.GFile(os.path.join(directory, subword.METADATA_FILE), "w") as f:
+        json.dump(metadata, f, indent=2)
+    return metadata
+
+
+def read_tokenizer_model(directory: str) -> bytes:
+    """The SentencePiece model proto bytes of a tokenizer artifact directory."""
+    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "rb") as f:
+        return f.read()
+
+
+@tfx.dsl.components.component(use_beam=True)
+def SubwordTokenizer(
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    tokenized_examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
+    tokenizer: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.TransformGraph],
+    vocabulary_size: tfx.dsl.components.Parameter[int] = 8000,
+    model_type: tfx.dsl.components.Parameter[str] = "unigram",
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+):
+    """Learns the subword model on train (source and target sentences together) and tokenizes all splits.
+
+    Args:
+        examples: cleaned tf.Examples {source, target}.
+        tokenized_examples: output, tf.Examples {source, target, source_ids, target_ids}.
+        tokenizer: output, the SentencePiece model directory (see module docstring).
+        vocabulary_size: requested joint vocabulary size (pieces, specials included).
+        model_type: SentencePiece algorithm, `unigram` or `bpe`.
+    """
+    log.info("SubwordTokenizer: learning a %s model of %d pieces on the train split", model_type,
+             vocabulary_size)
+    model_proto = subword.train_sentencepiece(train_sentences(examples.uri), vocabulary_size, model_type)
+    metadata = write_tokenizer(model_proto, tokenizer.uri)
+    log.info("SubwordTokenizer: vocabulary of %d pieces, sha256 %s", metadata["vocabulary_size"],
+             metadata["sha256"][:12])
+    splits = artifact_utils.decode_split_names(examples.split_names)
+    tokenized_examples.split_names = examples.split_names
+    with beam_pipeline as p:
+        for split in splits:
+            _ = (
+                p
+                | f"Read[{split}]" >> ReadSplit(examples.uri, split)
+                | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto))
+                | f"Write[{split}]" >> WriteSplit(tokenized_examples.uri, split)
+            )
+    log.info("SubwordTokenizer: tokenized splits %s", ", ".join(splits))

@@ -1,0 +1,149 @@
+"""TextCleaner: a Beam pipeline that normalizes, filters and deduplicates the parallel corpus.
+
+It first reads ExampleValidator's anomalies and stops the run when TFDV found any, so that training
+never starts on a corpus whose statistics do not match its schema.
+"""
+import json
+import logging
+import os
+from typing import Dict, Iterable, List, Tuple
+
+import apache_beam as beam
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.types import artifact_utils
+
+from tfx_nmt.components.artifacts import CleaningReport
+from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, CleaningRules, clean_pair
+from tfx_nmt.components.examples_io import ReadSplit, WriteSplit, bytes_feature, make_text_example
+
+REPORT_FILE = "cleaning_report.json"
+FILTERED_SPLITS = ("train", "eval")
+DEDUPLICATED_SPLITS = ("train",)
+log = logging.getLogger(__name__)
+
+
+class AnomaliesFoundError(RuntimeError):
+    """TFDV's ExampleValidator reported anomalies in the corpus."""
+
+
+def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
+    """Human-readable lines `split: feature: short description (description)`, one per TFDV anomaly."""
+    found = []
+    for split in splits:
+        path = os.path.join(anomalies_uri, f"Split-{split}", "SchemaDiff.pb")
+        if not tf.io.gfile.exists(path):
+            continue
+        anomalies = anomalies_pb2.Anomalies.FromString(tf.io.gfile.GFile(path, "rb").read())
+        for feature, info in sorted(anomalies.anomaly_info.items()):
+            found.append(f"{split}: feature '{feature}': {info.short_description} ({info.description})")
+        if anomalies.HasField("dataset_anomaly_info"):
+            info = anomalies.dataset_anomaly_info
+            found.append(f"{split}: dataset: {info.short_description} ({info.description})")
+    return found
+
+
+def _clean_record(record: bytes, rules: CleaningRules, filter_pairs: bool) -> Tuple[str, str, str]:
+    example = tf.train.Example.FromString(record)
+    source = bytes_feature(example, "source").decode("utf-8")
+    target = bytes_feature(example, "target").decode("utf-8")
+    return clean_pair(source, target, rules, filter_pairs)
+
+
+def assemble_report(counts: Iterable[Dict], splits: Iterable[str]) -> Dict[str, Dict]:
+    """Builds the CleaningReport from `{split, outcome, count}` rows.
+
+    The `kept` row counts pairs that passed the filter before deduplication; duplicates are moved from
+    it to `dropped.duplicate`, so that per split `input == kept + sum(dropped.values())`.
+    """
+    report = {split: {"input": 0, "kept": 0, "dropped": {r: 0 for r in DROP_REASONS}} for split in splits}
+    for row in counts:
+        entry = report[row["split"]]
+        if row["outcome"] == "duplicate":
+            entry["dropped"]["duplicate"] += row["count"]
+            entry["kept"] -= row["count"]
+            continue
+        entry["input"] += row["count"]
+        if row["outcome"] == KEPT:
+            entry["kept"] += row["count"]
+        else:
+            entry["dropped"][row["outcome"]] += row["count"]
+    return report
+
+
+@tfx.dsl.components.component(use_beam=True)
+def TextCleaner(
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    cleaned_examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
+    report: tfx.dsl.components.OutputArtifact[CleaningReport],
+    max_tokens: tfx.dsl.components.Parameter[int] = 80,
+    max_length_ratio: tfx.dsl.components.Parameter[float] = 3.0,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
+):
+    """Normalizes every split; filters train and eval; deduplicates train (rules in `cleaning`).
+
+    Args:
+        examples: tf.Examples {source, target} from ParallelCorpusExampleGen.
+        anomalies: ExampleValidator's output; any anomaly stops the run.
+        cleaned_examples: output, the same splits and features, cleaned.
+        report: output, `cleaning_report.json` (see `assemble_report`).
+        max_tokens / max_length_ratio: the filter thresholds, in whitespace-separated words.
+
+    Raises:
+        AnomaliesFoundError: TFDV found anomalies; the message lists each.
+    """
+    splits = artifact_utils.decode_split_names(examples.split_names)
+    problems = read_anomalies(anomalies.uri, splits)
+    if problems:
+        raise AnomaliesFoundError(
+            "ExampleValidator found anomalies in the corpus; fix the data before training:\n  "
+            + "\n  ".join(problems))
+    rules = CleaningRules(max_tokens=max_tokens, max_length_ratio=max_length_ratio)
+    cleaned_examples.split_names = examples.split_names
+    counts_prefix = os.path.join(report.uri, "counts")
+    with beam_pipeline as p:
+        all_counts = []
+        for split in splits:
+            outcomes = (
+                p
+                | f"Read[{split}]" >> ReadSplit(examples.uri, split)
+                | f"Clean[{split}]" >> beam.Map(_clean_record, rules, split in FILTERED_SPLITS)
+            )
+            kept = (
+                outcomes
+                | f"Kept[{split}]" >> beam.Filter(lambda o: o[2] == KEPT)
+                | f"Pair[{split}]" >> beam.Map(lambda o: (o[0], o[1]))
+            )
+            outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[2], 1))
+            if split in DEDUPLICATED_SPLITS:
+                per_pair = kept | f"CountPairs[{split}]" >> beam.combiners.Count.PerElement()
+                kept = per_pair | f"Unique[{split}]" >> beam.Keys()
+                duplicates = per_pair | f"Duplicates[{split}]" >> beam.Map(lambda kv: ("duplicate", kv[1] - 1))
+                outcome_counts = (outcome_counts, duplicates) | f"Merge[{split}]" >> beam.Flatten()
+            _ = (
+                kept
+                | f"ToExample[{split}]" >> beam.MapTuple(
+                    lambda s, t: make_text_example({"source": s, "target": t}))
+                | f"Write[{split}]" >> WriteSplit(cleaned_examples.uri, split)
+            )
+            all_counts.append(
+                outcome_counts
+                | f"Sum[{split}]" >> beam.CombinePerKey(sum)
+                | f"Row[{split}]" >> beam.MapTuple(
+                    lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
+            )
+        _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
+    rows = []
+    for path in tf.io.gfile.glob(counts_prefix + "*"):
+        with tf.io.gfile.GFile(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+        tf.io.gfile.remove(path)
+    cleaning_report = assemble_report(rows, splits)
+    with tf.io.gfile.GFile(os.path.join(report.uri, REPORT_FILE), "w") as f:
+        json.dump(cleaning_report, f, indent=2, sort_keys=True)
+    for split, entry in cleaning_report.items():
+        log.info("TextCleaner: %s: %d pairs in, %d kept, dropped %s", split, entry["input"], entry["kept"],
+                 {k: v for k, v in entry["dropped"].items() if v})

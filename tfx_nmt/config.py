@@ -1,0 +1,119 @@
+"""The one typed configuration object of a run.
+
+A `RunConfig` holds every knob of a pipeline run: data, cleaning, subword tokenizer, model, training,
+decoding and blessing. Presets (`tfx_nmt.pipeline.presets`) are named `RunConfig`s; the CLI overrides
+any field with a flag of the same name. Components receive the fields they need as execution
+properties, and the Trainer receives `model_config()` / `training_config()` dicts through
+`custom_config`, so the same values reach a local run and a Kubeflow run.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the encoder-decoder Transformer (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762).
+
+    Attributes:
+        vocabulary_size: size of the joint source/target subword vocabulary (tokens).
+        d_model: width of embeddings and hidden states.
+        num_encoder_layers / num_decoder_layers: number of stacked layers.
+        num_heads: attention heads per layer; must divide `d_model`.
+        ff_dim: width of the position-wise feed-forward layer.
+        dropout: dropout rate on embeddings, attention outputs and feed-forward outputs.
+        max_source_length / max_target_length: longest sequence in subword tokens, BOS/EOS included;
+            longer training pairs are dropped, longer serving inputs are truncated.
+        normalize_first: pre-layer-normalization (Xiong et al. 2020) when True, else post-LN as in the
+            original paper.
+    """
+
+    vocabulary_size: int = 8000
+    d_model: int = 256
+    num_encoder_layers: int = 3
+    num_decoder_layers: int = 3
+    num_heads: int = 4
+    ff_dim: int = 1024
+    dropout: float = 0.1
+    max_source_length: int = 128
+    max_target_length: int = 128
+    normalize_first: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Every knob of one `tfx-nmt run`. See README.md, "Options", for the meaning of each field."""
+
+    preset: str = "quick"
+    # Data.
+    source: str = "en"
+    target: str = "de"
+    # Cleaning (train and eval splits only; the test split is normalized, never filtered).
+    max_tokens: int = 80
+    max_length_ratio: float = 3.0
+    max_train_pairs: int = 0
+    max_eval_pairs: int = 0
+    max_test_pairs: int = 0
+    # Subword tokenizer.
+    vocabulary_size: int = 8000
+    tokenizer_model_type: str = "unigram"
+    # Model.
+    d_model: int = 256
+    num_encoder_layers: int = 3
+    num_decoder_layers: int = 3
+    num_heads: int = 4
+    ff_dim: int = 1024
+    dropout: float = 0.1
+    max_source_length: int = 128
+    max_target_length: int = 128
+    normalize_first: bool = True
+    # Training.
+    train_steps: int = 100000
+    max_train_seconds: float = 0.0
+    tokens_per_batch: int = 4096
+    learning_rate: float = 1e-3
+    warmup_steps: int = 4000
+    label_smoothing: float = 0.1
+    steps_per_epoch: int = 500
+    eval_batches: int = 20
+    replicas: int = 1
+    jit_compile: bool = False
+    seed: int = 42
+    # Decoding.
+    max_decode_length_a: float = 1.5
+    max_decode_length_b: int = 10
+    decode_batch_size: int = 64
+    # Blessing.
+    min_bleu: float = 0.0
+    max_bleu_drop: float = 1.0
+    # Push.
+    model_name: str = "translator"
+
+    def model_config(self) -> ModelConfig:
+        """The Transformer's shape, taken from this run's fields."""
+        names = {f.name for f in dataclasses.fields(ModelConfig)}
+        return ModelConfig(**{n: getattr(self, n) for n in names})
+
+    def training_config(self) -> Dict[str, Any]:
+        """A JSON-serializable dict of every field, passed to the Trainer's `run_fn` as `custom_config`."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **overrides: Any) -> "RunConfig":
+        """A copy with `overrides` applied.
+
+        Raises:
+            ValueError: when an override names no field of RunConfig.
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown RunConfig fields: {', '.join(unknown)}")
+        return dataclasses.replace(self, **overrides)
+
+    @classmethod
+    def from_dict(cls, values: Dict[str, Any]) -> "RunConfig":
+        """Rebuilds a RunConfig from `training_config()` output, ignoring unknown keys from newer versions."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+

@@ -1,0 +1,94 @@
+"""Keras callbacks of the Trainer: checkpointing with resume, a wall-clock budget, throughput."""
+from __future__ import annotations
+
+import logging
+import time
+
+import keras
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+
+class CheckpointAndResume(keras.callbacks.Callback):
+    """Saves model and optimizer state (step counter included) at the end of every epoch, keeping the
+    newest `max_to_keep`, and restores the newest checkpoint of `directory` when training starts.
+
+    A Trainer that was killed and run again with the same `directory` continues from its last epoch:
+    the optimizer's step counter (`optimizer.iterations`) continues instead of restarting at 0.
+    """
+
+    def __init__(self, directory: str, max_to_keep: int = 5):
+        super().__init__()
+        self.directory = directory
+        self.max_to_keep = max_to_keep
+        self._manager = None
+        self.initial_step = 0
+
+    def on_train_begin(self, logs=None):
+        checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer)
+        self._manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=self.max_to_keep)
+        if self._manager.latest_checkpoint:
+            checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+            self.initial_step = int(self.model.optimizer.iterations.numpy())
+            log.info("Resumed from %s at step %d", self._manager.latest_checkpoint, self.initial_step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._manager.save(checkpoint_number=int(self.model.optimizer.iterations.numpy()))
+
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Measures training throughput, stops at a step count or a wall-clock budget, logs the learning rate.
+
+    Adds `learning_rate` and `target_tokens_per_sec` (non-padding target tokens per second of training
+    time, validation excluded) to each epoch's logs, so that TensorBoard records them.
+
+    Args:
+        max_steps: stop once `optimizer.iterations` reaches this.
+        max_seconds: stop after this many seconds of training (0: no budget).
+    """
+
+    def __init__(self, max_steps: int, max_seconds: float = 0.0):
+        super().__init__()
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+        self.train_seconds = 0.0
+        self.target_tokens = 0.0
+        self.start_time = None
+        self._epoch_start = None
+        self._test_start = None
+        self._test_seconds = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.start_time = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
+        self._test_seconds = 0.0
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.time()
+
+    def on_test_end(self, logs=None):
+        self._test_seconds += time.time() - self._test_start
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        over_budget = self.max_seconds and time.time() - self.start_time >= self.max_seconds
+        if step >= self.max_steps or over_budget:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.time() - self._epoch_start - self._test_seconds
+        tokens = float(logs.get("target_tokens", 0.0)) if logs else 0.0
+        self.train_seconds += seconds
+        self.target_tokens += tokens
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["target_tokens_per_sec"] = tokens / max(seconds, 1e-9)
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Non-padding target tokens per second over all of training (validation excluded)."""
+        return self.target_tokens / max(self.train_seconds, 1e-9)
+

@@ -1,0 +1,122 @@
+"""The serving SavedModel: string in, string out, tokenization and decoding inside the graph.
+
+Signatures (tag `serve`):
+- `serving_default`: `text` tf.string `[B]` -> `translation` tf.string `[B]`, `score` tf.float32 `[B]`
+  (log-probability of the translation, EOS included, divided by its token count).
+- `translate_greedy`: the same contract, greedy search.
+- `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
+  tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
+- `tokenize`: `text` tf.string `[B]` -> `token_ids` tf.int32 `[B, L]` (BOS ... EOS, 0-padded) and
+  `lengths` tf.int32 `[B]`: the ids the model sees, for checking against the Beam tokenizer.
+
+Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized with tensorflow_text's
+`SentencepieceTokenizer`, whose model proto is embedded in the graph: the SavedModel needs no file
+outside itself. Sources longer than `max_source_length` tokens are truncated (their first
+`max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
+normalization gets an empty translation and score 0.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from tfx_nmt.models import decoding
+from tfx_nmt.text.normalization import normalize_tf
+from tfx_nmt.text.subword import BOS_ID, EOS_ID
+
+_TEXT = tf.TensorSpec([None], tf.string)
+
+
+class TranslatorServingModule(tf.Module):
+    """Wraps a TransformerTranslator and its SentencePiece model with the serving signatures.
+
+    Args:
+        model: a trained TransformerTranslator.
+        tokenizer_model: serialized SentencePiece ModelProto (bytes), the one used for training.
+        max_decode_length_a / max_decode_length_b: outputs have at most
+            `min(max_target_length, ceil(a * source_tokens + b))` tokens.
+    """
+
+    def __init__(self, model, tokenizer_model: bytes, max_decode_length_a: float = 1.5,
+                 max_decode_length_b: int = 10):
+        super().__init__(name="translator")
+        self.model = model
+        self.tokenizer = tf_text.SentencepieceTokenizer(model=tokenizer_model, out_type=tf.int32)
+        self._a = float(max_decode_length_a)
+        self._b = int(max_decode_length_b)
+
+    def _encode(self, text, max_length):
+        pieces = self.tokenizer.tokenize(normalize_tf(text))[:, : max_length - 2]
+        batch = tf.shape(text, out_type=tf.int64)[:1]
+        bos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, BOS_ID), tf.ones(batch, tf.int64))
+        eos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, EOS_ID), tf.ones(batch, tf.int64))
+        ids = tf.concat([bos, pieces, eos], axis=1)
+        return ids.to_tensor(default_value=0), tf.cast(ids.row_lengths(), tf.int32)
+
+    def _detokenize(self, token_ids):
+        content = token_ids[:, 1:]
+        keep = tf.logical_and(tf.not_equal(content, EOS_ID), tf.not_equal(content, 0))
+        return self.tokenizer.detokenize(tf.ragged.boolean_mask(content, keep))
+
+    def _translate(self, text):
+        source_ids, _ = self._encode(text, self.model.max_source_length)
+        max_length = decoding.max_decode_length(source_ids, self._a, self._b, self.model.max_target_length)
+        output_ids = decoding.greedy_decode(self.model, source_ids, max_length)
+        log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, output_ids)
+        score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
+        empty = tf.equal(normalize_tf(text), "")
+        translation = tf.where(empty, "", self._detokenize(output_ids))
+        return {"translation": translation, "score": tf.where(empty, 0.0, score)}
+
+    @tf.function(input_signature=[_TEXT])
+    def serve(self, text):
+        return self._translate(text)
+
+    @tf.function(input_signature=[_TEXT])
+    def translate_greedy(self, text):
+        return self._translate(text)
+
+    @tf.function(input_signature=[_TEXT, _TEXT])
+    def score(self, source, target):
+        source_ids, _ = self._encode(source, self.model.max_source_length)
+        target_ids, _ = self._encode(target, self.model.max_target_length)
+        log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, target_ids)
+        return {"log_probability": log_prob, "num_tokens": num_tokens}
+
+    @tf.function(input_signature=[_TEXT])
+    def tokenize(self, text):
+        token_ids, lengths = self._encode(text, self.model.max_source_length)
+        return {"token_ids": token_ids, "lengths": lengths}
+
+    def signatures(self):
+        """The signature map for `tf.saved_model.save`."""
+        return {
+            "serving_default": self.serve.get_concrete_function(),
+            "translate_greedy": self.translate_greedy.get_concrete_function(),
+            "score": self.score.get_concrete_function(),
+            "tokenize": self.tokenize.get_concrete_function(),
+        }
+
+
+def export_serving_model(module: TranslatorServingModule, export_dir: str) -> str:
+    """Saves `module` as a SavedModel at `export_dir`, atomically on local filesystems.
+
+    The SavedModel is written to a temporary sibling directory and renamed into place, so a reader
+    (TF Serving polls its base path) never sees a half-written model.
+
+    Returns:
+        `export_dir`.
+    Raises:
+        FileExistsError: when `export_dir` already exists.
+    """
+    if tf.io.gfile.exists(export_dir):
+        raise FileExistsError(f"{export_dir} already exists")
+    parent = os.path.dirname(export_dir.rstrip("/")) or "."
+    tf.io.gfile.makedirs(parent)
+    tmp_dir = tempfile.mkdtemp(prefix=".export-", dir=parent) if "://" not in parent else export_dir + ".tmp"
+    tf.saved_model.save(module, tmp_dir, signatures=module.signatures())
+    tf.io.gfile.rename(tmp_dir, export_dir)
+    return export_dir

@@ -1,0 +1,219 @@
+"""The encoder-decoder Transformer translator, built from keras_hub layers.
+
+Reference: Vaswani et al. 2017, "Attention Is All You Need", https://arxiv.org/abs/1706.03762.
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+from tfx_nmt.text.subword import PAD_ID
+
+
+def _sum_over_replicas(value):
+    """Sum of `value` over the replicas of the current tf.distribute strategy (identity outside one)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def label_smoothed_nll(labels, logits, label_smoothing: float):
+    """Per-token label-smoothed cross-entropy (Szegedy et al. 2016, https://arxiv.org/abs/1512.00567).
+
+    The target distribution puts `1 - label_smoothing` on the label and spreads `label_smoothing`
+    uniformly over the vocabulary.
+
+    Args:
+        labels: int tensor `[B, T]`; PAD_ID marks padding.
+        logits: float tensor `[B, T, V]`.
+        label_smoothing: in [0, 1).
+
+    Returns:
+        (loss `[B, T]` float32 with 0 at padding, mask `[B, T]` float32, 1 for real tokens).
+    """
+    logits = tf.cast(logits, tf.float32)
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    nll = -tf.gather(log_probs, labels, axis=-1, batch_dims=2)
+    if label_smoothing:
+        uniform = -tf.reduce_mean(log_probs, axis=-1)
+        nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    mask = tf.cast(tf.not_equal(labels, PAD_ID), tf.float32)
+    return nll * mask, mask
+
+
+@keras.saving.register_keras_serializable(package="tfx_nmt")
+class TransformerTranslator(keras.Model):
+    """Encoder-decoder Transformer with a shared source/target embedding tied to the output projection.
+
+    Token embeddings are scaled by sqrt(d_model) and added to sinusoidal position encodings
+    (`keras_hub.layers.SinePositionEncoding`); the encoder is a stack of
+    `keras_hub.layers.TransformerEncoder`, the decoder of `keras_hub.layers.TransformerDecoder` with
+    cross-attention; logits are the decoder output times the transposed embedding matrix
+    (`keras_hub.layers.ReversibleEmbedding`, Press & Wolf 2017, https://arxiv.org/abs/1608.05859).
+
+    Masking: ids equal to PAD_ID (0) are padding. The encoder's self-attention and the decoder's
+    cross-attention ignore padded source positions; the decoder's self-attention ignores padded target
+    positions and is causal (position t sees positions <= t).
+
+    Call arguments:
+        inputs: dict with `source_ids` int `[B, S]` and `target_in` int `[B, T]` (the target shifted
+            right: BOS first; teacher forcing).
+        training: enables dropout.
+
+    Returns:
+        logits, float32 `[B, T, vocabulary_size]`.
+
+    Training: `train_step` minimizes the label-smoothed cross-entropy averaged over the non-padding
+    target tokens of the *global* batch, also under tf.distribute with several replicas (each replica
+    divides its loss sum by the token count summed over all replicas), so that N replicas take exactly
+    the step one replica would take on the same global batch.
+
+    Example:
+    >>> model = TransformerTranslator(vocabulary_size=100, d_model=32, num_encoder_layers=1,
+    ...     num_decoder_layers=1, num_heads=2, ff_dim=64)
+    >>> logits = model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 7]])})
+    >>> logits.shape
+    TensorShape([1, 2, 100])
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        d_model: int = 256,
+        num_encoder_layers: int = 3,
+        num_decoder_layers: int = 3,
+        num_heads: int = 4,
+        ff_dim: int = 1024,
+        dropout: float = 0.1,
+        max_source_length: int = 128,
+        max_target_length: int = 128,
+        normalize_first: bool = True,
+        label_smoothing: float = 0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.d_model = d_model
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.num_heads = num_heads
+        self.ff_dim = ff_dim
+        self.dropout = dropout
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+        self.normalize_first = normalize_first
+        self.label_smoothing = label_smoothing
+
+        self.token_embedding = keras_hub.layers.ReversibleEmbedding(
+            vocabulary_size, d_model, tie_weights=True,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=d_model ** -0.5),
+            name="token_embedding")
+        self.position_encoding = keras_hub.layers.SinePositionEncoding(name="position_encoding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_layers = [
+            keras_hub.layers.TransformerEncoder(
+                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first, name=f"encoder_{i}")
+            for i in range(num_encoder_layers)
+        ]
+        self.decoder_layers = [
+            keras_hub.layers.TransformerDecoder(
+                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first, name=f"decoder_{i}")
+            for i in range(num_decoder_layers)
+        ]
+        # Pre-LN stacks end with a layer norm (Xiong et al. 2020, https://arxiv.org/abs/2002.04745).
+        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm") \
+            if normalize_first else None
+        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm") \
+            if normalize_first else None
+        self.loss_sum_tracker = keras.metrics.Sum(name="loss_sum")
+        self.token_tracker = keras.metrics.Sum(name="target_tokens")
+
+    def embed(self, token_ids, start_index=0, training=None):
+        """Scaled token embedding plus position encoding: `[B, L]` int -> `[B, L, d_model]` float."""
+        x = self.token_embedding(token_ids) * math.sqrt(self.d_model)
+        x = x + self.position_encoding(x, start_index=start_index)
+        return self.embedding_dropout(x, training=training)
+
+    def encode(self, source_ids, training=None):
+        """Source ids `[B, S]` -> (encoder output `[B, S, d_model]`, source padding mask `[B, S]` bool)."""
+        padding_mask = tf.not_equal(source_ids, PAD_ID)
+        x = self.embed(source_ids, training=training)
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=padding_mask, training=training)
+        if self.encoder_norm is not None:
+            x = self.encoder_norm(x)
+        return x, padding_mask
+
+    def decode(self, target_in, encoder_output, source_padding_mask, training=None):
+        """Teacher-forced decoder: target ids `[B, T]` -> logits `[B, T, V]` float32."""
+        x = self.embed(target_in, training=training)
+        target_padding_mask = tf.not_equal(target_in, PAD_ID)
+        for layer in self.decoder_layers:
+            x = layer(x, encoder_output, decoder_padding_mask=target_padding_mask,
+                      encoder_padding_mask=source_padding_mask, training=training)
+        return self.project(x)
+
+    def project(self, hidden):
+        """Final norm (pre-LN) and tied output projection: `[B, T, d_model]` -> logits `[B, T, V]` float32."""
+        if self.decoder_norm is not None:
+            hidden = self.decoder_norm(hidden)
+        return tf.cast(self.token_embedding(hidden, reverse=True), tf.float32)
+
+    def call(self, inputs, training=None):
+        encoder_output, source_padding_mask = self.encode(inputs["source_ids"], training=training)
+        return self.decode(inputs["target_in"], encoder_output, source_padding_mask, training=training)
+
+    def _loss(self, labels, logits):
+        loss, mask = label_smoothed_nll(labels, logits, self.label_smoothing)
+        loss_sum, tokens = tf.reduce_sum(loss), tf.reduce_sum(mask)
+        global_tokens = _sum_over_replicas(tokens)
+        return loss_sum, tokens, loss_sum / tf.maximum(global_tokens, 1.0)
+
+    def _metrics_result(self):
+        total_loss = _sum_over_replicas(self.loss_sum_tracker.result())
+        total_tokens = _sum_over_replicas(self.token_tracker.result())
+        return {"loss": total_loss / tf.maximum(total_tokens, 1.0), "target_tokens": total_tokens}
+
+    def train_step(self, data):
+        inputs, labels = data
+        with tf.GradientTape() as tape:
+            logits = self(inputs, training=True)
+            loss_sum, tokens, loss = self._loss(labels, logits)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        self.loss_sum_tracker.update_state(loss_sum)
+        self.token_tracker.update_state(tokens)
+        return self._metrics_result()
+
+    def test_step(self, data):
+        inputs, labels = data
+        logits = self(inputs, training=False)
+        loss_sum, tokens, _ = self._loss(labels, logits)
+        self.loss_sum_tracker.update_state(loss_sum)
+        self.token_tracker.update_state(tokens)
+        return self._metrics_result()
+
+    @property
+    def metrics(self):
+        return [self.loss_sum_tracker, self.token_tracker]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "vocabulary_size": self.vocabulary_size,
+            "d_model": self.d_model,
+            "num_encoder_layers": self.num_encoder_layers,
+            "num_decoder_layers": self.num_decoder_layers,
+            "num_heads": self.num_heads,
+            "ff_dim": self.ff_dim,
+            "dropout": self.dropout,
+            "max_source_length": self.max_source_length,
+            "max_target_length": self.max_target_length,
+            "normalize_first": self.normalize_first,
+            "label_smoothing": self.label_smoothing,
+        })
+        return config

@@ -1,0 +1,105 @@
+"""`tfx-nmt`: the command line.
+
+    tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
+
+Every field of `tfx_nmt.config.RunConfig` is a flag (`--d-model 256`, `--train-steps 2000`,
+`--min-bleu 20`, `--no-normalize-first`, ...): the preset gives the defaults, flags override them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import warnings
+from typing import List, Optional
+
+from tfx_nmt.config import RunConfig
+
+log = logging.getLogger("tfx_nmt")
+
+_HIDDEN_FIELDS = {"preset"}
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("preset overrides (default: the preset's value)")
+    for field in dataclasses.fields(RunConfig):
+        if field.name in _HIDDEN_FIELDS:
+            continue
+        flags = [f"--{field.name.replace('_', '-')}"]
+        if "_" in field.name:
+            flags.append(f"--{field.name}")
+        kind = type(field.default)
+        if kind is bool:
+            group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            group.add_argument(*flags, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    from tfx_nmt.pipeline.presets import PRESETS
+
+    parser = argparse.ArgumentParser(prog="tfx-nmt", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
+    run.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    run.add_argument("--data-dir", default=None,
+                     help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
+    run.add_argument("--output-dir", default="outputs",
+                     help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
+    run.add_argument("--beam-workers", type=int, default=None,
+                     help="DirectRunner worker processes (default: one per CPU core)")
+    _add_config_flags(run)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The preset named by `args.preset` with every flag that was given applied."""
+    from tfx_nmt.pipeline.presets import get_preset
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+                 if f.name not in _HIDDEN_FIELDS and getattr(args, f.name, None) is not None}
+    return get_preset(args.preset).replace(**overrides)
+
+
+def configure_logging() -> None:
+    """Progress of our components on stderr at INFO; TensorFlow's and TFX's own chatter at WARNING."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Google client libraries warn about Python 3.10 on import, in this process and every Beam worker.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.WARNING)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tfx_nmt.models.devices import configure_cpu_replicas
+    from tfx_nmt.pipeline import run_summary
+    from tfx_nmt.pipeline.data_source import resolve_data_dir
+    from tfx_nmt.pipeline.local_runner import run_local
+
+    config = config_from_args(args)
+    configure_cpu_replicas(config.replicas)
+    data_dir = resolve_data_dir(args.data_dir)
+    summary = run_local(config, data_dir, args.output_dir, args.beam_workers)
+    print(run_summary.format_table(summary))
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the `tfx-nmt` console script."""
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    return {"run": _run}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

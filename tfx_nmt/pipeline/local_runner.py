@@ -1,0 +1,105 @@
+"""Runs the pipeline on this machine: LocalDagRunner, ML Metadata on SQLite, Beam's DirectRunner in
+multi-processing mode with one worker per core.
+
+Layout of `--output-dir`:
+    pipeline_root/              component outputs (artifacts), one directory per component
+    metadata.sqlite             ML Metadata store (enables caching and restarts)
+    serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
+    run_summary.json            metrics and timings of the last run
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+from typing import List, Optional
+
+from tfx_nmt.config import RunConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalPaths:
+    """Where a local run writes, all under `output_dir`."""
+
+    output_dir: str
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.output_dir, "pipeline_root")
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata.sqlite")
+
+    def serving_dir(self, model_name: str) -> str:
+        return os.path.join(self.output_dir, "serving", model_name)
+
+    @property
+    def summary_path(self) -> str:
+        return os.path.join(self.output_dir, "run_summary.json")
+
+
+def pipeline_name(config: RunConfig) -> str:
+    """`tfx-nmt-<source>-<target>`: one ML Metadata pipeline per language pair."""
+    return f"tfx-nmt-{config.source}-{config.target}"
+
+
+def corpus_fingerprint(data_dir: str) -> str:
+    """SHA-256 of the names, sizes and modification times of the files in `data_dir` (local paths only)."""
+    if "://" in data_dir or not os.path.isdir(data_dir):
+        return ""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(data_dir)):
+        stat = os.stat(os.path.join(data_dir, name))
+        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+def direct_runner_args(workers: int) -> List[str]:
+    """Beam options for the DirectRunner in multi-processing mode with `workers` processes."""
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+
+
+def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int] = None) -> dict:
+    """Runs the whole pipeline with LocalDagRunner and writes `run_summary.json`.
+
+    Args:
+        config: the run's knobs.
+        data_dir: the corpus directory.
+        output_dir: see the module docstring; created when missing.
+        beam_workers: DirectRunner processes; defaults to the number of CPU cores.
+
+    Returns:
+        The run summary (see `run_summary.build_run_summary`).
+
+    Raises:
+        RuntimeError: a component failed (TFX's own error, raised from the failing executor).
+    """
+    from tfx import v1 as tfx
+
+    from tfx_nmt.pipeline import run_summary
+    from tfx_nmt.pipeline.pipeline import create_pipeline
+
+    paths = LocalPaths(os.path.abspath(output_dir))
+    os.makedirs(paths.output_dir, exist_ok=True)
+    workers = beam_workers or os.cpu_count() or 1
+    pipeline = create_pipeline(
+        config,
+        pipeline_name=pipeline_name(config),
+        pipeline_root=paths.pipeline_root,
+        data_dir=os.path.abspath(data_dir) if "://" not in data_dir else data_dir,
+        serving_dir=paths.serving_dir(config.model_name),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            paths.metadata_path),
+        beam_pipeline_args=direct_runner_args(workers),
+        corpus_fingerprint=corpus_fingerprint(data_dir),
+    )
+    log.info("Running pipeline %s (preset %s) into %s, Beam DirectRunner with %d workers",
+             pipeline.pipeline_info.pipeline_name, config.preset, paths.output_dir, workers)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
+    run_summary.write_json_atomically(summary, paths.summary_path)
+    return summary

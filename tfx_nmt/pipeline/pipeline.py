@@ -1,0 +1,117 @@
+"""The TFX DAG, built by one pure function that the local runner and the Kubeflow compiler both call.
+
+ParallelCorpusExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> TextCleaner ->
+SubwordTokenizer -> Trainer -> (Resolver: latest blessed model) -> TranslationEvaluator -> Pusher
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from tfx import v1 as tfx
+from ml_metadata.proto import metadata_store_pb2
+
+from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
+from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
+from tfx_nmt.components.text_cleaner import TextCleaner
+from tfx_nmt.components.translation_evaluator import TranslationEvaluator
+from tfx_nmt.config import RunConfig
+
+RUN_FN = "tfx_nmt.models.trainer.run_fn"
+
+# Component ids, in DAG order.
+COMPONENT_IDS = (
+    "ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
+    "SubwordTokenizer", "Trainer", "latest_blessed_model_resolver", "TranslationEvaluator", "Pusher",
+)
+
+
+def create_pipeline(
+    config: RunConfig,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_dir,
+    serving_dir: str,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    beam_pipeline_args: Optional[List[str]] = None,
+    corpus_fingerprint: str = "",
+    train_steps=None,
+    min_bleu=None,
+) -> tfx.dsl.Pipeline:
+    """Builds the translation pipeline.
+
+    Args:
+        config: the run's knobs.
+        pipeline_name: name in ML Metadata and on Kubeflow.
+        pipeline_root: where component outputs are written (local path or `gs://...`).
+        data_dir: corpus directory, a string or a `tfx.dsl.experimental.RuntimeParameter`.
+        serving_dir: the Pusher's base directory; versions land in `<serving_dir>/<version>/`.
+        metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
+        beam_pipeline_args: options of every Beam pipeline (runner, workers).
+        corpus_fingerprint: changes when a corpus file changes, so cached ingest is not reused.
+        train_steps / min_bleu: override `config` (runtime parameters on Kubeflow).
+
+    Returns:
+        A tfx.dsl.Pipeline with caching enabled.
+    """
+    example_gen = ParallelCorpusExampleGen(
+        data_dir=data_dir,
+        source_language=config.source,
+        target_language=config.target,
+        max_train_pairs=config.max_train_pairs,
+        max_eval_pairs=config.max_eval_pairs,
+        max_test_pairs=config.max_test_pairs,
+        corpus_fingerprint=corpus_fingerprint,
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    text_cleaner = TextCleaner(
+        examples=example_gen.outputs["examples"],
+        anomalies=example_validator.outputs["anomalies"],
+        max_tokens=config.max_tokens,
+        max_length_ratio=config.max_length_ratio,
+    )
+    tokenizer = SubwordTokenizer(
+        examples=text_cleaner.outputs["cleaned_examples"],
+        vocabulary_size=config.vocabulary_size,
+        model_type=config.tokenizer_model_type,
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=tokenizer.outputs["tokenized_examples"],
+        transform_graph=tokenizer.outputs["tokenizer"],
+        train_args=tfx.proto.TrainArgs(splits=["train"],
+                                       num_steps=config.train_steps if train_steps is None else train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=config.eval_batches),
+        custom_config=config.training_config(),
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = TranslationEvaluator(
+        examples=text_cleaner.outputs["cleaned_examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        min_bleu=config.min_bleu if min_bleu is None else min_bleu,
+        max_bleu_drop=config.max_bleu_drop,
+        batch_size=config.decode_batch_size,
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
+                  trainer, model_resolver, evaluator, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=True,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [],
+    )

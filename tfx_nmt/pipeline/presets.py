@@ -1,0 +1,51 @@
+"""Named run configurations, overridable knob by knob on the command line.
+
+- `smoke`: CI. A few hundred pairs, a tiny model; the whole DAG in a few minutes.
+- `quick`: the default. The full corpus and a small model trained for a fixed wall-clock budget that
+  fits a 2-core CPU.
+- `base`: Transformer-base (Vaswani et al. 2017, table 3), for GPUs and clusters.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+from tfx_nmt.config import RunConfig
+
+PRESETS: Dict[str, RunConfig] = {
+    "smoke": RunConfig(
+        preset="smoke",
+        max_train_pairs=400, max_eval_pairs=40, max_test_pairs=40,
+        vocabulary_size=600,
+        d_model=64, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=128, dropout=0.1,
+        max_source_length=64, max_target_length=64,
+        train_steps=150, steps_per_epoch=50, tokens_per_batch=1024, learning_rate=3e-3, warmup_steps=40,
+        eval_batches=4, decode_batch_size=16,
+    ),
+    "quick": RunConfig(
+        preset="quick",
+        vocabulary_size=8000,
+        d_model=256, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=1024, dropout=0.1,
+        train_steps=100000, max_train_seconds=1500, steps_per_epoch=250, tokens_per_batch=4096,
+        learning_rate=1e-3, warmup_steps=1000, eval_batches=20,
+    ),
+    "base": RunConfig(
+        preset="base",
+        vocabulary_size=16000,
+        d_model=512, num_encoder_layers=6, num_decoder_layers=6, num_heads=8, ff_dim=2048, dropout=0.1,
+        max_source_length=256, max_target_length=256,
+        train_steps=100000, steps_per_epoch=1000, tokens_per_batch=25000,
+        learning_rate=7e-4, warmup_steps=4000, eval_batches=50, min_bleu=20.0,
+    ),
+}
+
+
+def get_preset(name: str) -> RunConfig:
+    """The RunConfig of preset `name`.
+
+    Raises:
+        KeyError: for an unknown name, listing the known ones.
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,169 @@
+"""`run_summary.json`: the metrics and timings of the latest run, read back from ML Metadata and the
+artifacts the run produced (DESIGN.md, Contracts).
+
+Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_reason`,
+`pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
+`component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
+`cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
+`pipeline_run_id`, `config`.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import tempfile
+from typing import Dict, List
+
+from tfx_nmt.config import RunConfig
+
+_CACHED_STATE = 5  # metadata_store_pb2.Execution.CACHED
+
+
+def _read_json(path: str):
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)
+
+
+def _latest_run(store, pipeline_name: str):
+    runs = [c for c in store.get_contexts_by_type("pipeline_run")]
+    pipeline_context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    in_pipeline = {c.id for c in store.get_parent_contexts_by_context(pipeline_context.id)} | {
+        c.id for c in store.get_children_contexts_by_context(pipeline_context.id)}
+    candidates = [c for c in runs if c.id in in_pipeline] or runs
+    return max(candidates, key=lambda c: c.create_time_since_epoch)
+
+
+def _node_id(store, execution_id: int, pipeline_name: str) -> str:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == "node":
+            return context.name[len(pipeline_name) + 1:] if context.name.startswith(pipeline_name + ".") \
+                else context.name
+    return str(execution_id)
+
+
+def _outputs(store, execution_id: int) -> Dict[str, List]:
+    from ml_metadata.proto import metadata_store_pb2
+
+    events = [e for e in store.get_events_by_execution_ids([execution_id])
+              if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    by_key = collections.defaultdict(list)
+    for event in events:
+        key = event.path.steps[0].key if event.path.steps else ""
+        by_key[key].append(artifacts[event.artifact_id])
+    return by_key
+
+
+def _finite_or_none(value):
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str) -> Dict:
+    """Reads the latest run of `pipeline_name` from the SQLite ML Metadata store at `metadata_path`.
+
+    Raises:
+        LookupError: when the store holds no run of the pipeline.
+    """
+    from ml_metadata import metadata_store
+    from ml_metadata.proto import metadata_store_pb2
+
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = metadata_path
+    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    store = metadata_store.MetadataStore(connection)
+    run = _latest_run(store, pipeline_name)
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.create_time_since_epoch)
+    if not executions:
+        raise LookupError(f"no execution of pipeline {pipeline_name} in {metadata_path}")
+    component_seconds, cached, outputs = {}, [], {}
+    for execution in executions:
+        node = _node_id(store, execution.id, pipeline_name)
+        is_cached = execution.last_known_state == _CACHED_STATE
+        seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000.0
+        component_seconds[node] = 0.0 if is_cached else round(seconds, 3)
+        if is_cached:
+            cached.append(node)
+        outputs[node] = _outputs(store, execution.id)
+
+    summary = {
+        "preset": config.preset,
+        "language_pair": f"{config.source}-{config.target}",
+        "pipeline_run_id": run.name,
+        "bleu": None, "chrf": None, "perplexity": None, "sacrebleu_signature": None,
+        "blessed": False, "blessing_reason": None, "pushed_model_dir": None,
+        "train_target_tokens_per_sec": None, "train_steps": None,
+        "num_examples": {},
+        "component_seconds": component_seconds,
+        "cached_components": cached,
+        "config": config.training_config(),
+    }
+    report = outputs.get("TextCleaner", {}).get("report")
+    if report:
+        cleaning = _read_json(os.path.join(report[0].uri, "cleaning_report.json"))
+        summary["num_examples"] = {split: {"before_cleaning": entry["input"], "after_cleaning": entry["kept"]}
+                                   for split, entry in cleaning.items()}
+    model_run = outputs.get("Trainer", {}).get("model_run")
+    if model_run:
+        stats = _read_json(os.path.join(model_run[0].uri, "training_stats.json"))
+        summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
+        summary["train_steps"] = stats["steps"]
+    evaluation = outputs.get("TranslationEvaluator", {}).get("evaluation")
+    if evaluation:
+        metrics = _read_json(os.path.join(evaluation[0].uri, "metrics.json"))
+        candidate = metrics["candidate"]
+        summary.update({
+            "bleu": _finite_or_none(candidate["bleu"]),
+            "chrf": _finite_or_none(candidate["chrf"]),
+            "perplexity": _finite_or_none(candidate["perplexity"]),
+            "sacrebleu_signature": candidate["bleu_signature"],
+            "blessed": bool(metrics["decision"]["blessed"]),
+            "blessing_reason": metrics["decision"]["reason"],
+            "baseline_bleu": _finite_or_none((metrics.get("baseline") or {}).get("bleu")),
+        })
+    pushed = outputs.get("Pusher", {}).get("pushed_model")
+    if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
+        summary["pushed_model_dir"] = pushed[0].custom_properties["pushed_destination"].string_value
+    return summary
+
+
+def write_json_atomically(value, path: str) -> None:
+    """Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp_path = tempfile.mkstemp(prefix=".run_summary.", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp_path, path)
+    finally:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+
+
+def format_table(summary: Dict) -> str:
+    """A short human-readable table of the run's outcome and timings."""
+    def number(value, fmt):
+        return "n/a" if value is None else format(value, fmt)
+
+    rows = [
+        ("preset", summary["preset"]),
+        ("language pair", summary["language_pair"]),
+        ("BLEU", number(summary["bleu"], ".2f")),
+        ("chrF", number(summary["chrf"], ".2f")),
+        ("perplexity", number(summary["perplexity"], ".2f")),
+        ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
+        ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
+        ("pushed to", summary["pushed_model_dir"] or "not pushed"),
+        ("train steps", number(summary["train_steps"], "d")),
+        ("train tokens/s", number(summary["train_target_tokens_per_sec"], ".0f")),
+    ]
+    for split, counts in summary["num_examples"].items():
+        rows.append((f"{split} pairs", f"{counts['before_cleaning']} -> {counts['after_cleaning']} after cleaning"))
+    for component, seconds in summary["component_seconds"].items():
+        rows.append((f"  {component}", "cached" if component in summary["cached_components"] else f"{seconds:.1f} s"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)

@@ -1,0 +1,108 @@
+"""SentencePiece subword model: training and encoding in Python (Beam workers), and the special ids the
+model and the serving graph share.
+
+The serving graph encodes with tensorflow_text's `SentencepieceTokenizer` over the same model proto; it
+wraps the same C++ library, so for the same normalized text both give the same ids (a test checks it).
+Normalization is ours (`tfx_nmt.text.normalization`), so SentencePiece runs with the `identity` rule and
+detokenize(tokenize(text)) gives back the normalized text.
+Reference: Kudo & Richardson 2018, https://arxiv.org/abs/1808.06226.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Iterable, List
+
+PAD_ID = 0
+UNK_ID = 1
+BOS_ID = 2
+EOS_ID = 3
+MODEL_FILE = "sentencepiece.model"
+VOCABULARY_FILE = "sentencepiece.vocab"
+METADATA_FILE = "tokenizer.json"
+
+
+def train_sentencepiece(
+    sentences: Iterable[str], vocabulary_size: int, model_type: str = "unigram", num_threads: int = 0
+) -> bytes:
+    """Learns a SentencePiece model on `sentences` (one sentence each, already normalized).
+
+    Args:
+        sentences: training text; for a joint vocabulary, both languages' sentences.
+        vocabulary_size: requested number of pieces, specials included. On a corpus too small for it the
+            trainer returns a smaller vocabulary instead of failing (`hard_vocab_limit=False`).
+        model_type: `unigram` or `bpe`.
+        num_threads: trainer threads; 0 means one per CPU core.
+
+    Returns:
+        The serialized ModelProto (bytes), with pad=0, unk=1, BOS=2, EOS=3 and byte fallback, so that
+        any Unicode text (emoji, scripts unseen in training) is encoded without <unk>.
+
+    Raises:
+        ValueError: when `sentences` is empty or `model_type` is unknown.
+    """
+    import sentencepiece as spm
+
+    if model_type not in ("unigram", "bpe"):
+        raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_path = os.path.join(tmp, "corpus.txt")
+        count = 0
+        with open(corpus_path, "w", encoding="utf-8") as f:
+            for sentence in sentences:
+                if sentence:
+                    f.write(sentence.replace("\n", " ") + "\n")
+                    count += 1
+        if count == 0:
+            raise ValueError("cannot train a subword model on an empty corpus")
+        prefix = os.path.join(tmp, "spm")
+        spm.SentencePieceTrainer.train(
+            input=corpus_path,
+            model_prefix=prefix,
+            vocab_size=vocabulary_size,
+            model_type=model_type,
+            character_coverage=1.0,
+            byte_fallback=True,
+            hard_vocab_limit=False,
+            normalization_rule_name="identity",
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=BOS_ID,
+            eos_id=EOS_ID,
+            input_sentence_size=2_000_000,
+            shuffle_input_sentence=True,
+            num_threads=num_threads or os.cpu_count() or 1,
+            minloglevel=2,
+        )
+        with open(prefix + ".model", "rb") as f:
+            return f.read()
+
+
+class SubwordEncoder:
+    """Encodes text to ids with BOS/EOS and decodes ids to text, in Python.
+
+    Args:
+        model_proto: a serialized SentencePiece ModelProto (bytes).
+    """
+
+    def __init__(self, model_proto: bytes):
+        import sentencepiece as spm
+
+        self._processor = spm.SentencePieceProcessor(model_proto=model_proto)
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of pieces, specials included."""
+        return self._processor.get_piece_size()
+
+    def encode(self, text: str) -> List[int]:
+        """`[BOS] + pieces(text) + [EOS]`, a list of int ids in [0, vocabulary_size)."""
+        return [BOS_ID] + self._processor.encode(text, out_type=int) + [EOS_ID]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Detokenizes ids, skipping PAD/BOS/EOS."""
+        return self._processor.decode([int(i) for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+
+    def vocabulary(self) -> List[str]:
+        """The pieces in id order."""
+        return [self._processor.id_to_piece(i) for i in range(self.vocabulary_size)]
