@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from typing import Iterator
+from typing import Iterator, List
 
 import apache_beam as beam
 import tensorflow as tf
@@ -85,6 +85,18 @@ def read_tokenizer_model(directory: str) -> bytes:
         return f.read()
 
 
+def tokenize_examples(pipeline: beam.Pipeline, examples_uri: str, tokenized_uri: str, splits: List[str],
+                      model_proto: bytes) -> None:
+    """Adds the tokenization of every split of `examples_uri` into `tokenized_uri` to `pipeline`."""
+    for split in splits:
+        _ = (
+            pipeline
+            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
+            | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto))
+            | f"Write[{split}]" >> WriteSplit(tokenized_uri, split)
+        )
+
+
 @tfx.dsl.components.component(use_beam=True)
 def SubwordTokenizer(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -112,11 +124,5 @@ def SubwordTokenizer(
     splits = artifact_utils.decode_split_names(examples.split_names)
     tokenized_examples.split_names = examples.split_names
     with beam_pipeline as p:
-        for split in splits:
-            _ = (
-                p
-                | f"Read[{split}]" >> ReadSplit(examples.uri, split)
-                | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto))
-                | f"Write[{split}]" >> WriteSplit(tokenized_examples.uri, split)
-            )
+        tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto)
     log.info("SubwordTokenizer: tokenized splits %s", ", ".join(splits))

@@ -73,6 +73,56 @@ def assemble_report(counts: Iterable[Dict], splits: Iterable[str]) -> Dict[str, 
     return report
 
 
+def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str, splits: List[str],
+                   rules: CleaningRules, counts_prefix: str) -> None:
+    """Adds the cleaning of every split to `pipeline` (run it to execute).
+
+    Writes the cleaned splits under `cleaned_uri` and `{split, outcome, count}` JSON lines to files
+    starting with `counts_prefix` (read them with `read_counts`).
+    """
+    all_counts = []
+    for split in splits:
+        outcomes = (
+            pipeline
+            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
+            | f"Clean[{split}]" >> beam.Map(_clean_record, rules, split in FILTERED_SPLITS)
+        )
+        kept = (
+            outcomes
+            | f"Kept[{split}]" >> beam.Filter(lambda o: o[2] == KEPT)
+            | f"Pair[{split}]" >> beam.Map(lambda o: (o[0], o[1]))
+        )
+        outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[2], 1))
+        if split in DEDUPLICATED_SPLITS:
+            per_pair = kept | f"CountPairs[{split}]" >> beam.combiners.Count.PerElement()
+            kept = per_pair | f"Unique[{split}]" >> beam.Keys()
+            duplicates = per_pair | f"Duplicates[{split}]" >> beam.Map(lambda kv: ("duplicate", kv[1] - 1))
+            outcome_counts = (outcome_counts, duplicates) | f"Merge[{split}]" >> beam.Flatten()
+        _ = (
+            kept
+            | f"ToExample[{split}]" >> beam.MapTuple(
+                lambda s, t: make_text_example({"source": s, "target": t}))
+            | f"Write[{split}]" >> WriteSplit(cleaned_uri, split)
+        )
+        all_counts.append(
+            outcome_counts
+            | f"Sum[{split}]" >> beam.CombinePerKey(sum)
+            | f"Row[{split}]" >> beam.MapTuple(
+                lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
+        )
+    _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
+
+
+def read_counts(counts_prefix: str) -> List[Dict]:
+    """The `{split, outcome, count}` rows written by `clean_examples`; the files are deleted."""
+    rows = []
+    for path in tf.io.gfile.glob(counts_prefix + "*"):
+        with tf.io.gfile.GFile(path) as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+        tf.io.gfile.remove(path)
+    return rows
+
+
 @tfx.dsl.components.component(use_beam=True)
 def TextCleaner(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -105,42 +155,8 @@ def TextCleaner(
     cleaned_examples.split_names = examples.split_names
     counts_prefix = os.path.join(report.uri, "counts")
     with beam_pipeline as p:
-        all_counts = []
-        for split in splits:
-            outcomes = (
-                p
-                | f"Read[{split}]" >> ReadSplit(examples.uri, split)
-                | f"Clean[{split}]" >> beam.Map(_clean_record, rules, split in FILTERED_SPLITS)
-            )
-            kept = (
-                outcomes
-                | f"Kept[{split}]" >> beam.Filter(lambda o: o[2] == KEPT)
-                | f"Pair[{split}]" >> beam.Map(lambda o: (o[0], o[1]))
-            )
-            outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[2], 1))
-            if split in DEDUPLICATED_SPLITS:
-                per_pair = kept | f"CountPairs[{split}]" >> beam.combiners.Count.PerElement()
-                kept = per_pair | f"Unique[{split}]" >> beam.Keys()
-                duplicates = per_pair | f"Duplicates[{split}]" >> beam.Map(lambda kv: ("duplicate", kv[1] - 1))
-                outcome_counts = (outcome_counts, duplicates) | f"Merge[{split}]" >> beam.Flatten()
-            _ = (
-                kept
-                | f"ToExample[{split}]" >> beam.MapTuple(
-                    lambda s, t: make_text_example({"source": s, "target": t}))
-                | f"Write[{split}]" >> WriteSplit(cleaned_examples.uri, split)
-            )
-            all_counts.append(
-                outcome_counts
-                | f"Sum[{split}]" >> beam.CombinePerKey(sum)
-                | f"Row[{split}]" >> beam.MapTuple(
-                    lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
-            )
-        _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
-    rows = []
-    for path in tf.io.gfile.glob(counts_prefix + "*"):
-        with tf.io.gfile.GFile(path) as f:
-            rows.extend(json.loads(line) for line in f if line.strip())
-        tf.io.gfile.remove(path)
+        clean_examples(p, examples.uri, cleaned_examples.uri, splits, rules, counts_prefix)
+    rows = read_counts(counts_prefix)
     cleaning_report = assemble_report(rows, splits)
     with tf.io.gfile.GFile(os.path.join(report.uri, REPORT_FILE), "w") as f:
         json.dump(cleaning_report, f, indent=2, sort_keys=True)

@@ -56,6 +56,9 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Corpu
         chrf = chrf_metric.corpus_score(hyps, [refs])
         bleu_score, chrf_score, precisions, bp = bleu.score, chrf.score, list(bleu.precisions), bleu.bp
     else:
+        # The signature needs a scored corpus to know the number of references; score a dummy one.
+        bleu_metric.corpus_score([""], [[""]])
+        chrf_metric.corpus_score([""], [[""]])
         bleu_score = chrf_score = bp = float("nan")
         precisions = [float("nan")] * 4
     return CorpusScores(

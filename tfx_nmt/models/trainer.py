@@ -46,7 +46,7 @@ def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslato
         normalize_first=config.normalize_first,
         label_smoothing=config.label_smoothing,
     )
-    model({"source_ids": tf.constant([[2, 3]]), "target_in": tf.constant([[2]])})
+    model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 5]])})
     return model
 
 

@@ -25,8 +25,8 @@ PRESETS: Dict[str, RunConfig] = {
         preset="quick",
         vocabulary_size=8000,
         d_model=256, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=1024, dropout=0.1,
-        train_steps=100000, max_train_seconds=1500, steps_per_epoch=250, tokens_per_batch=4096,
-        learning_rate=1e-3, warmup_steps=1000, eval_batches=20,
+        train_steps=100000, max_train_seconds=1500, steps_per_epoch=200, tokens_per_batch=3072,
+        learning_rate=1e-3, warmup_steps=400, eval_batches=20,
     ),
     "base": RunConfig(
         preset="base",

@@ -1,0 +1,58 @@
+"""Shared fixtures: the corpus, a small SentencePiece model, and one `smoke` pipeline run per session."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fresh_python(code: str, timeout: float = 600, env=None) -> subprocess.CompletedProcess:
+    """Runs `code` in a new Python process (the interpreter of this test run) and returns the result."""
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=environment)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The Multi30k directory: $TFX_NMT_DATA_DIR (set by the Makefile), else the project's resolver."""
+    from tfx_nmt.pipeline.data_source import resolve_data_dir
+
+    return resolve_data_dir(None)
+
+
+@pytest.fixture(scope="session")
+def train_sentences(data_dir):
+    """The first 3,000 English and German train sentences, normalized."""
+    from tfx_nmt.components import corpus
+    from tfx_nmt.text.normalization import normalize
+
+    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 3000, "eval": 1, "test": 1})["train"]
+    return [normalize(x) for pair in pairs for x in pair]
+
+
+@pytest.fixture(scope="session")
+def spm_model(train_sentences):
+    """A 1,000-piece SentencePiece model proto learned on `train_sentences`."""
+    from tfx_nmt.text import subword
+
+    return subword.train_sentencepiece(train_sentences, 1000)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, data_dir):
+    """One `tfx-nmt run --preset smoke` for the whole session: (output_dir, run_summary dict, log text)."""
+    output_dir = tmp_path_factory.mktemp("smoke")
+    result = subprocess.run(
+        [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
+         "--output-dir", str(output_dir)],
+        capture_output=True, text=True, timeout=1200, cwd=REPO)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    with open(os.path.join(output_dir, "run_summary.json")) as f:
+        return str(output_dir), json.load(f), log

@@ -1,0 +1,63 @@
+"""The whole DAG, once, on the `smoke` preset (a few hundred real Multi30k pairs)."""
+import json
+import math
+import os
+
+from conftest import fresh_python
+from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
+
+SUMMARY_KEYS = {"bleu", "chrf", "perplexity", "sacrebleu_signature", "blessed", "pushed_model_dir",
+                "train_target_tokens_per_sec", "component_seconds", "preset", "language_pair", "num_examples"}
+
+
+def test_every_component_ran_and_summary_is_complete(smoke_run):
+    output_dir, summary, _ = smoke_run
+    assert SUMMARY_KEYS <= set(summary)
+    assert set(summary["component_seconds"]) == set(COMPONENT_IDS)
+    assert summary["cached_components"] == []
+    for key in ("bleu", "chrf", "perplexity", "train_target_tokens_per_sec"):
+        assert isinstance(summary[key], float) and math.isfinite(summary[key]), key
+    assert all(math.isfinite(s) and s >= 0 for s in summary["component_seconds"].values())
+    assert summary["preset"] == "smoke" and summary["language_pair"] == "en-de"
+    assert summary["sacrebleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert summary["num_examples"]["train"]["before_cleaning"] == 400
+    assert summary["num_examples"]["test"] == {"before_cleaning": 40, "after_cleaning": 40}
+    assert summary["blessed"] is True
+    assert summary["pushed_model_dir"].startswith(os.path.join(output_dir, "serving", "translator") + os.sep)
+
+
+def test_evaluator_outputs(smoke_run):
+    output_dir, summary, _ = smoke_run
+    evaluator_dir = os.path.join(output_dir, "pipeline_root", "TranslationEvaluator")
+    [metrics_dir] = [os.path.join(evaluator_dir, "evaluation", d)
+                     for d in os.listdir(os.path.join(evaluator_dir, "evaluation"))]
+    with open(os.path.join(metrics_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["candidate"]["bleu"] == summary["bleu"]
+    with open(os.path.join(metrics_dir, "hypotheses.txt")) as f:
+        assert len(f.read().splitlines()) == 40
+    [blessing_dir] = [os.path.join(evaluator_dir, "blessing", d)
+                      for d in os.listdir(os.path.join(evaluator_dir, "blessing"))]
+    assert os.listdir(blessing_dir) == ["BLESSED"]
+
+
+def test_pushed_model_translates_in_a_fresh_process(smoke_run):
+    _, summary, _ = smoke_run
+    result = fresh_python(f"""
+        import json, sys
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401
+        model = tf.saved_model.load({summary["pushed_model_dir"]!r})
+        outputs = model.signatures["serving_default"](
+            text=tf.constant(["A man in a red shirt.", "Two dogs play in the snow.", "A girl is reading."]))
+        allowed = {{"tensorflow", "tensorflow_text"}}
+        ours = sorted(m for m in sys.modules if m.split(".")[0] in ("tfx_nmt", "tfx", "keras_hub", "keras"))
+        print(json.dumps({{"translations": [t.decode() for t in outputs["translation"].numpy()],
+                          "scores": outputs["score"].numpy().tolist(), "modules": ours}}))
+    """)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(out["translations"]) == 3
+    assert all(t.strip() for t in out["translations"]), out["translations"]
+    assert all(math.isfinite(s) and s <= 0 for s in out["scores"])
+    assert not [m for m in out["modules"] if m.split(".")[0] in ("tfx_nmt", "tfx", "keras_hub")]

@@ -1,0 +1,59 @@
+"""The Beam tokenizer (SentencePiece in Python) and the serving graph (tensorflow_text) give the same ids."""
+import os
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+
+from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_uri
+from tfx_nmt.components.subword_tokenizer import tokenize_examples
+from tfx_nmt.models.export import TranslatorServingModule
+from tfx_nmt.models.transformer import TransformerTranslator
+from tfx_nmt.text import subword
+from tfx_nmt.text.normalization import normalize
+
+SENTENCES = [
+    "Ein Café in São Paulo, über 3 Straßen: naïve Façade!",
+    "Two dogs (brown & white) run 100 m... \"quickly\"?",
+    "L'homme à la chemise rouge — 42°C.",
+    "hello 😀 world 👩\u200d👩\u200d👧",
+    "Zwei   junge\tMänner\u00a0im Freien.",
+    "ÀÉÎÕÜ àéîõü ßçñ 1234567890",
+    "",
+]
+
+
+def test_beam_and_serving_graph_give_identical_ids(tmp_path, spm_model):
+    raw, tokenized = str(tmp_path / "raw"), str(tmp_path / "tokenized")
+    os.makedirs(split_uri(raw, "test"))
+    cleaned = [normalize(s) for s in SENTENCES]
+    with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "test"), "data.gz"), "GZIP") as writer:
+        for text in cleaned:
+            writer.write(make_text_example({"source": text, "target": text}))
+    with beam.Pipeline() as p:
+        tokenize_examples(p, raw, tokenized, ["test"], spm_model)
+    beam_ids = {}
+    for example in iterate_examples(tokenized, "test"):
+        text = example.features.feature["source"].bytes_list.value[0].decode()
+        beam_ids[text] = list(example.features.feature["source_ids"].int64_list.value)
+    assert set(beam_ids) == set(cleaned)
+
+    vocabulary_size = subword.SubwordEncoder(spm_model).vocabulary_size
+    model = TransformerTranslator(vocabulary_size=vocabulary_size, d_model=16, num_encoder_layers=1,
+                                  num_decoder_layers=1, num_heads=2, ff_dim=16)
+    serving = TranslatorServingModule(model, spm_model)
+    # Raw, unnormalized text goes into the graph: it normalizes like the cleaner did.
+    outputs = serving.tokenize(tf.constant(SENTENCES))
+    for raw_text, text, ids, length in zip(SENTENCES, cleaned, outputs["token_ids"].numpy(),
+                                           outputs["lengths"].numpy()):
+        assert list(ids[:length]) == beam_ids[text], raw_text
+        assert np.all(ids[length:] == 0)
+    assert beam_ids[""] == [subword.BOS_ID, subword.EOS_ID]
+    # Byte fallback: the emoji never becomes <unk>.
+    assert subword.UNK_ID not in beam_ids[cleaned[3]]
+
+
+def test_detokenize_gives_back_normalized_text(spm_model):
+    encoder = subword.SubwordEncoder(spm_model)
+    for text in SENTENCES:
+        assert encoder.decode(encoder.encode(normalize(text))) == normalize(text)

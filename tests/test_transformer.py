@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfx_nmt.models.schedules import InverseSquareRootSchedule
+from tfx_nmt.models.transformer import TransformerTranslator, label_smoothed_nll
+
+
+@pytest.fixture(scope="module")
+def model():
+    tf.random.set_seed(0)
+    model = TransformerTranslator(vocabulary_size=50, d_model=32, num_encoder_layers=2, num_decoder_layers=2,
+                                  num_heads=4, ff_dim=64, dropout=0.0)
+    model({"source_ids": tf.constant([[2, 3]]), "target_in": tf.constant([[2, 3]])})
+    return model
+
+
+def _pad(ids, length):
+    return tf.constant([ids + [0] * (length - len(ids))])
+
+
+def test_decoder_logits_do_not_depend_on_padding(model):
+    source, target = [2, 11, 12, 13, 14, 3], [2, 21, 22, 23]
+    short = model({"source_ids": _pad(source, 8), "target_in": _pad(target, 8)})
+    long = model({"source_ids": _pad(source, 32), "target_in": _pad(target, 32)})
+    np.testing.assert_allclose(short[:, : len(target)], long[:, : len(target)], atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [0, 2, 4])
+def test_decoder_is_causal(model, k):
+    source = tf.constant([[2, 11, 12, 13, 3]])
+    target = [2, 21, 22, 23, 24, 25, 26]
+    changed = target[: k + 1] + [40 + i for i in range(len(target) - k - 1)]
+    a = model({"source_ids": source, "target_in": tf.constant([target])})
+    b = model({"source_ids": source, "target_in": tf.constant([changed])})
+    np.testing.assert_allclose(a[:, : k + 1], b[:, : k + 1], atol=1e-6)
+    assert not np.allclose(a[:, k + 1:], b[:, k + 1:], atol=1e-6)
+
+
+def test_label_smoothed_loss_ignores_padding_and_matches_formula():
+    logits = tf.constant([[[2.0, 0.0, 1.0], [0.5, 0.5, 0.5]]])
+    labels = tf.constant([[2, 0]])
+    loss, mask = label_smoothed_nll(labels, logits, 0.1)
+    log_probs = tf.nn.log_softmax(logits[0, 0]).numpy()
+    expected = 0.9 * -log_probs[2] + 0.1 * -log_probs.mean()
+    np.testing.assert_allclose(loss.numpy(), [[expected, 0.0]], rtol=1e-6)
+    np.testing.assert_array_equal(mask.numpy(), [[1.0, 0.0]])
+
+
+def test_inverse_square_root_schedule():
+    schedule = InverseSquareRootSchedule(1e-3, warmup_steps=100)
+    # Steps are counted from 1: optimizer step 0 is schedule step 1.
+    np.testing.assert_allclose(float(schedule(0)), 1e-5, rtol=1e-6)
+    np.testing.assert_allclose(float(schedule(99)), 1e-3, rtol=1e-6)
+    np.testing.assert_allclose(float(schedule(399)), 1e-3 * 0.5, rtol=1e-6)
+
+
+def test_config_round_trip(model):
+    rebuilt = TransformerTranslator.from_config(model.get_config())
+    assert rebuilt.get_config() == model.get_config()
