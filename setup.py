@@ -27,6 +27,7 @@ setup(
         "keras-hub==0.25.1",
         "sentencepiece>=0.2",
         "sacrebleu>=2.6,<2.7",
+        "sacremoses>=0.1",
         "tensorflow-serving-api==2.16.1",
         "kfp==2.5.0",
         "matplotlib>=3.8",

@@ -67,3 +67,12 @@ def test_perplexity():
 ])
 def test_blessing_decision(bleu, min_bleu, drop, baseline, blessed):
     assert tm.blessing_decision(bleu, min_bleu, drop, baseline)["blessed"] is blessed
+
+
+def test_comparable_bleu_lowercases_and_moses_tokenizes():
+    # Case and the tokenization of punctuation differ; after lowercasing and Moses tokenization they match.
+    hyps = ["Ein Mann, der läuft."]
+    refs = ["ein Mann , der läuft ."]
+    assert tm.comparable_bleu(hyps, refs, "de") == pytest.approx(100.0)
+    assert tm.corpus_scores(hyps, refs).bleu < 100.0
+    assert tm.moses_tokenize(["Zwei „Hunde“ spielen."], "de") == ['zwei " hunde " spielen .']

@@ -82,7 +82,7 @@ class SavedModelTranslator:
 
 
 def evaluate_model(export_dir: str, sources: Sequence[str], references: Sequence[str],
-                   batch_size: int) -> Tuple[Dict, List[str]]:
+                   batch_size: int, target_language: str) -> Tuple[Dict, List[str]]:
     """Translates and scores one model. Returns (metrics dict, hypotheses)."""
     translator = SavedModelTranslator(export_dir, batch_size)
     started = time.time()
@@ -94,6 +94,8 @@ def evaluate_model(export_dir: str, sources: Sequence[str], references: Sequence
     metrics = dataclasses.asdict(scores)
     metrics.update({
         "perplexity": translation_metrics.perplexity(total, tokens),
+        "bleu_lowercase_tokenized": translation_metrics.comparable_bleu(hypotheses, references,
+                                                                        target_language),
         "reference_tokens": tokens,
         "num_sentences": len(sources),
         "translate_seconds": translate_seconds,
@@ -112,6 +114,7 @@ def TranslationEvaluator(
     max_bleu_drop: tfx.dsl.components.Parameter[float] = 1.0,
     batch_size: tfx.dsl.components.Parameter[int] = 64,
     split: tfx.dsl.components.Parameter[str] = "test",
+    target_language: tfx.dsl.components.Parameter[str] = "de",
 ):
     """Scores the candidate (and the baseline) on `split` and blesses or rejects the candidate.
 
@@ -127,16 +130,17 @@ def TranslationEvaluator(
         max_bleu_drop: largest BLEU drop below the baseline still blessed.
         batch_size: sentences per SavedModel call.
         split: the split to score.
+        target_language: language code of the references, for the Moses tokenizer of the comparable BLEU.
     """
     sources, references = read_pairs(examples.uri, split)
     log.info("TranslationEvaluator: scoring %d %s pairs", len(sources), split)
     metrics, hypotheses = evaluate_model(path_utils.serving_model_path(model.uri), sources, references,
-                                         batch_size)
+                                         batch_size, target_language)
     baseline_metrics = None
     if baseline_model is not None:
         log.info("TranslationEvaluator: scoring the baseline model %s", baseline_model.uri)
         baseline_metrics, _ = evaluate_model(path_utils.serving_model_path(baseline_model.uri), sources,
-                                             references, batch_size)
+                                             references, batch_size, target_language)
     decision = translation_metrics.blessing_decision(
         metrics["bleu"], min_bleu, max_bleu_drop,
         baseline_metrics["bleu"] if baseline_metrics else None)

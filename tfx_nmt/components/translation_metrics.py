@@ -3,6 +3,10 @@
 - BLEU (Papineni et al. 2002) and chrF (Popović 2015) from sacreBLEU (Post 2018,
   https://aclanthology.org/W18-6319): cased, on detokenized text, sacreBLEU's default `13a` tokenizer.
   The sacreBLEU signature is returned with the scores so that they can be compared and reproduced.
+- Comparable BLEU: the figure the Multi30k literature reports (for example fairseq's and the WMT16
+  multimodal task's): lowercased text, punctuation normalized and tokenized with the Moses scripts
+  (sacremoses' `MosesPunctNormalizer` and `MosesTokenizer` for the target language, no escaping), then
+  BLEU with no further tokenization (sacreBLEU `tokenize="none"`).
 - Perplexity: exp of the mean negative log-likelihood per target token (EOS included) of the references
   under teacher forcing, without label smoothing, padding excluded.
 """
@@ -66,6 +70,33 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Corpu
         bleu_signature=str(bleu_metric.get_signature()), chrf_signature=str(chrf_metric.get_signature()),
         bleu_precisions=precisions, brevity_penalty=bp,
         num_scored=len(kept), num_empty_references=len(references) - len(kept))
+
+
+def moses_tokenize(sentences: Sequence[str], language: str) -> List[str]:
+    """Lowercases, normalizes punctuation and Moses-tokenizes each sentence (tokens joined by spaces)."""
+    from sacremoses import MosesPunctNormalizer, MosesTokenizer
+
+    normalizer, tokenizer = MosesPunctNormalizer(lang=language), MosesTokenizer(lang=language)
+    return [" ".join(tokenizer.tokenize(normalizer.normalize(s.lower()), escape=False)) for s in sentences]
+
+
+def comparable_bleu(hypotheses: Sequence[str], references: Sequence[str], language: str) -> float:
+    """BLEU on lowercased, punctuation-normalized, Moses-tokenized text (see the module docstring).
+
+    Pairs with an empty reference are left out, as in `corpus_scores`; NaN when nothing is left.
+
+    Raises:
+        ValueError: when the two lists differ in length.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"{len(hypotheses)} hypotheses for {len(references)} references: they must pair up one to one")
+    kept = [(h, r) for h, r in zip(hypotheses, references) if r.strip()]
+    if not kept:
+        return float("nan")
+    hyps = moses_tokenize([h for h, _ in kept], language)
+    refs = moses_tokenize([r for _, r in kept], language)
+    return sacrebleu.BLEU(tokenize="none", force=True).corpus_score(hyps, [refs]).score
 
 
 def perplexity(total_log_probability: float, num_tokens: int) -> float:

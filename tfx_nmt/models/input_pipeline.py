@@ -25,7 +25,8 @@ def bucket_batch_sizes(boundaries: Sequence[int], tokens_per_batch: int) -> List
     return sizes + [sizes[-1]]
 
 
-def _parse(record):
+def parse_tokenized(record):
+    """A serialized tf.Example -> (source_ids, target_ids), int32 vectors."""
     parsed = tf.io.parse_single_example(record, _FEATURES)
     return (tf.cast(tf.sparse.to_dense(parsed["source_ids"]), tf.int32),
             tf.cast(tf.sparse.to_dense(parsed["target_ids"]), tf.int32))
@@ -64,7 +65,7 @@ def make_dataset(
     longest = max(max_source_length, max_target_length)
     boundaries = [b for b in BUCKET_BOUNDARIES if b < longest] + [longest + 1]
     dataset = tf.data.TFRecordDataset(sorted(files), compression_type="GZIP")
-    dataset = dataset.map(_parse, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(parse_tokenized, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.filter(lambda s, t: tf.logical_and(
         tf.size(s) <= max_source_length, tf.size(t) <= max_target_length))
     if training:

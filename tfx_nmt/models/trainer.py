@@ -70,7 +70,10 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     train_dataset = make_dataset(train_files, config.tokens_per_batch, config.max_source_length,
                                  config.max_target_length, training=True, seed=config.seed)
     eval_dataset = make_dataset(eval_files, config.tokens_per_batch, config.max_source_length,
-                                config.max_target_length, training=False).take(config.eval_batches)
+                                config.max_target_length, training=False).take(config.eval_batches).cache()
+    # The same batches every epoch; an explicit step count keeps Keras from warning that the
+    # validation data "ran out" at the end of each pass.
+    validation_steps = max(1, sum(1 for _ in eval_dataset))
     with strategy.scope():
         model = build_model(config, vocabulary_size)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
@@ -84,7 +87,8 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         train_dataset,
         epochs=math.ceil(train_steps / steps_per_epoch),
         steps_per_epoch=steps_per_epoch,
-        validation_data=eval_dataset,
+        validation_data=eval_dataset.repeat(),
+        validation_steps=validation_steps,
         callbacks=[checkpoints, monitor,
                    keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
         verbose=1 if sys.stdout.isatty() else 2,

@@ -98,6 +98,7 @@ def create_pipeline(
         min_bleu=config.min_bleu if min_bleu is None else min_bleu,
         max_bleu_drop=config.max_bleu_drop,
         batch_size=config.decode_batch_size,
+        target_language=config.target,
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

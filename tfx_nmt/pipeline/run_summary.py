@@ -2,7 +2,7 @@
 artifacts the run produced (DESIGN.md, Contracts).
 
 Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_reason`,
-`pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
+`bleu_lowercase_tokenized` (the Multi30k literature's BLEU), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
 `cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
 `pipeline_run_id`, `config`.
@@ -119,6 +119,7 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str)
             "bleu": _finite_or_none(candidate["bleu"]),
             "chrf": _finite_or_none(candidate["chrf"]),
             "perplexity": _finite_or_none(candidate["perplexity"]),
+            "bleu_lowercase_tokenized": _finite_or_none(candidate.get("bleu_lowercase_tokenized")),
             "sacrebleu_signature": candidate["bleu_signature"],
             "blessed": bool(metrics["decision"]["blessed"]),
             "blessing_reason": metrics["decision"]["reason"],
@@ -153,6 +154,7 @@ def format_table(summary: Dict) -> str:
         ("preset", summary["preset"]),
         ("language pair", summary["language_pair"]),
         ("BLEU", number(summary["bleu"], ".2f")),
+        ("BLEU lc tok", number(summary.get("bleu_lowercase_tokenized"), ".2f")),
         ("chrF", number(summary["chrf"], ".2f")),
         ("perplexity", number(summary["perplexity"], ".2f")),
         ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
