@@ -51,7 +51,7 @@ def smoke_run(tmp_path_factory, data_dir):
     result = subprocess.run(
         [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
          "--output-dir", str(output_dir)],
-        capture_output=True, text=True, timeout=1200, cwd=REPO)
+        capture_output=True, text=True, timeout=2400, cwd=REPO)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
     with open(os.path.join(output_dir, "run_summary.json")) as f:
