@@ -60,6 +60,7 @@ def create_pipeline(
         max_train_pairs=config.max_train_pairs,
         max_eval_pairs=config.max_eval_pairs,
         max_test_pairs=config.max_test_pairs,
+        on_bad_line=config.on_bad_line,
         corpus_fingerprint=corpus_fingerprint,
     )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
