@@ -10,6 +10,7 @@ from typing import List, Optional
 from tfx import v1 as tfx
 from ml_metadata.proto import metadata_store_pb2
 
+from tfx_nmt.components.atomic_push import ATOMIC_PUSH_EXECUTOR_SPEC
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
 from tfx_nmt.components.text_cleaner import TextCleaner
@@ -105,6 +106,7 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
+        custom_executor_spec=ATOMIC_PUSH_EXECUTOR_SPEC,
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
                   trainer, model_resolver, evaluator, pusher]
