@@ -19,6 +19,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from tfx_nmt.errors import UserError
+
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
 ON_BAD_LINE_CHOICES = ("error", "drop")
@@ -28,7 +30,7 @@ INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
 SAMPLE_SIZE = 20
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus file is missing, unreadable, not UTF-8, or not aligned with its pair."""
 
 

@@ -21,6 +21,7 @@ from tfx_nmt.components.corpus import INGEST_DROP_REASONS, SAMPLE_SIZE
 from tfx_nmt.components.examples_io import (ReadSplit, WriteSplit, bytes_feature, line_number,
                                             make_pair_example)
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
+from tfx_nmt.errors import UserError
 
 REPORT_FILE = "cleaning_report.json"
 SAMPLES_FILE = "rejected_samples.json"
@@ -31,7 +32,7 @@ DEDUPLICATED_SPLITS = ("train",)
 log = logging.getLogger(__name__)
 
 
-class AnomaliesFoundError(RuntimeError):
+class AnomaliesFoundError(UserError, RuntimeError):
     """TFDV's ExampleValidator reported anomalies in the corpus."""
 
 
