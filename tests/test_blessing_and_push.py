@@ -155,3 +155,24 @@ def test_push_failing_half_way_leaves_no_version_directory(tmp_path):
     # The staging directory (under the base directory) was created and removed; no version directory.
     serving_dir = tmp_path / "serving" / "translator"
     assert serving_dir.exists() and os.listdir(serving_dir) == []
+
+
+def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
+    import sacrebleu
+
+    from tfx_nmt.components.translation_evaluator import evaluate_model
+    from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
+    from tfx_nmt.models.transformer import TransformerTranslator
+    from tfx_nmt.text.subword import SubwordEncoder
+
+    # An untrained model emits arbitrary pieces, most of them with the SentencePiece word marker.
+    tf.random.set_seed(1)
+    model = TransformerTranslator(vocabulary_size=SubwordEncoder(spm_model).vocabulary_size, d_model=16,
+                                  num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16)
+    export_dir = export_serving_model(TranslatorServingModule(model, spm_model, 1.0, 6), str(tmp_path / "model"))
+    sources = ["A man in a red shirt.", "Two dogs play.", "A girl reads a book in the park."]
+    references = ["Ein Mann in einem roten Hemd.", "Zwei Hunde spielen.", "Ein Mädchen liest im Park."]
+    metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2)
+    assert any(h.strip() for h in hypotheses)
+    assert not any("\u2581" in h for h in hypotheses), hypotheses
+    assert metrics["bleu"] == sacrebleu.corpus_bleu(hypotheses, [references]).score

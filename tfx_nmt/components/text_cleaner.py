@@ -37,7 +37,9 @@ class AnomaliesFoundError(UserError, RuntimeError):
 
 
 def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
-    """Human-readable lines `split: feature: short description (description)`, one per TFDV anomaly."""
+    """Human-readable lines `split: feature 'name': short description (description)`, one per TFDV anomaly
+    in ExampleValidator's `Split-<split>/SchemaDiff.pb` files; an empty split (TFDV's `data_missing`)
+    is one too."""
     found = []
     for split in splits:
         path = os.path.join(anomalies_uri, f"Split-{split}", "SchemaDiff.pb")
@@ -49,6 +51,8 @@ def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
             found.append(f"{split}: dataset: {info.short_description} ({info.description})")
+        if anomalies.data_missing:
+            found.append(f"{split}: dataset: no examples (the split is empty)")
     return found
 
 
