@@ -21,9 +21,8 @@ def _command(data_dir, output_dir, *flags):
             "--output-dir", str(output_dir), *flags]
 
 
-def _run(data_dir, output_dir, *flags, timeout=1200, env=None):
-    return subprocess.run(_command(data_dir, output_dir, *flags), capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=env)
+def _run(data_dir, output_dir):
+    return subprocess.run(_command(data_dir, output_dir), capture_output=True, text=True, timeout=1200, cwd=REPO)
 
 
 def _write_corpus(directory, pairs_per_split):
@@ -55,7 +54,8 @@ def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path
     assert f"tfx-nmt: error: line counts differ: {corpus_dir}/val.en has 40 lines, {corpus_dir}/val.de has 39 " \
            "lines; the files must be aligned line by line\n" in result.stderr
     # ExampleGen failed and nothing ran after it; no artifact of it was left either.
-    assert os.listdir(tmp_path / "out" / "pipeline_root") in ([], ["ParallelCorpusExampleGen"])
+    pipeline_root = tmp_path / "out" / "pipeline_root"
+    assert not pipeline_root.exists() or os.listdir(pipeline_root) in ([], ["ParallelCorpusExampleGen"])
     assert not glob.glob(str(tmp_path / "out" / "pipeline_root" / "*" / "*" / "*" / "Split-*"))
 
 
@@ -94,13 +94,36 @@ def _checkpoint_step(checkpoint_dir):
         return int(re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', f.read(), re.M).group(1))
 
 
+def _corpus_with_bad_lines(directory, data_dir):
+    """Smoke-sized corpus: train as paired files with lines 5 and 17 not UTF-8, val as TSV with row 3
+    holding two tabs, test as paired files."""
+    files = _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 40})
+    sources, targets = files.pop("val")
+    rows = [f"{s}\t{t}" for s, t in zip(sources, targets)]
+    rows[2] = rows[2] + "\textra column"
+    os.makedirs(directory)
+    with open(os.path.join(directory, "val.en-de.tsv"), "w") as f:
+        f.write("".join(row + "\n" for row in rows))
+    corpus_dir = _write_corpus(directory, files)
+    path = os.path.join(corpus_dir, "train.en")
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    lines[4], lines[16] = b"caf\xe9 " + lines[4], lines[16] + b" \xff"
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines))
+    return corpus_dir, rows[2]
+
+
 def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
+    """Also runs ingest with `--on-bad-line drop` on a corpus with bad lines, and a TSV split."""
     output_dir, tmp_dir, work_dir = tmp_path / "out", tmp_path / "tmp", tmp_path / "cwd"
     os.makedirs(tmp_dir)
     os.makedirs(work_dir)
+    data_dir, bad_row = _corpus_with_bad_lines(tmp_path / "corpus", data_dir)
+    command = _command(data_dir, output_dir, "--on-bad-line", "drop")
     env = dict(os.environ, TMPDIR=str(tmp_dir))
     with open(tmp_path / "first.log", "w") as log:
-        first = subprocess.Popen(_command(data_dir, output_dir), stdout=log, stderr=subprocess.STDOUT, cwd=work_dir,
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir,
                                  env=env, start_new_session=True)
     try:
         lock_file = output_dir / "tfx-nmt.lock"
@@ -109,7 +132,7 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
             time.sleep(0.2)
         # A second run into the held output dir is refused at once, before writing anything.
         started = time.time()
-        second = _run(data_dir, output_dir, timeout=300)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
         assert second.returncode == 1 and "Traceback" not in second.stderr
         assert f"tfx-nmt: error: output directory {output_dir} is in use by another tfx-nmt run (pid {first.pid}, " \
                in second.stderr
@@ -130,7 +153,7 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert 0 < killed_at < 150
     assert not glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model" / "*" / "Format-Serving"))
 
-    rerun = subprocess.run(_command(data_dir, output_dir), capture_output=True, text=True, timeout=1200,
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
                            cwd=work_dir, env=env)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
     with open(output_dir / "run_summary.json") as f:
@@ -146,3 +169,19 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
     # Nothing was left outside the output dir: not in the working directory, not in TMPDIR.
     assert os.listdir(work_dir) == [] and os.listdir(tmp_dir) == []
+
+    # The bad lines were dropped at ingest and counted; the report adds up.
+    [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))
+    with open(os.path.join(report_dir, "cleaning_report.json")) as f:
+        report = json.load(f)
+    with open(os.path.join(report_dir, "rejected_samples.json")) as f:
+        samples = json.load(f)
+    assert (report["train"]["input"], report["train"]["dropped"]["invalid_utf8"]) == (400, 2)
+    assert (report["eval"]["input"], report["eval"]["dropped"]["tsv_columns"]) == (40, 1)
+    assert report["test"] == {"input": 40, "kept": 40, "dropped": {r: 0 for r in report["test"]["dropped"]}}
+    for entry in report.values():
+        assert entry["input"] == entry["kept"] + sum(entry["dropped"].values())
+    assert [s["line"] for s in samples["train"]["invalid_utf8"]] == [5, 17]
+    assert samples["train"]["invalid_utf8"][0]["source"].startswith("caf\\xe9 ")
+    assert samples["eval"]["tsv_columns"] == [{"line": 3, "source": bad_row, "target": ""}]
+    assert summary["num_examples"]["train"]["before_cleaning"] == 400

@@ -7,3 +7,7 @@ class UserError(Exception):
     The command line prints such an error as one message, without a Python traceback, and exits with
     status 1. Subclasses name the file, line or resource and the reason in their message.
     """
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration value (a RunConfig field, a command-line flag) is not one of the allowed values."""

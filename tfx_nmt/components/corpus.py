@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from tfx_nmt.errors import UserError
+from tfx_nmt.errors import ConfigError, UserError
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
@@ -62,7 +62,7 @@ class SplitCorpus:
 
 def _check_on_bad_line(on_bad_line: str) -> None:
     if on_bad_line not in ON_BAD_LINE_CHOICES:
-        raise ValueError(f"on_bad_line must be one of {', '.join(ON_BAD_LINE_CHOICES)}, got {on_bad_line!r}")
+        raise ConfigError(f"on_bad_line must be one of {', '.join(ON_BAD_LINE_CHOICES)}, got {on_bad_line!r}")
 
 
 def _candidates(data_dir: str, name: str) -> List[str]:
@@ -239,7 +239,7 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
     Raises:
         CorpusError: as `find_split_files`, `read_paired_files` and `read_tsv_file`; every split's files
             are found before any is read.
-        ValueError: for an unknown `on_bad_line`.
+        ConfigError: for an unknown `on_bad_line` (a ValueError).
     """
     _check_on_bad_line(on_bad_line)
     paths = {split: find_split_files(data_dir, stem, source, target) for split, stem in SPLIT_FILE_STEMS.items()}
