@@ -9,6 +9,9 @@ import subprocess
 import sys
 import time
 
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
 from conftest import REPO
 from test_blessing_and_push import tree_hashes
 
@@ -23,6 +26,14 @@ def _command(data_dir, output_dir, *flags):
 
 def _run(data_dir, output_dir):
     return subprocess.run(_command(data_dir, output_dir), capture_output=True, text=True, timeout=1200, cwd=REPO)
+
+
+def _executions(metadata_path):
+    """Every execution recorded in a SQLite ML Metadata store."""
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(metadata_path)
+    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(connection).get_executions()
 
 
 def _write_corpus(directory, pairs_per_split):
@@ -56,6 +67,9 @@ def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path
     # ExampleGen failed and nothing ran after it; no artifact of it was left either.
     pipeline_root = tmp_path / "out" / "pipeline_root"
     assert not pipeline_root.exists() or os.listdir(pipeline_root) in ([], ["ParallelCorpusExampleGen"])
+    [execution] = _executions(tmp_path / "out" / "metadata.sqlite")
+    assert execution.type.endswith("ParallelCorpusExampleGen")
+    assert execution.last_known_state == metadata_store_pb2.Execution.FAILED
     assert not glob.glob(str(tmp_path / "out" / "pipeline_root" / "*" / "*" / "*" / "Split-*"))
 
 
@@ -148,6 +162,7 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
+    left_by_killed_run = set(os.listdir(tmp_dir))
     [checkpoint_dir] = [os.path.dirname(p) for p in glob.glob(pattern)]
     killed_at = _checkpoint_step(checkpoint_dir)
     assert 0 < killed_at < 150
@@ -167,8 +182,12 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert stats["steps"] == summary["train_steps"] == 150  # ... to the configured total, not 150 more.
     assert summary["blessed"] is True
     assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
-    # Nothing was left outside the output dir: not in the working directory, not in TMPDIR.
-    assert os.listdir(work_dir) == [] and os.listdir(tmp_dir) == []
+    # Nothing was left outside the output dir by the completed run: not in the working directory, not in
+    # TMPDIR. (The killed run left TensorFlow autograph's temporary modules there: SIGKILL skips the
+    # atexit hook that deletes them.)
+    assert os.listdir(work_dir) == []
+    assert set(os.listdir(tmp_dir)) == left_by_killed_run
+    assert all(name.startswith("__autograph_generated_file") for name in left_by_killed_run)
 
     # The bad lines were dropped at ingest and counted; the report adds up.
     [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))
