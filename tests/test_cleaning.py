@@ -1,4 +1,3 @@
-import json
 import os
 
 import apache_beam as beam
@@ -6,10 +5,14 @@ import pytest
 import tensorflow as tf
 
 from tfx_nmt.components import cleaning
-from tfx_nmt.components.examples_io import iterate_examples, bytes_feature, make_text_example, split_uri
-from tfx_nmt.components.text_cleaner import assemble_report, clean_examples, read_counts
+from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, line_number, make_pair_example,
+                                            split_uri)
+from tfx_nmt.components.text_cleaner import (assemble_report, assemble_samples, clean_examples,
+                                             read_json_lines)
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
+SPLITS = ["train", "eval", "test"]
+NO_DROPS = {"invalid_utf8": 0, "tsv_columns": 0, "empty": 0, "too_long": 0, "length_ratio": 0, "duplicate": 0}
 
 
 @pytest.mark.parametrize("source, target, filter_pairs, expected", [
@@ -28,45 +31,81 @@ def test_clean_pair(source, target, filter_pairs, expected):
 
 
 def _write_split(uri, split, pairs):
+    """Writes pairs as ParallelCorpusExampleGen does, numbered from line 1, in two shards."""
     os.makedirs(split_uri(uri, split))
-    with tf.io.TFRecordWriter(os.path.join(split_uri(uri, split), "data.gz"), "GZIP") as writer:
-        for s, t in pairs:
-            writer.write(make_text_example({"source": s, "target": t}))
+    for shard in range(2):
+        path = os.path.join(split_uri(uri, split), f"data-{shard}.gz")
+        with tf.io.TFRecordWriter(path, "GZIP") as writer:
+            for number, (s, t) in enumerate(pairs, start=1):
+                if number % 2 == shard:
+                    writer.write(make_pair_example(number, s, t))
 
 
 def _read_split(uri, split):
-    return sorted((bytes_feature(e, "source").decode(), bytes_feature(e, "target").decode())
+    return sorted((line_number(e), bytes_feature(e, "source").decode(), bytes_feature(e, "target").decode())
                   for e in iterate_examples(uri, split))
 
 
-def test_beam_cleaning_outputs_and_report(tmp_path):
+def _clean(tmp_path, splits_pairs, ingest=None):
     raw, cleaned = str(tmp_path / "raw"), str(tmp_path / "cleaned")
-    _write_split(raw, "train", [
-        ("A dog runs.", "Ein Hund rennt."),
-        ("A  dog runs. ", "Ein Hund  rennt."),  # Duplicate of the first after normalization.
-        ("A dog runs.", "Ein Hund rennt."),  # Exact duplicate.
-        ("", "Leer"),  # empty
-        ("a b c d e f", "a b c"),  # too_long (6 words > 5)
-        ("Hi", "Hallo du da"),  # length_ratio (3 > 2 * 1)
-        ("Two cats.", "Zwei Katzen."),
-    ])
-    _write_split(raw, "eval", [("Two cats.", "Zwei Katzen."), ("Two cats.", "Zwei Katzen."), ("", "x")])
-    _write_split(raw, "test", [("", ""), ("Hi", "Hallo du da"), ("Two\tcats.", "Zwei Katzen.")])
-    counts_prefix = str(tmp_path / "counts")
+    for split, pairs in splits_pairs.items():
+        _write_split(raw, split, pairs)
+    counts_prefix, samples_prefix = str(tmp_path / "counts"), str(tmp_path / "samples")
     with beam.Pipeline() as p:
-        clean_examples(p, raw, cleaned, ["train", "eval", "test"], RULES, counts_prefix)
-    report = assemble_report(read_counts(counts_prefix), ["train", "eval", "test"])
+        clean_examples(p, raw, cleaned, list(splits_pairs), RULES, counts_prefix, samples_prefix)
+    report = assemble_report(read_json_lines(counts_prefix), list(splits_pairs), ingest)
+    samples = assemble_samples(read_json_lines(samples_prefix), list(splits_pairs), ingest)
+    return cleaned, report, samples
 
-    assert _read_split(cleaned, "train") == [("A dog runs.", "Ein Hund rennt."), ("Two cats.", "Zwei Katzen.")]
+
+def test_beam_cleaning_outputs_report_and_samples(tmp_path):
+    cleaned, report, samples = _clean(tmp_path, {
+        "train": [
+            ("A dog runs.", "Ein Hund rennt."),
+            ("A  dog runs. ", "Ein Hund  rennt."),  # Duplicate of line 1 after normalization.
+            ("A dog runs.", "Ein Hund rennt."),  # Exact duplicate.
+            ("", "Leer"),  # empty: a blank source line; alignment of the following lines holds.
+            ("a b c d e f", "a b c"),  # too_long (6 words > 5)
+            ("Hi", "Hallo du da"),  # length_ratio (3 > 2 * 1)
+            ("Two cats.", "Zwei Katzen."),
+        ],
+        "eval": [("Two cats.", "Zwei Katzen."), ("Two cats.", "Zwei Katzen."), ("", "x")],
+        "test": [("", ""), ("Hi", "Hallo du da"), ("Two\tcats.", "Zwei Katzen.")],
+    })
+    # The first occurrence of a duplicate is kept, with its line number.
+    assert _read_split(cleaned, "train") == [(1, "A dog runs.", "Ein Hund rennt."), (7, "Two cats.", "Zwei Katzen.")]
     # Eval is filtered but not deduplicated.
-    assert _read_split(cleaned, "eval") == [("Two cats.", "Zwei Katzen."), ("Two cats.", "Zwei Katzen.")]
+    assert _read_split(cleaned, "eval") == [(1, "Two cats.", "Zwei Katzen."), (2, "Two cats.", "Zwei Katzen.")]
     # Test is normalized, never dropped from.
-    assert _read_split(cleaned, "test") == [("", ""), ("Hi", "Hallo du da"), ("Two cats.", "Zwei Katzen.")]
+    assert _read_split(cleaned, "test") == [(1, "", ""), (2, "Hi", "Hallo du da"), (3, "Two cats.", "Zwei Katzen.")]
     assert report == {
-        "train": {"input": 7, "kept": 2,
-                  "dropped": {"empty": 1, "too_long": 1, "length_ratio": 1, "duplicate": 2}},
-        "eval": {"input": 3, "kept": 2, "dropped": {"empty": 1, "too_long": 0, "length_ratio": 0, "duplicate": 0}},
-        "test": {"input": 3, "kept": 3, "dropped": {"empty": 0, "too_long": 0, "length_ratio": 0, "duplicate": 0}},
+        "train": {"input": 7, "kept": 2, "dropped": dict(NO_DROPS, empty=1, too_long=1, length_ratio=1, duplicate=2)},
+        "eval": {"input": 3, "kept": 2, "dropped": dict(NO_DROPS, empty=1)},
+        "test": {"input": 3, "kept": 3, "dropped": NO_DROPS},
     }
     for entry in report.values():
         assert entry["input"] == entry["kept"] + sum(entry["dropped"].values())
+    # Samples show the pairs as read, before normalization.
+    assert samples["train"] == {
+        "invalid_utf8": [], "tsv_columns": [],
+        "empty": [{"line": 4, "source": "", "target": "Leer"}],
+        "too_long": [{"line": 5, "source": "a b c d e f", "target": "a b c"}],
+        "length_ratio": [{"line": 6, "source": "Hi", "target": "Hallo du da"}],
+        "duplicate": [{"line": 2, "source": "A  dog runs. ", "target": "Ein Hund  rennt."},
+                      {"line": 3, "source": "A dog runs.", "target": "Ein Hund rennt."}],
+    }
+    assert samples["eval"]["empty"] == [{"line": 3, "source": "", "target": "x"}]
+    assert all(not rejected for rejected in samples["test"].values())
+
+
+def test_samples_are_the_first_20_by_line_and_ingest_drops_are_counted(tmp_path):
+    pairs = [(f"word {i}", f"Wort {i}") if i % 3 else ("", f"leer {i}") for i in range(1, 101)]
+    ingest = {"train": {"dropped": {"invalid_utf8": 2, "tsv_columns": 0},
+                        "samples": {"invalid_utf8": [{"line": 102, "source": "\\xff", "target": "x"},
+                                                     {"line": 101, "source": "y", "target": "\\xfe"}],
+                                    "tsv_columns": []}}}
+    _, report, samples = _clean(tmp_path, {"train": pairs}, ingest)
+    assert report == {"train": {"input": 102, "kept": 67, "dropped": dict(NO_DROPS, empty=33, invalid_utf8=2)}}
+    assert [s["line"] for s in samples["train"]["empty"]] == list(range(3, 63, 3))
+    assert samples["train"]["empty"][0] == {"line": 3, "source": "", "target": "leer 3"}
+    assert [s["line"] for s in samples["train"]["invalid_utf8"]] == [101, 102]

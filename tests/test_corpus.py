@@ -12,45 +12,110 @@ def _write(path, data: bytes, compress=False):
     return str(path)
 
 
-def test_read_lines_plain_and_gzip_agree(tmp_path):
+def test_plain_and_gzip_agree(tmp_path):
     data = "Ein Mann.\nZwei Frauen.\n".encode()
-    assert corpus.read_lines(_write(tmp_path / "a.de", data)) == ["Ein Mann.", "Zwei Frauen."]
-    assert corpus.read_lines(_write(tmp_path / "a.de.gz", data, compress=True)) == ["Ein Mann.", "Zwei Frauen."]
+    assert corpus.read_raw_lines(_write(tmp_path / "a.de", data)) == [b"Ein Mann.", b"Zwei Frauen."]
+    assert corpus.read_raw_lines(_write(tmp_path / "a.de.gz", data, compress=True)) == [
+        b"Ein Mann.", b"Zwei Frauen."]
 
 
-def test_read_lines_splits_on_newline_only(tmp_path):
-    data = "\ufeffa\u2028b\r\nc\u0085d\u2029e\n\n".encode()
-    # BOM removed, CRLF handled, U+2028/U+0085/U+2029 stay inside their line, a blank line is kept.
-    assert corpus.read_lines(_write(tmp_path / "x.en", data)) == ["a\u2028b", "c\u0085d\u2029e", ""]
+def test_splits_on_newline_only_bom_crlf_nul(tmp_path):
+    source = _write(tmp_path / "x.en", "\ufeffa\u2028b\r\nc\u0085d\u2029e\n\nN\x00U\x00L\r\n".encode())
+    target = _write(tmp_path / "x.de", b"1\n2\n3\n4\n")
+    # BOM removed, CRLF handled, U+2028/U+0085/U+2029 stay inside their line, the blank line is kept
+    # (alignment holds), NUL bytes are removed.
+    assert corpus.read_paired_files(source, target).pairs == [
+        (1, "a\u2028b", "1"), (2, "c\u0085d\u2029e", "2"), (3, "", "3"), (4, "NUL", "4")]
 
 
 def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):
     source = _write(tmp_path / "train.en", b"one\ntwo\nthree\n")
     target = _write(tmp_path / "train.de", b"eins\nzwei\n")
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.read_parallel(source, target)
-    message = str(error.value)
-    assert source in message and target in message
-    assert "3 lines" in message and "2 lines" in message
+        corpus.read_paired_files(source, target, max_pairs=1)  # Counts are checked on the whole files.
+    assert str(error.value) == (
+        f"line counts differ: {source} has 3 lines, {target} has 2 lines; "
+        "the files must be aligned line by line")
 
 
 def test_invalid_utf8_names_file_and_line(tmp_path):
-    path = _write(tmp_path / "bad.en", b"fine\nalso fine\nbad \xff byte\n")
-    with pytest.raises(corpus.CorpusError, match=r"bad\.en:3: invalid UTF-8"):
-        corpus.read_lines(path)
+    source = _write(tmp_path / "bad.en", b"fine\nalso fine\nbad \xff byte\n")
+    target = _write(tmp_path / "bad.de", b"gut\nauch gut\nschlecht\n")
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_paired_files(source, target)
+    assert str(error.value) == (
+        f"{source}:3: invalid UTF-8 (invalid start byte at byte 4); "
+        "fix the file or pass --on-bad-line drop to drop such pairs")
+
+
+def test_invalid_utf8_dropped_and_counted(tmp_path):
+    source = _write(tmp_path / "bad.en", b"fine\n\xc3(\nok\nalso ok\n")
+    target = _write(tmp_path / "bad.de", b"gut\nschlecht\n\xe2\x82\nauch ok\n")
+    split = corpus.read_paired_files(source, target, on_bad_line="drop")
+    assert split.pairs == [(1, "fine", "gut"), (4, "also ok", "auch ok")]
+    assert split.num_lines == 4
+    assert split.dropped == {"invalid_utf8": 2, "tsv_columns": 0}
+    assert split.samples["invalid_utf8"] == [
+        {"line": 2, "source": "\\xc3(", "target": "schlecht"},
+        {"line": 3, "source": "ok", "target": "\\xe2\\x82"}]
 
 
 def test_truncated_gzip_names_file(tmp_path):
     data = gzip.compress(("x" * 1000 + "\n").encode() * 50)
     path = _write(tmp_path / "cut.en.gz", data[: len(data) // 2])
-    with pytest.raises(corpus.CorpusError, match=r"cut\.en\.gz: not a complete gzip file"):
-        corpus.read_lines(path)
+    with pytest.raises(corpus.CorpusError, match=r"^.*cut\.en\.gz: not a complete gzip file"):
+        corpus.read_raw_lines(path)
 
 
 def test_missing_split_file_lists_expected_names(tmp_path):
+    _write(tmp_path / "val.en", b"a\n")
+    d = str(tmp_path)
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.find_split_file(str(tmp_path), "val", "de")
-    assert "val.de.gz" in str(error.value) and "val.de," not in str(error.value)
+        corpus.find_split_files(d, "val", "en", "de")
+    assert str(error.value) == (
+        f"missing corpus files for split 'val': expected one of {d}/val.en.gz, {d}/val.en and one of "
+        f"{d}/val.de.gz, {d}/val.de, or one of {d}/val.en-de.tsv.gz, {d}/val.en-de.tsv")
+
+
+def test_tsv_input(tmp_path):
+    path = _write(tmp_path / "train.en-de.tsv", "A dog.\tEin Hund.\r\n\nTwo\tcats.\tZwei\n".encode())
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_tsv_file(path)
+    assert str(error.value) == (
+        f"{path}: 1 rows do not have exactly one tab (source<TAB>target), at lines 3; "
+        "fix the file or pass --on-bad-line drop to drop such rows")
+    split = corpus.read_tsv_file(path, on_bad_line="drop")
+    # A blank line is an empty pair: the cleaner drops and counts it; alignment is kept.
+    assert split.pairs == [(1, "A dog.", "Ein Hund."), (2, "", "")]
+    assert split.dropped == {"invalid_utf8": 0, "tsv_columns": 1}
+    assert split.samples["tsv_columns"] == [{"line": 3, "source": "Two\tcats.\tZwei", "target": ""}]
+
+
+def test_tsv_bad_rows_report_first_20_line_numbers(tmp_path):
+    rows = [f"s{i}\tt{i}" if i % 2 else f"no tab {i}" for i in range(1, 61)]
+    path = _write(tmp_path / "train.en-de.tsv.gz", "\n".join(rows).encode(), compress=True)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_tsv_file(path)
+    numbers = ", ".join(str(n) for n in range(2, 42, 2))
+    assert f": 30 rows do not have exactly one tab (source<TAB>target), at lines {numbers} (first 20);" \
+        in str(error.value)
+    split = corpus.read_tsv_file(path, on_bad_line="drop")
+    assert split.dropped["tsv_columns"] == 30 and len(split.pairs) == 30 and split.num_lines == 60
+    assert [s["line"] for s in split.samples["tsv_columns"]] == list(range(2, 42, 2))
+
+
+def test_split_layouts_mix_and_limits(tmp_path):
+    for stem in ("train", "test_2016_flickr"):
+        _write(tmp_path / f"{stem}.en", b"a\nb\nc\n")
+        _write(tmp_path / f"{stem}.de.gz", b"x\ny\nz\n", compress=True)
+    _write(tmp_path / "val.en-de.tsv", b"p\tq\n")
+    splits = corpus.read_corpus_splits(str(tmp_path), "en", "de", {"train": 2})
+    assert splits["train"].pairs == [(1, "a", "x"), (2, "b", "y")]
+    assert splits["eval"].paths == (str(tmp_path / "val.en-de.tsv"),)
+    assert splits["eval"].pairs == [(1, "p", "q")]
+    assert len(splits["test"].pairs) == 3
+    with pytest.raises(ValueError, match="on_bad_line must be one of error, drop, got 'skip'"):
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="skip")
 
 
 def test_read_corpus_multi30k(data_dir):

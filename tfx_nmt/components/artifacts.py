@@ -4,6 +4,7 @@ from tfx.types.artifact import Artifact
 
 class CleaningReport(Artifact):
     """`cleaning_report.json`: per split, input, kept and dropped counts by reason; `input` equals
-    `kept` plus the sum of `dropped`."""
+    `kept` plus the sum of `dropped`. `rejected_samples.json`: per split and reason, the first 20
+    rejected pairs by line number, as read."""
 
     TYPE_NAME = "CleaningReport"

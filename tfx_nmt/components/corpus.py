@@ -1,49 +1,107 @@
-"""Reading an aligned parallel corpus: one sentence a line, line n of the source file translating line n
-of the target file (Multi30k's layout: `train|val|test_2016_flickr.{en,de,fr}[.gz]`).
+"""Reading a parallel corpus: per split, either two aligned files with one sentence a line (line n of the
+source file translates line n of the target file; Multi30k's layout: `train|val|test_2016_flickr.{en,de}[.gz]`)
+or one TSV file with `source<TAB>target` per line (`<stem>.<source>-<target>.tsv[.gz]`).
 
 Pure functions used by ParallelCorpusExampleGen; the tests call them directly. Files are read through
 `tf.io.gfile`, so `gs://` and other TensorFlow filesystems work as well as local paths.
+
+Bad input is an error naming the file, the 1-based line number and the reason; with
+`on_bad_line="drop"` a pair whose line is not UTF-8, or a TSV row without exactly one tab, is dropped
+instead and counted (with the first `SAMPLE_SIZE` of them kept for the cleaning report).
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import zlib
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from tfx_nmt.errors import ConfigError, UserError
+
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
+ON_BAD_LINE_CHOICES = ("error", "drop")
+# Why ingest drops a pair (only with on_bad_line="drop").
+INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
+# Rejected pairs kept per reason as examples for the report.
+SAMPLE_SIZE = 20
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus file is missing, unreadable, not UTF-8, or not aligned with its pair."""
 
 
-def find_split_file(data_dir: str, stem: str, language: str) -> str:
-    """Returns the path of `<stem>.<language>.gz` or `<stem>.<language>` under `data_dir`.
+@dataclasses.dataclass
+class SplitCorpus:
+    """One split as read from disk.
+
+    Attributes:
+        paths: the file(s) read: (source file, target file) or (TSV file,).
+        pairs: (1-based line number, source, target) of every pair kept, in file order.
+        num_lines: lines read (the limit applied), `len(pairs) + sum(dropped.values())`.
+        dropped: reason of INGEST_DROP_REASONS -> pairs dropped for it.
+        samples: reason -> the first SAMPLE_SIZE dropped pairs as {line, source, target}; bytes that are
+            not UTF-8 appear as `\\xNN` escapes.
+    """
+
+    paths: Tuple[str, ...]
+    pairs: List[Tuple[int, str, str]]
+    num_lines: int
+    dropped: Dict[str, int]
+    samples: Dict[str, List[Dict]]
+
+    def drop(self, reason: str, line: int, source: str, target: str) -> None:
+        """Counts one dropped pair, keeping it as a sample while fewer than SAMPLE_SIZE are kept."""
+        self.dropped[reason] += 1
+        if len(self.samples[reason]) < SAMPLE_SIZE:
+            self.samples[reason].append({"line": line, "source": source, "target": target})
+
+
+def _check_on_bad_line(on_bad_line: str) -> None:
+    if on_bad_line not in ON_BAD_LINE_CHOICES:
+        raise ConfigError(f"on_bad_line must be one of {', '.join(ON_BAD_LINE_CHOICES)}, got {on_bad_line!r}")
+
+
+def _candidates(data_dir: str, name: str) -> List[str]:
+    return [f"{data_dir.rstrip('/')}/{name}{ext}" for ext in (".gz", "")]
+
+
+def _first_existing(paths: Sequence[str]) -> Optional[str]:
+    return next((p for p in paths if tf.io.gfile.exists(p)), None)
+
+
+def find_split_files(data_dir: str, stem: str, source: str, target: str) -> Tuple[str, ...]:
+    """The files of one split: (source file, target file) when both exist, else (TSV file,).
 
     Raises:
-        CorpusError: when neither exists; the message lists both names tried.
+        CorpusError: when neither layout is complete; the message lists every name tried.
     """
-    candidates = [f"{data_dir.rstrip('/')}/{stem}.{language}{ext}" for ext in (".gz", "")]
-    for path in candidates:
-        if tf.io.gfile.exists(path):
-            return path
-    raise CorpusError(f"missing corpus file: expected one of {', '.join(candidates)}")
+    source_candidates = _candidates(data_dir, f"{stem}.{source}")
+    target_candidates = _candidates(data_dir, f"{stem}.{target}")
+    tsv_candidates = _candidates(data_dir, f"{stem}.{source}-{target}.tsv")
+    source_path, target_path = _first_existing(source_candidates), _first_existing(target_candidates)
+    if source_path and target_path:
+        return source_path, target_path
+    tsv_path = _first_existing(tsv_candidates)
+    if tsv_path:
+        return (tsv_path,)
+    raise CorpusError(
+        f"missing corpus files for split {stem!r}: expected one of {', '.join(source_candidates)} and one "
+        f"of {', '.join(target_candidates)}, or one of {', '.join(tsv_candidates)}")
 
 
-def read_lines(path: str) -> List[str]:
-    """Reads a UTF-8 text file, gzip-compressed when its name ends in `.gz`, as a list of lines.
+def read_raw_lines(path: str) -> List[bytes]:
+    """The lines of a file as bytes, gunzipped when its name ends in `.gz`.
 
     Lines are split at `\\n` only (U+2028, U+2029 and U+0085 inside a line never split it); a trailing
-    `\\r` (CRLF files) and a byte-order mark at the start of the file are removed. A final newline does
-    not add an empty line.
+    `\\r` (CRLF files), NUL bytes, and a UTF-8 byte-order mark at the start of the file are removed. A
+    final newline does not add an empty line; blank lines are kept, so alignment holds.
 
     Raises:
-        CorpusError: on a truncated or corrupt gzip stream, or bytes that are not UTF-8; the message
-            names the file and, for UTF-8 errors, the 1-based line number.
+        CorpusError: on a truncated or corrupt gzip stream, naming the file.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
@@ -54,59 +112,152 @@ def read_lines(path: str) -> List[str]:
             raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    byte_lines = raw.split(b"\n")
+    byte_lines = raw.replace(b"\x00", b"").split(b"\n")
     if byte_lines and byte_lines[-1] == b"":
         byte_lines.pop()
-    lines = []
-    for number, line in enumerate(byte_lines, start=1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            raise CorpusError(f"{path}:{number}: invalid UTF-8 ({e.reason} at byte {e.start})") from e
-    return lines
+    return [line[:-1] if line.endswith(b"\r") else line for line in byte_lines]
 
 
-def read_parallel(source_path: str, target_path: str) -> List[Tuple[str, str]]:
-    """Reads two aligned files into (source, target) pairs, in file order.
+def decode_line(line: bytes, path: str, number: int) -> str:
+    """Decodes one line as UTF-8.
 
     Raises:
-        CorpusError: when the line counts differ (naming both files and both counts), or as `read_lines`.
+        CorpusError: naming `path`, the 1-based line `number`, the reason and the byte offset.
     """
-    source_lines = read_lines(source_path)
-    target_lines = read_lines(target_path)
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{path}:{number}: invalid UTF-8 ({e.reason} at byte {e.start}); "
+            "fix the file or pass --on-bad-line drop to drop such pairs") from e
+
+
+def _decode_or_none(line: bytes, path: str, number: int, on_bad_line: str) -> Optional[str]:
+    try:
+        return decode_line(line, path, number)
+    except CorpusError:
+        if on_bad_line == "drop":
+            return None
+        raise
+
+
+def _shown(line: bytes) -> str:
+    return line.decode("utf-8", "backslashreplace")
+
+
+def _empty_split(paths: Tuple[str, ...], num_lines: int) -> SplitCorpus:
+    return SplitCorpus(paths=paths, pairs=[], num_lines=num_lines,
+                       dropped={r: 0 for r in INGEST_DROP_REASONS}, samples={r: [] for r in INGEST_DROP_REASONS})
+
+
+def read_paired_files(source_path: str, target_path: str, max_pairs: int = 0,
+                      on_bad_line: str = "error") -> SplitCorpus:
+    """Reads two aligned files into numbered pairs.
+
+    Args:
+        source_path / target_path: the aligned files.
+        max_pairs: keep only the first N lines when N > 0 (counts are still checked on whole files).
+        on_bad_line: `error`, or `drop` to drop and count a pair whose source or target line is not UTF-8.
+
+    Raises:
+        CorpusError: when the line counts differ (naming both files and both counts), or as
+            `read_raw_lines` / `decode_line`.
+    """
+    _check_on_bad_line(on_bad_line)
+    source_lines, target_lines = read_raw_lines(source_path), read_raw_lines(target_path)
     if len(source_lines) != len(target_lines):
         raise CorpusError(
             f"line counts differ: {source_path} has {len(source_lines)} lines, "
             f"{target_path} has {len(target_lines)} lines; the files must be aligned line by line"
         )
-    return list(zip(source_lines, target_lines))
+    if max_pairs > 0:
+        source_lines, target_lines = source_lines[:max_pairs], target_lines[:max_pairs]
+    split = _empty_split((source_path, target_path), len(source_lines))
+    for number, (source_bytes, target_bytes) in enumerate(zip(source_lines, target_lines), start=1):
+        source = _decode_or_none(source_bytes, source_path, number, on_bad_line)
+        target = _decode_or_none(target_bytes, target_path, number, on_bad_line)
+        if source is None or target is None:
+            split.drop("invalid_utf8", number, _shown(source_bytes), _shown(target_bytes))
+        else:
+            split.pairs.append((number, source, target))
+    return split
+
+
+def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error") -> SplitCorpus:
+    """Reads a `source<TAB>target` file into numbered pairs. A blank line is an empty pair (the cleaner
+    drops it from train/eval and counts it as `empty`).
+
+    Args:
+        path: the TSV file.
+        max_pairs: keep only the first N lines when N > 0.
+        on_bad_line: `error`, or `drop` to drop and count rows that are not UTF-8 (`invalid_utf8`) or
+            do not have exactly one tab (`tsv_columns`).
+
+    Raises:
+        CorpusError: as `read_raw_lines` / `decode_line`, and, when rows do not have exactly one tab,
+            one error naming the file, how many rows and the line numbers of the first SAMPLE_SIZE.
+    """
+    _check_on_bad_line(on_bad_line)
+    lines = read_raw_lines(path)
+    if max_pairs > 0:
+        lines = lines[:max_pairs]
+    split = _empty_split((path,), len(lines))
+    for number, line in enumerate(lines, start=1):
+        text = _decode_or_none(line, path, number, on_bad_line)
+        if text is None:
+            split.drop("invalid_utf8", number, _shown(line), "")
+        elif text == "":
+            split.pairs.append((number, "", ""))
+        elif text.count("\t") != 1:
+            split.drop("tsv_columns", number, text, "")
+        else:
+            source, target = text.split("\t")
+            split.pairs.append((number, source, target))
+    bad_rows = split.dropped["tsv_columns"]
+    if bad_rows and on_bad_line == "error":
+        numbers = ", ".join(str(s["line"]) for s in split.samples["tsv_columns"])
+        more = f" (first {SAMPLE_SIZE})" if bad_rows > SAMPLE_SIZE else ""
+        raise CorpusError(
+            f"{path}: {bad_rows} rows do not have exactly one tab (source<TAB>target), at lines "
+            f"{numbers}{more}; fix the file or pass --on-bad-line drop to drop such rows")
+    return split
+
+
+def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[str, int],
+                       on_bad_line: str = "error") -> Dict[str, SplitCorpus]:
+    """Reads the train, eval and test splits of a data directory (paired files or TSV, per split).
+
+    Args:
+        data_dir: directory holding the files of the stems of SPLIT_FILE_STEMS (see `find_split_files`).
+        source / target: language codes, the file name suffixes (for example `en`, `de`).
+        max_pairs: per split, keep only the first N lines when N > 0 (for small smoke runs).
+        on_bad_line: `error` or `drop` (see `read_paired_files` and `read_tsv_file`).
+
+    Returns:
+        {split: SplitCorpus} for `train`, `eval` and `test`.
+
+    Raises:
+        CorpusError: as `find_split_files`, `read_paired_files` and `read_tsv_file`; every split's files
+            are found before any is read.
+        ConfigError: for an unknown `on_bad_line` (a ValueError).
+    """
+    _check_on_bad_line(on_bad_line)
+    paths = {split: find_split_files(data_dir, stem, source, target) for split, stem in SPLIT_FILE_STEMS.items()}
+    corpus = {}
+    for split, files in paths.items():
+        limit = max_pairs.get(split, 0)
+        corpus[split] = (read_paired_files(*files, max_pairs=limit, on_bad_line=on_bad_line) if len(files) == 2
+                         else read_tsv_file(files[0], max_pairs=limit, on_bad_line=on_bad_line))
+    return corpus
 
 
 def read_corpus(
     data_dir: str, source: str, target: str, max_pairs: Dict[str, int]
 ) -> Dict[str, Sequence[Tuple[str, str]]]:
-    """Reads the train, eval and test splits of a Multi30k-style directory.
-
-    Args:
-        data_dir: directory holding `<stem>.<language>[.gz]` files for the stems of SPLIT_FILE_STEMS.
-        source / target: language codes, the file name suffixes (for example `en`, `de`).
-        max_pairs: per split, keep only the first N pairs when N > 0 (for small smoke runs).
-
-    Returns:
-        {split: [(source, target), ...]} for `train`, `eval` and `test`.
+    """The (source, target) pairs of every split, in file order; see `read_corpus_splits`.
 
     Raises:
-        CorpusError: as `find_split_file` and `read_parallel`; every file is checked before any is read.
+        CorpusError: as `read_corpus_splits`, for any bad line.
     """
-    paths = {
-        split: (find_split_file(data_dir, stem, source), find_split_file(data_dir, stem, target))
-        for split, stem in SPLIT_FILE_STEMS.items()
-    }
-    corpus = {}
-    for split, (source_path, target_path) in paths.items():
-        pairs = read_parallel(source_path, target_path)
-        limit = max_pairs.get(split, 0)
-        corpus[split] = pairs[:limit] if limit > 0 else pairs
-    return corpus
+    return {split: [(s, t) for _, s, t in entry.pairs]
+            for split, entry in read_corpus_splits(data_dir, source, target, max_pairs).items()}

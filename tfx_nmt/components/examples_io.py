@@ -10,6 +10,9 @@ import apache_beam as beam
 import tensorflow as tf
 
 RECORD_PREFIX = "data_tfrecord"
+# int64 feature: the 1-based line of a pair in its corpus file, so that "the first N" rejected pairs and
+# the test order survive Beam's unordered processing.
+LINE_NUMBER = "line_number"
 
 
 def split_uri(artifact_uri: str, split: str) -> str:
@@ -63,3 +66,18 @@ def make_text_example(features: Dict[str, str]) -> bytes:
         name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode("utf-8")]))
         for name, text in features.items()
     })).SerializeToString()
+
+
+def make_pair_example(line_number: int, source: str, target: str) -> bytes:
+    """Serializes a sentence pair as a tf.Example: `source`, `target` (UTF-8 bytes) and `line_number` (int64)."""
+    example = tf.train.Example()
+    example.features.feature["source"].bytes_list.value.append(source.encode("utf-8"))
+    example.features.feature["target"].bytes_list.value.append(target.encode("utf-8"))
+    example.features.feature[LINE_NUMBER].int64_list.value.append(line_number)
+    return example.SerializeToString()
+
+
+def line_number(example: tf.train.Example) -> int:
+    """The `line_number` feature of an example; 0 when it has none."""
+    values = example.features.feature[LINE_NUMBER].int64_list.value
+    return values[0] if values else 0

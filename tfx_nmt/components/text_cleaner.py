@@ -6,7 +6,7 @@ never starts on a corpus whose statistics do not match its schema.
 import json
 import logging
 import os
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -17,20 +17,29 @@ from tfx.types import artifact_utils
 
 from tfx_nmt.components.artifacts import CleaningReport
 from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, CleaningRules, clean_pair
-from tfx_nmt.components.examples_io import ReadSplit, WriteSplit, bytes_feature, make_text_example
+from tfx_nmt.components.corpus import INGEST_DROP_REASONS, SAMPLE_SIZE
+from tfx_nmt.components.examples_io import (ReadSplit, WriteSplit, bytes_feature, line_number,
+                                            make_pair_example)
+from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
+from tfx_nmt.errors import UserError
 
 REPORT_FILE = "cleaning_report.json"
+SAMPLES_FILE = "rejected_samples.json"
+# Ingest drops (only with on_bad_line="drop") come first: they happen first.
+ALL_DROP_REASONS = INGEST_DROP_REASONS + DROP_REASONS
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
 log = logging.getLogger(__name__)
 
 
-class AnomaliesFoundError(RuntimeError):
+class AnomaliesFoundError(UserError, RuntimeError):
     """TFDV's ExampleValidator reported anomalies in the corpus."""
 
 
 def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
-    """Human-readable lines `split: feature: short description (description)`, one per TFDV anomaly."""
+    """Human-readable lines `split: feature 'name': short description (description)`, one per TFDV anomaly
+    in ExampleValidator's `Split-<split>/SchemaDiff.pb` files; an empty split (TFDV's `data_missing`)
+    is one too."""
     found = []
     for split in splits:
         path = os.path.join(anomalies_uri, f"Split-{split}", "SchemaDiff.pb")
@@ -42,23 +51,29 @@ def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
         if anomalies.HasField("dataset_anomaly_info"):
             info = anomalies.dataset_anomaly_info
             found.append(f"{split}: dataset: {info.short_description} ({info.description})")
+        if anomalies.data_missing:
+            found.append(f"{split}: dataset: no examples (the split is empty)")
     return found
 
 
-def _clean_record(record: bytes, rules: CleaningRules, filter_pairs: bool) -> Tuple[str, str, str]:
+def _clean_record(record: bytes, rules: CleaningRules, filter_pairs: bool) -> Tuple:
+    """(line number, raw source, raw target, clean source, clean target, outcome) of a serialized pair."""
     example = tf.train.Example.FromString(record)
     source = bytes_feature(example, "source").decode("utf-8")
     target = bytes_feature(example, "target").decode("utf-8")
-    return clean_pair(source, target, rules, filter_pairs)
+    return (line_number(example), source, target) + clean_pair(source, target, rules, filter_pairs)
 
 
-def assemble_report(counts: Iterable[Dict], splits: Iterable[str]) -> Dict[str, Dict]:
-    """Builds the CleaningReport from `{split, outcome, count}` rows.
+def assemble_report(counts: Iterable[Dict], splits: Iterable[str],
+                    ingest: Optional[Dict[str, Dict]] = None) -> Dict[str, Dict]:
+    """Builds the CleaningReport from `{split, outcome, count}` rows and the ingest report.
 
     The `kept` row counts pairs that passed the filter before deduplication; duplicates are moved from
-    it to `dropped.duplicate`, so that per split `input == kept + sum(dropped.values())`.
+    it to `dropped.duplicate`, so that per split `input == kept + sum(dropped.values())`. Pairs that
+    ParallelCorpusExampleGen dropped (`ingest`, see its `ingest_report.json`) count in `input` and in
+    `dropped` under their reason.
     """
-    report = {split: {"input": 0, "kept": 0, "dropped": {r: 0 for r in DROP_REASONS}} for split in splits}
+    report = {split: {"input": 0, "kept": 0, "dropped": {r: 0 for r in ALL_DROP_REASONS}} for split in splits}
     for row in counts:
         entry = report[row["split"]]
         if row["outcome"] == "duplicate":
@@ -70,38 +85,72 @@ def assemble_report(counts: Iterable[Dict], splits: Iterable[str]) -> Dict[str, 
             entry["kept"] += row["count"]
         else:
             entry["dropped"][row["outcome"]] += row["count"]
+    for split, entry in (ingest or {}).items():
+        for reason, count in entry["dropped"].items():
+            report[split]["input"] += count
+            report[split]["dropped"][reason] += count
     return report
 
 
+def assemble_samples(rows: Iterable[Dict], splits: Iterable[str],
+                     ingest: Optional[Dict[str, Dict]] = None) -> Dict[str, Dict[str, List[Dict]]]:
+    """{split: {reason: the first SAMPLE_SIZE rejected pairs, by line number, as {line, source, target}}}
+    from `{split, reason, samples}` rows and the ingest report's samples. Texts are as read, before
+    normalization."""
+    samples = {split: {r: [] for r in ALL_DROP_REASONS} for split in splits}
+    for row in rows:
+        samples[row["split"]][row["reason"]].extend(row["samples"])
+    for split, entry in (ingest or {}).items():
+        for reason, rejected in entry["samples"].items():
+            samples[split][reason].extend(rejected)
+    for by_reason in samples.values():
+        for reason, rejected in by_reason.items():
+            by_reason[reason] = sorted(rejected, key=lambda s: s["line"])[:SAMPLE_SIZE]
+    return samples
+
+
+def _deduplicate(kept, split: str):
+    """(unique pairs, duplicates): keeps the first occurrence (lowest line number) of each clean pair."""
+    grouped = (
+        kept
+        | f"KeyByPair[{split}]" >> beam.Map(lambda o: ((o[3], o[4]), o))
+        | f"GroupPairs[{split}]" >> beam.GroupByKey()
+        | f"SortCopies[{split}]" >> beam.MapTuple(lambda pair, copies: sorted(copies))
+    )
+    unique = grouped | f"First[{split}]" >> beam.Map(lambda copies: copies[0])
+    duplicates = grouped | f"Copies[{split}]" >> beam.FlatMap(
+        lambda copies: [o[:5] + ("duplicate",) for o in copies[1:]])
+    return unique, duplicates
+
+
 def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str, splits: List[str],
-                   rules: CleaningRules, counts_prefix: str) -> None:
+                   rules: CleaningRules, counts_prefix: str, samples_prefix: str) -> None:
     """Adds the cleaning of every split to `pipeline` (run it to execute).
 
-    Writes the cleaned splits under `cleaned_uri` and `{split, outcome, count}` JSON lines to files
-    starting with `counts_prefix` (read them with `read_counts`).
+    Writes the cleaned splits under `cleaned_uri` (tf.Examples {source, target, line_number}),
+    `{split, outcome, count}` JSON lines to files starting with `counts_prefix` and
+    `{split, reason, samples}` JSON lines (the first SAMPLE_SIZE rejected pairs per reason, by line
+    number) to files starting with `samples_prefix`; read both with `read_json_lines`.
     """
-    all_counts = []
+    all_counts, all_samples = [], []
     for split in splits:
         outcomes = (
             pipeline
             | f"Read[{split}]" >> ReadSplit(examples_uri, split)
             | f"Clean[{split}]" >> beam.Map(_clean_record, rules, split in FILTERED_SPLITS)
         )
-        kept = (
-            outcomes
-            | f"Kept[{split}]" >> beam.Filter(lambda o: o[2] == KEPT)
-            | f"Pair[{split}]" >> beam.Map(lambda o: (o[0], o[1]))
-        )
-        outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[2], 1))
+        kept = outcomes | f"Kept[{split}]" >> beam.Filter(lambda o: o[5] == KEPT)
+        rejected = outcomes | f"Rejected[{split}]" >> beam.Filter(lambda o: o[5] != KEPT)
+        outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[5], 1))
         if split in DEDUPLICATED_SPLITS:
-            per_pair = kept | f"CountPairs[{split}]" >> beam.combiners.Count.PerElement()
-            kept = per_pair | f"Unique[{split}]" >> beam.Keys()
-            duplicates = per_pair | f"Duplicates[{split}]" >> beam.Map(lambda kv: ("duplicate", kv[1] - 1))
-            outcome_counts = (outcome_counts, duplicates) | f"Merge[{split}]" >> beam.Flatten()
+            kept, duplicates = _deduplicate(kept, split)
+            outcome_counts = (
+                (outcome_counts, duplicates | f"OneDuplicate[{split}]" >> beam.Map(lambda o: (o[5], 1)))
+                | f"Merge[{split}]" >> beam.Flatten())
+            rejected = (rejected, duplicates) | f"AllRejected[{split}]" >> beam.Flatten()
         _ = (
             kept
-            | f"ToExample[{split}]" >> beam.MapTuple(
-                lambda s, t: make_text_example({"source": s, "target": t}))
+            | f"ToExample[{split}]" >> beam.Map(lambda o: make_pair_example(o[0], o[3], o[4]))
             | f"Write[{split}]" >> WriteSplit(cleaned_uri, split)
         )
         all_counts.append(
@@ -110,13 +159,23 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
             | f"Row[{split}]" >> beam.MapTuple(
                 lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
         )
+        all_samples.append(
+            rejected
+            | f"ByReason[{split}]" >> beam.Map(lambda o: (o[5], (o[0], o[1], o[2])))
+            | f"FirstLines[{split}]" >> beam.combiners.Top.SmallestPerKey(SAMPLE_SIZE)
+            | f"SampleRow[{split}]" >> beam.MapTuple(lambda reason, first, split=split: json.dumps({
+                "split": split, "reason": reason,
+                "samples": [{"line": n, "source": s, "target": t} for n, s, t in first]}))
+        )
     _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
+    _ = all_samples | "AllSamples" >> beam.Flatten() | "WriteSamples" >> beam.io.WriteToText(samples_prefix)
 
 
-def read_counts(counts_prefix: str) -> List[Dict]:
-    """The `{split, outcome, count}` rows written by `clean_examples`; the files are deleted."""
+def read_json_lines(prefix: str) -> List[Dict]:
+    """The JSON lines of the files starting with `prefix` (written by `clean_examples`); the files are
+    deleted."""
     rows = []
-    for path in tf.io.gfile.glob(counts_prefix + "*"):
+    for path in tf.io.gfile.glob(prefix + "*"):
         with tf.io.gfile.GFile(path) as f:
             rows.extend(json.loads(line) for line in f if line.strip())
         tf.io.gfile.remove(path)
@@ -139,7 +198,8 @@ def TextCleaner(
         examples: tf.Examples {source, target} from ParallelCorpusExampleGen.
         anomalies: ExampleValidator's output; any anomaly stops the run.
         cleaned_examples: output, the same splits and features, cleaned.
-        report: output, `cleaning_report.json` (see `assemble_report`).
+        report: output, `cleaning_report.json` (see `assemble_report`) and `rejected_samples.json` (see
+            `assemble_samples`).
         max_tokens / max_length_ratio: the filter thresholds, in whitespace-separated words.
 
     Raises:
@@ -154,12 +214,16 @@ def TextCleaner(
     rules = CleaningRules(max_tokens=max_tokens, max_length_ratio=max_length_ratio)
     cleaned_examples.split_names = examples.split_names
     counts_prefix = os.path.join(report.uri, "counts")
+    samples_prefix = os.path.join(report.uri, "samples")
     with beam_pipeline as p:
-        clean_examples(p, examples.uri, cleaned_examples.uri, splits, rules, counts_prefix)
-    rows = read_counts(counts_prefix)
-    cleaning_report = assemble_report(rows, splits)
+        clean_examples(p, examples.uri, cleaned_examples.uri, splits, rules, counts_prefix, samples_prefix)
+    ingest = read_ingest_report(examples.uri)
+    cleaning_report = assemble_report(read_json_lines(counts_prefix), splits, ingest)
+    samples = assemble_samples(read_json_lines(samples_prefix), splits, ingest)
     with tf.io.gfile.GFile(os.path.join(report.uri, REPORT_FILE), "w") as f:
         json.dump(cleaning_report, f, indent=2, sort_keys=True)
+    with tf.io.gfile.GFile(os.path.join(report.uri, SAMPLES_FILE), "w") as f:
+        json.dump(samples, f, indent=2, sort_keys=True, ensure_ascii=False)
     for split, entry in cleaning_report.items():
         log.info("TextCleaner: %s: %d pairs in, %d kept, dropped %s", split, entry["input"], entry["kept"],
                  {k: v for k, v in entry["dropped"].items() if v})

@@ -20,7 +20,7 @@ from tfx.components.evaluator import constants
 from tfx.utils import path_utils
 
 from tfx_nmt.components import translation_metrics
-from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
+from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
 
 METRICS_FILE = "metrics.json"
 HYPOTHESES_FILE = "hypotheses.txt"
@@ -28,12 +28,12 @@ log = logging.getLogger(__name__)
 
 
 def read_pairs(examples_uri: str, split: str) -> Tuple[List[str], List[str]]:
-    """(sources, references) of one split of cleaned Examples, in file order."""
-    sources, references = [], []
-    for example in iterate_examples(examples_uri, split):
-        sources.append(bytes_feature(example, "source").decode("utf-8"))
-        references.append(bytes_feature(example, "target").decode("utf-8"))
-    return sources, references
+    """(sources, references) of one split of cleaned Examples, in corpus line order."""
+    numbered = sorted(
+        (line_number(example), bytes_feature(example, "source").decode("utf-8"),
+         bytes_feature(example, "target").decode("utf-8"))
+        for example in iterate_examples(examples_uri, split))
+    return [s for _, s, _ in numbered], [r for _, _, r in numbered]
 
 
 class SavedModelTranslator:
@@ -118,15 +118,20 @@ def TranslationEvaluator(
 ):
     """Scores the candidate (and the baseline) on `split` and blesses or rejects the candidate.
 
+    A ModelBlessing is always written: not blessed when BLEU is NaN (an empty split, or every reference
+    empty).
+
     Args:
         examples: cleaned Examples {source, target} (the test split is normalized, never filtered).
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
-            decision) and `hypotheses.txt` (one translation a line, test order).
+            decision, the thresholds applied) and `hypotheses.txt` (one translation a line, in the
+            test file's line order).
         blessing: output ModelBlessing with `blessed` (1/0) and `current_model_id`, plus a `BLESSED`
             or `NOT_BLESSED` file.
         baseline_model: the latest blessed model (from a Resolver); absent on a first run.
-        min_bleu: BLEU below this is never blessed.
+        min_bleu: BLEU below this is never blessed; when not configured, RunConfig's default (0.0:
+            any BLEU that is a number) is applied and recorded in `metrics.json`.
         max_bleu_drop: largest BLEU drop below the baseline still blessed.
         batch_size: sentences per SavedModel call.
         split: the split to score.

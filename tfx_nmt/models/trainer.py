@@ -2,11 +2,13 @@
 
 Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.transform_output` is the
 SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files` are the tokenized Examples.
-Checkpoints (`checkpoints/`), TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to
-`fn_args.model_run_dir`; the SavedModel to `fn_args.serving_model_dir`.
+TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
+SavedModel to `fn_args.serving_model_dir`; checkpoints to `checkpoint_directory(fn_args)`, which a re-run
+of the Trainer on the same inputs finds again (see there).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -57,8 +59,26 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
         beta_1=0.9, beta_2=0.98, epsilon=1e-9)
 
 
+def checkpoint_directory(fn_args) -> str:
+    """Where the Trainer checkpoints: `<Trainer output dir>/checkpoints/<fingerprint>/`.
+
+    Each execution of the Trainer gets a new `model_run_dir` (`<pipeline_root>/Trainer/model_run/<execution
+    id>`), so checkpoints kept there are lost to a re-run after a crash. They go beside it instead, keyed
+    by a SHA-256 of everything that determines the training: the input artifacts' URIs (a re-run that
+    reuses the cached upstream components gets the same ones), the run config and the step counts. A
+    re-run of the same training resumes; any other training starts from scratch.
+    """
+    key = json.dumps({
+        "train_files": list(fn_args.train_files), "eval_files": list(fn_args.eval_files),
+        "transform_output": fn_args.transform_output, "custom_config": fn_args.custom_config,
+        "train_steps": fn_args.train_steps, "eval_steps": fn_args.eval_steps,
+    }, sort_keys=True)
+    trainer_dir = os.path.dirname(os.path.dirname(fn_args.model_run_dir.rstrip("/")))
+    return os.path.join(trainer_dir, "checkpoints", hashlib.sha256(key.encode()).hexdigest()[:16])
+
+
 def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, model_run_dir: str,
-          train_steps: int):
+          train_steps: int, checkpoint_dir: str):
     """Builds, compiles and fits the model under MirroredStrategy.
 
     Returns:
@@ -78,7 +98,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         model = build_model(config, vocabulary_size)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     steps_per_epoch = max(1, min(config.steps_per_epoch, train_steps))
-    checkpoints = training_callbacks.CheckpointAndResume(os.path.join(model_run_dir, "checkpoints"))
+    checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir)
     monitor = training_callbacks.TrainingMonitor(train_steps, config.max_train_seconds)
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
@@ -112,8 +132,10 @@ def run_fn(fn_args) -> None:
     tokenizer_model = read_tokenizer_model(fn_args.transform_output)
     vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
     started = time.time()
+    checkpoint_dir = checkpoint_directory(fn_args)
     model, stats = train(config, fn_args.train_files, fn_args.eval_files, vocabulary_size,
-                         fn_args.model_run_dir, fn_args.train_steps)
+                         fn_args.model_run_dir, fn_args.train_steps, checkpoint_dir)
+    stats["checkpoint_dir"] = checkpoint_dir
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,

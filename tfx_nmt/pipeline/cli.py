@@ -16,6 +16,7 @@ import warnings
 from typing import List, Optional
 
 from tfx_nmt.config import RunConfig
+from tfx_nmt.errors import UserError
 
 log = logging.getLogger("tfx_nmt")
 
@@ -94,11 +95,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_error(error: BaseException) -> Optional[UserError]:
+    """The UserError that caused `error` (TFX re-raises an executor's error, possibly chained), if any."""
+    while error is not None and not isinstance(error, UserError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the `tfx-nmt` console script."""
+    """Entry point of the `tfx-nmt` console script.
+
+    Returns:
+        0 on success; 1 after printing a UserError (bad corpus, missing data, held output directory,
+        data anomalies) as one message without a traceback. Other errors propagate with their traceback.
+    """
     args = build_parser().parse_args(argv)
     configure_logging()
-    return {"run": _run}[args.command](args)
+    try:
+        return {"run": _run}[args.command](args)
+    except Exception as e:  # noqa: BLE001  Only UserErrors are handled; anything else is re-raised.
+        error = _user_error(e)
+        if error is None:
+            raise
+        print(f"tfx-nmt: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

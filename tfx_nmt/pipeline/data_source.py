@@ -10,6 +10,8 @@ import tempfile
 import urllib.request
 from typing import Optional
 
+from tfx_nmt.errors import UserError
+
 MULTI30K_URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/{name}"
 
 # SHA-256 of each file of Multi30k task 1 raw.
@@ -26,7 +28,7 @@ MULTI30K_SHA256 = {
 }
 
 
-class DataSourceError(RuntimeError):
+class DataSourceError(UserError, RuntimeError):
     """The corpus could not be found or downloaded, or a download failed its checksum."""
 
 

@@ -6,6 +6,7 @@ Layout of `--output-dir`:
     metadata.sqlite             ML Metadata store (enables caching and restarts)
     serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
     run_summary.json            metrics and timings of the last run
+    tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import os
 from typing import List, Optional
 
 from tfx_nmt.config import RunConfig
+from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,14 @@ def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: O
         The run summary (see `run_summary.build_run_summary`).
 
     Raises:
+        OutputDirLockedError: another run holds `output_dir`; raised before anything is written.
         RuntimeError: a component failed (TFX's own error, raised from the failing executor).
     """
+    with hold_output_dir(os.path.abspath(output_dir)):
+        return _run_locked(config, data_dir, output_dir, beam_workers)
+
+
+def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int]) -> dict:
     from tfx import v1 as tfx
 
     from tfx_nmt.pipeline import run_summary

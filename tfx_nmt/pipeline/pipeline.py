@@ -10,6 +10,7 @@ from typing import List, Optional
 from tfx import v1 as tfx
 from ml_metadata.proto import metadata_store_pb2
 
+from tfx_nmt.components.atomic_push import ATOMIC_PUSH_EXECUTOR_SPEC
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
 from tfx_nmt.components.text_cleaner import TextCleaner
@@ -60,6 +61,7 @@ def create_pipeline(
         max_train_pairs=config.max_train_pairs,
         max_eval_pairs=config.max_eval_pairs,
         max_test_pairs=config.max_test_pairs,
+        on_bad_line=config.on_bad_line,
         corpus_fingerprint=corpus_fingerprint,
     )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -105,6 +107,7 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
+        custom_executor_spec=ATOMIC_PUSH_EXECUTOR_SPEC,
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
                   trainer, model_resolver, evaluator, pusher]

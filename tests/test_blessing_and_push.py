@@ -1,0 +1,178 @@
+"""TranslationEvaluator's blessing and the atomic Pusher, run through their real executors on a real
+SavedModel (tests/echo_model.py: its translation is its input, so BLEU is known exactly)."""
+import hashlib
+import json
+import math
+import os
+
+import pytest
+import tensorflow as tf
+from tfx.dsl.io.filesystem import NotFoundError
+from tfx.proto import pusher_pb2
+from tfx.types import standard_artifacts
+from tfx.utils import proto_utils
+
+from echo_model import save_echo_model
+from tfx_nmt.components.atomic_push import AtomicPushExecutor
+from tfx_nmt.components.examples_io import make_pair_example, split_uri
+from tfx_nmt.components.translation_evaluator import TranslationEvaluator
+from tfx_nmt.config import RunConfig
+
+REFS = ["the cat sat on the mat", "a dog ran in the park", "we like green tea very much"]
+HYPS = ["the cat sat on the mat", "zebras eat blue hay every morning", "birds fly over tall dark hills"]
+
+
+def _artifact(kind, uri, artifact_id=None):
+    artifact = kind()
+    artifact.uri = str(uri)
+    os.makedirs(artifact.uri, exist_ok=True)
+    if artifact_id is not None:
+        artifact.id = artifact_id
+    return artifact
+
+
+def _examples(tmp_path, sources, references):
+    examples = _artifact(standard_artifacts.Examples, tmp_path / "examples")
+    examples.split_names = '["test"]'
+    os.makedirs(split_uri(examples.uri, "test"))
+    with tf.io.TFRecordWriter(os.path.join(split_uri(examples.uri, "test"), "data.gz"), "GZIP") as writer:
+        for number in reversed(range(1, len(sources) + 1)):  # Out of order, as Beam may write them.
+            writer.write(make_pair_example(number, sources[number - 1], references[number - 1]))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def echo_model(tmp_path_factory):
+    model = _artifact(standard_artifacts.Model, tmp_path_factory.mktemp("model") / "model", artifact_id=7)
+    save_echo_model(os.path.join(model.uri, "Format-Serving"))
+    return model
+
+
+def _evaluate(tmp_path, model, sources, references, **parameters):
+    """Runs the TranslationEvaluator executor; returns (metrics.json, blessing files, blessing artifact)."""
+    evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
+    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
+    TranslationEvaluator.EXECUTOR_SPEC.executor_class().Do(
+        {"examples": [_examples(tmp_path, sources, references)], "model": [model]},
+        {"evaluation": [evaluation], "blessing": [blessing]},
+        dict(parameters, batch_size=2))
+    with open(os.path.join(evaluation.uri, "metrics.json")) as f:
+        metrics = json.load(f)
+    return metrics, sorted(os.listdir(blessing.uri)), blessing
+
+
+def _push(tmp_path, model, blessing):
+    """Runs the atomic Pusher executor; returns (serving base directory, PushedModel artifact)."""
+    serving_dir = str(tmp_path / "serving" / "translator")
+    pushed_model = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed_model")
+    destination = pusher_pb2.PushDestination(
+        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_dir))
+    AtomicPushExecutor().Do({"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed_model]},
+                            {"push_destination": proto_utils.proto_to_json(destination)})
+    return serving_dir, pushed_model
+
+
+def tree_hashes(directory):
+    """{relative path: SHA-256} of every file under `directory`."""
+    hashes = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                hashes[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+    return hashes
+
+
+def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
+    metrics, files, blessing = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=30.0)
+    assert round(metrics["candidate"]["bleu"], 2) == 33.33
+    assert metrics["decision"] == {"blessed": True, "reason": "BLEU 33.33 >= min_bleu 30.00; no baseline"}
+    assert files == ["BLESSED"]
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert blessing.get_int_custom_property("current_model_id") == 7
+    # Hypotheses in the test file's line order, although the Examples were written in reverse.
+    with open(os.path.join(tmp_path, "evaluation", "hypotheses.txt")) as f:
+        assert f.read().splitlines() == HYPS
+    # Perplexity of the echo model: every token has log-probability -1.
+    assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)
+
+    serving_dir, pushed_model = _push(tmp_path, echo_model, blessing)
+    [version] = os.listdir(serving_dir)  # No staging directory left beside it.
+    assert version.isdigit()
+    assert pushed_model.get_int_custom_property("pushed") == 1
+    assert pushed_model.get_string_custom_property("pushed_destination") == os.path.join(serving_dir, version)
+    pushed = tree_hashes(os.path.join(serving_dir, version))
+    assert pushed == tree_hashes(os.path.join(echo_model.uri, "Format-Serving"))
+    assert {"saved_model.pb", "assets/vocabulary.txt", "variables/variables.index"} <= set(pushed)
+
+
+def test_below_threshold_is_not_blessed_and_nothing_is_pushed(tmp_path, echo_model):
+    metrics, files, blessing = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=40.0)
+    assert metrics["decision"] == {"blessed": False, "reason": "BLEU 33.33 is below min_bleu 40.00"}
+    assert files == ["NOT_BLESSED"]
+    assert blessing.get_int_custom_property("blessed") == 0
+    serving_dir, pushed_model = _push(tmp_path, echo_model, blessing)
+    assert pushed_model.get_int_custom_property("pushed") == 0
+    assert not os.path.exists(serving_dir)
+
+
+def test_no_threshold_configured_applies_the_documented_default(tmp_path, echo_model):
+    # The component's default and RunConfig's default are the same documented value, 0.0.
+    assert RunConfig().min_bleu == 0.0
+    metrics, files, _ = _evaluate(tmp_path, echo_model, HYPS, REFS)
+    assert metrics["thresholds"] == {"min_bleu": 0.0, "max_bleu_drop": 1.0}
+    assert metrics["decision"] == {"blessed": True, "reason": "BLEU 33.33 >= min_bleu 0.00; no baseline"}
+    assert files == ["BLESSED"]
+
+
+def test_bleu_nan_is_not_blessed(tmp_path, echo_model):
+    # Every reference empty: nothing to score, BLEU NaN, a NOT_BLESSED blessing all the same.
+    metrics, files, blessing = _evaluate(tmp_path, echo_model, ["a b", "c"], ["", " "])
+    assert math.isnan(metrics["candidate"]["bleu"])
+    assert metrics["candidate"]["num_empty_references"] == 2
+    assert metrics["decision"]["blessed"] is False
+    assert files == ["NOT_BLESSED"]
+    assert blessing.get_int_custom_property("blessed") == 0
+
+
+def test_empty_test_split_does_not_crash_and_is_not_blessed(tmp_path, echo_model):
+    metrics, files, _ = _evaluate(tmp_path, echo_model, [], [])
+    assert metrics["candidate"]["num_sentences"] == 0 and math.isnan(metrics["candidate"]["bleu"])
+    assert metrics["decision"] == {
+        "blessed": False, "reason": "BLEU is not a number (empty test split or nothing scored)"}
+    assert files == ["NOT_BLESSED"]
+
+
+def test_push_failing_half_way_leaves_no_version_directory(tmp_path):
+    model = _artifact(standard_artifacts.Model, tmp_path / "model", artifact_id=3)
+    export_dir = save_echo_model(os.path.join(model.uri, "Format-Serving"))
+    # A file that cannot be read: the copy fails after saved_model.pb's siblings were copied.
+    os.symlink(str(tmp_path / "nowhere"), os.path.join(export_dir, "variables", "zz_unreadable"))
+    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
+    blessing.set_int_custom_property("blessed", 1)
+    with pytest.raises(NotFoundError):
+        _push(tmp_path, model, blessing)
+    # The staging directory (under the base directory) was created and removed; no version directory.
+    serving_dir = tmp_path / "serving" / "translator"
+    assert serving_dir.exists() and os.listdir(serving_dir) == []
+
+
+def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
+    import sacrebleu
+
+    from tfx_nmt.components.translation_evaluator import evaluate_model
+    from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
+    from tfx_nmt.models.transformer import TransformerTranslator
+    from tfx_nmt.text.subword import SubwordEncoder
+
+    # An untrained model emits arbitrary pieces, most of them with the SentencePiece word marker.
+    tf.random.set_seed(1)
+    model = TransformerTranslator(vocabulary_size=SubwordEncoder(spm_model).vocabulary_size, d_model=16,
+                                  num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16)
+    export_dir = export_serving_model(TranslatorServingModule(model, spm_model, 1.0, 6), str(tmp_path / "model"))
+    sources = ["A man in a red shirt.", "Two dogs play.", "A girl reads a book in the park."]
+    references = ["Ein Mann in einem roten Hemd.", "Zwei Hunde spielen.", "Ein Mädchen liest im Park."]
+    metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2)
+    assert any(h.strip() for h in hypotheses)
+    assert not any("\u2581" in h for h in hypotheses), hypotheses
+    assert metrics["bleu"] == sacrebleu.corpus_bleu(hypotheses, [references]).score

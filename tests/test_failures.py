@@ -1,0 +1,206 @@
+"""Bad input, failures and restarts through the real command line: `tfx-nmt run` with LocalDagRunner,
+ML Metadata on SQLite and Beam's DirectRunner."""
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from conftest import REPO
+from test_blessing_and_push import tree_hashes
+
+UPSTREAM_OF_TRAINER = {"ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
+                       "SubwordTokenizer"}
+
+
+def _command(data_dir, output_dir, *flags):
+    return [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", str(data_dir),
+            "--output-dir", str(output_dir), *flags]
+
+
+def _run(data_dir, output_dir):
+    return subprocess.run(_command(data_dir, output_dir), capture_output=True, text=True, timeout=1200, cwd=REPO)
+
+
+def _executions(metadata_path):
+    """Every execution recorded in a SQLite ML Metadata store."""
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(metadata_path)
+    connection.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(connection).get_executions()
+
+
+def _write_corpus(directory, pairs_per_split):
+    """Plain-text Multi30k-style files: {stem: (source lines, target lines)}."""
+    os.makedirs(directory, exist_ok=True)
+    for stem, (sources, targets) in pairs_per_split.items():
+        for language, lines in (("en", sources), ("de", targets)):
+            with open(os.path.join(directory, f"{stem}.{language}"), "w") as f:
+                f.write("".join(line + "\n" for line in lines))
+    return str(directory)
+
+
+def _small_corpus(data_dir, counts):
+    from tfx_nmt.components import corpus
+
+    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 400, "eval": 40, "test": 40})
+    stems = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
+    return {stems[split]: ([s for s, _ in pairs[split][:n]], [t for _, t in pairs[split][:n]])
+            for split, n in counts.items()}
+
+
+def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path, data_dir):
+    files = _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 40})
+    files["val"] = (files["val"][0], files["val"][1][:39])
+    corpus_dir = _write_corpus(tmp_path / "corpus", files)
+    result = _run(corpus_dir, tmp_path / "out")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"tfx-nmt: error: line counts differ: {corpus_dir}/val.en has 40 lines, {corpus_dir}/val.de has 39 " \
+           "lines; the files must be aligned line by line\n" in result.stderr
+    # ExampleGen failed and nothing ran after it; no artifact of it was left either.
+    pipeline_root = tmp_path / "out" / "pipeline_root"
+    assert not pipeline_root.exists() or os.listdir(pipeline_root) in ([], ["ParallelCorpusExampleGen"])
+    [execution] = _executions(tmp_path / "out" / "metadata.sqlite")
+    assert execution.type.endswith("ParallelCorpusExampleGen")
+    assert execution.last_known_state == metadata_store_pb2.Execution.FAILED
+    assert not glob.glob(str(tmp_path / "out" / "pipeline_root" / "*" / "*" / "*" / "Split-*"))
+
+
+def test_an_empty_split_stops_the_run_before_training(tmp_path, data_dir):
+    corpus_dir = _write_corpus(tmp_path / "corpus", _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 0}))
+    result = _run(corpus_dir, tmp_path / "out")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert ("tfx-nmt: error: ExampleValidator found anomalies in the corpus; fix the data before training:\n"
+            "  test: dataset: no examples (the split is empty)\n") in result.stderr
+    ran = set(os.listdir(tmp_path / "out" / "pipeline_root"))
+    assert {"StatisticsGen", "ExampleValidator"} <= ran and "Trainer" not in ran and "SubwordTokenizer" not in ran
+
+
+def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
+    output_dir, summary, _ = smoke_run
+    [export_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", "Trainer", "model", "*", "Format-Serving"))
+    exported, pushed = tree_hashes(export_dir), tree_hashes(summary["pushed_model_dir"])
+    assert pushed == exported
+    assert "saved_model.pb" in pushed and any(p.startswith("variables/") for p in pushed)
+    serving_dir = os.path.dirname(summary["pushed_model_dir"])
+    assert os.listdir(serving_dir) == [os.path.basename(summary["pushed_model_dir"])]  # No staging left.
+
+
+def test_no_subword_marker_in_the_scored_hypotheses(smoke_run):
+    output_dir, summary, _ = smoke_run
+    [hypotheses] = glob.glob(os.path.join(output_dir, "pipeline_root", "TranslationEvaluator", "evaluation", "*",
+                                          "hypotheses.txt"))
+    with open(hypotheses) as f:
+        text = f.read()
+    assert text.strip() and "\u2581" not in text
+
+
+def _checkpoint_step(checkpoint_dir):
+    with open(os.path.join(checkpoint_dir, "checkpoint")) as f:
+        return int(re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', f.read(), re.M).group(1))
+
+
+def _corpus_with_bad_lines(directory, data_dir):
+    """Smoke-sized corpus: train as paired files with lines 5 and 17 not UTF-8, val as TSV with row 3
+    holding two tabs, test as paired files."""
+    files = _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 40})
+    sources, targets = files.pop("val")
+    rows = [f"{s}\t{t}" for s, t in zip(sources, targets)]
+    rows[2] = rows[2] + "\textra column"
+    os.makedirs(directory)
+    with open(os.path.join(directory, "val.en-de.tsv"), "w") as f:
+        f.write("".join(row + "\n" for row in rows))
+    corpus_dir = _write_corpus(directory, files)
+    path = os.path.join(corpus_dir, "train.en")
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    lines[4], lines[16] = b"caf\xe9 " + lines[4], lines[16] + b" \xff"
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines))
+    return corpus_dir, rows[2]
+
+
+def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
+    """Also runs ingest with `--on-bad-line drop` on a corpus with bad lines, and a TSV split."""
+    output_dir, tmp_dir, work_dir = tmp_path / "out", tmp_path / "tmp", tmp_path / "cwd"
+    os.makedirs(tmp_dir)
+    os.makedirs(work_dir)
+    data_dir, bad_row = _corpus_with_bad_lines(tmp_path / "corpus", data_dir)
+    command = _command(data_dir, output_dir, "--on-bad-line", "drop")
+    env = dict(os.environ, TMPDIR=str(tmp_dir))
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir,
+                                 env=env, start_new_session=True)
+    try:
+        lock_file = output_dir / "tfx-nmt.lock"
+        while not (lock_file.exists() and lock_file.read_text() == f"{first.pid}\n"):
+            assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            time.sleep(0.2)
+        # A second run into the held output dir is refused at once, before writing anything.
+        started = time.time()
+        second = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert f"tfx-nmt: error: output directory {output_dir} is in use by another tfx-nmt run (pid {first.pid}, " \
+               in second.stderr
+        assert time.time() - started < 120
+
+        # SIGKILL the first run once the Trainer has written a checkpoint, before it finishes.
+        pattern = str(output_dir / "pipeline_root" / "Trainer" / "checkpoints" / "*" / "checkpoint")
+        while not glob.glob(pattern):
+            assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            time.sleep(0.1)
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    left_by_killed_run = set(os.listdir(tmp_dir))
+    [checkpoint_dir] = [os.path.dirname(p) for p in glob.glob(pattern)]
+    killed_at = _checkpoint_step(checkpoint_dir)
+    assert 0 < killed_at < 150
+    assert not glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model" / "*" / "Format-Serving"))
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
+                           cwd=work_dir, env=env)
+    assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
+    with open(output_dir / "run_summary.json") as f:
+        summary = json.load(f)
+    assert set(summary["cached_components"]) == UPSTREAM_OF_TRAINER
+    [stats_path] = glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model_run" / "*" / "training_stats.json"))
+    with open(stats_path) as f:
+        stats = json.load(f)
+    assert stats["checkpoint_dir"] == checkpoint_dir
+    assert stats["initial_step"] == killed_at  # The step counter continued from the checkpoint ...
+    assert stats["steps"] == summary["train_steps"] == 150  # ... to the configured total, not 150 more.
+    assert summary["blessed"] is True
+    assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
+    # Nothing was left outside the output dir by the completed run: not in the working directory, not in
+    # TMPDIR. (The killed run left TensorFlow autograph's temporary modules there: SIGKILL skips the
+    # atexit hook that deletes them.)
+    assert os.listdir(work_dir) == []
+    assert set(os.listdir(tmp_dir)) == left_by_killed_run
+    assert all(name.startswith("__autograph_generated_file") for name in left_by_killed_run)
+
+    # The bad lines were dropped at ingest and counted; the report adds up.
+    [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))
+    with open(os.path.join(report_dir, "cleaning_report.json")) as f:
+        report = json.load(f)
+    with open(os.path.join(report_dir, "rejected_samples.json")) as f:
+        samples = json.load(f)
+    assert (report["train"]["input"], report["train"]["dropped"]["invalid_utf8"]) == (400, 2)
+    assert (report["eval"]["input"], report["eval"]["dropped"]["tsv_columns"]) == (40, 1)
+    assert report["test"] == {"input": 40, "kept": 40, "dropped": {r: 0 for r in report["test"]["dropped"]}}
+    for entry in report.values():
+        assert entry["input"] == entry["kept"] + sum(entry["dropped"].values())
+    assert [s["line"] for s in samples["train"]["invalid_utf8"]] == [5, 17]
+    assert samples["train"]["invalid_utf8"][0]["source"].startswith("caf\\xe9 ")
+    assert samples["eval"]["tsv_columns"] == [{"line": 3, "source": bad_row, "target": ""}]
+    assert summary["num_examples"]["train"]["before_cleaning"] == 400

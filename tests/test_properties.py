@@ -1,0 +1,90 @@
+"""Property-based tests (hypothesis): cleaning, corpus reading and tokenization never raise on any input,
+and tokenization round-trips Latin-script text."""
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tfx_nmt.components import cleaning, corpus
+from tfx_nmt.text import subword
+from tfx_nmt.text.normalization import CONTROL_CODEPOINTS, normalize
+
+RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
+# Any Unicode scalar value except surrogates (not encodable as UTF-8).
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+# Latin script: letters, marks, digits, punctuation and spaces of Basic Latin through Latin Extended-B.
+LATIN_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x24F,
+                                            blacklist_categories=("Cc", "Cs")), max_size=60)
+FIXTURE_SETTINGS = settings(max_examples=200, deadline=None,
+                            suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@settings(max_examples=500, deadline=None)
+@given(ANY_TEXT)
+def test_normalize_never_raises_and_is_idempotent(text):
+    normalized = normalize(text)
+    assert normalize(normalized) == normalized
+    assert normalized == normalized.strip() and "  " not in normalized
+    assert not any(ord(c) in CONTROL_CODEPOINTS for c in normalized)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ANY_TEXT, ANY_TEXT, st.booleans())
+def test_clean_pair_never_raises(source, target, filter_pairs):
+    clean_source, clean_target, outcome = cleaning.clean_pair(source, target, RULES, filter_pairs)
+    assert (clean_source, clean_target) == (normalize(source), normalize(target))
+    assert outcome in (cleaning.KEPT,) + cleaning.DROP_REASONS
+    if not filter_pairs:
+        assert outcome == cleaning.KEPT
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200), st.binary(max_size=200))
+def test_reading_any_bytes_gives_pairs_or_a_corpus_error(tmp_path, source_bytes, target_bytes):
+    source, target, tsv = tmp_path / "x.en", tmp_path / "x.de", tmp_path / "x.en-de.tsv"
+    source.write_bytes(source_bytes)
+    target.write_bytes(target_bytes)
+    tsv.write_bytes(source_bytes)
+    try:
+        corpus.read_paired_files(str(source), str(target))
+    except corpus.CorpusError:
+        pass
+    try:
+        split = corpus.read_paired_files(str(source), str(target), on_bad_line="drop")
+    except corpus.CorpusError as e:
+        assert str(e).startswith("line counts differ")
+    else:
+        assert len(split.pairs) + sum(split.dropped.values()) == split.num_lines
+    split = corpus.read_tsv_file(str(tsv), on_bad_line="drop")  # Drop mode never raises on content.
+    assert len(split.pairs) + sum(split.dropped.values()) == split.num_lines
+    assert all("\n" not in s and "\n" not in t for _, s, t in split.pairs)
+
+
+@pytest.fixture(scope="module")
+def encoder(spm_model):
+    return subword.SubwordEncoder(spm_model)
+
+
+@FIXTURE_SETTINGS
+@given(ANY_TEXT)
+def test_subword_encoding_never_raises(encoder, text):
+    ids = encoder.encode(normalize(text))
+    assert ids[0] == subword.BOS_ID and ids[-1] == subword.EOS_ID
+    assert all(0 <= i < encoder.vocabulary_size for i in ids)
+    assert subword.UNK_ID not in ids  # Byte fallback: any character has pieces.
+    encoder.decode(ids)
+
+
+@FIXTURE_SETTINGS
+@given(LATIN_TEXT)
+def test_tokenize_then_detokenize_gives_back_normalized_latin_text(encoder, text):
+    normalized = normalize(text)
+    assert encoder.decode(encoder.encode(normalized)) == normalized
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ANY_TEXT, min_size=1, max_size=8))
+def test_serving_graph_normalization_matches_python(texts):
+    import tensorflow as tf
+
+    from tfx_nmt.text.normalization import normalize_tf
+
+    assert [t.decode("utf-8") for t in normalize_tf(tf.constant(texts)).numpy()] == [normalize(t) for t in texts]
