@@ -12,7 +12,9 @@ the token at position `index` given the tokens before it:
 - `recompute_step` runs the whole decoder over the prefix at every step (what the TensorFlow and Keras
   tutorials do); kept as the reference the cache is tested and benchmarked against.
 
-Greedy search is keras_hub's `GreedySampler`; beam search is `tfx_nmt.models.beam_search`.
+Greedy search is keras_hub's `GreedySampler`; beam search is `tfx_nmt.models.beam_search`. Both trace
+their graphs under `core_ops.core_slice_update()`, so that the cache writes are core TensorFlow ops that
+TF Serving runs (see `tfx_nmt.models.core_ops` for why).
 
 Maximum output length: row b of a batch gets at most `min(cap, ceil(a * source_tokens_b + b))` tokens
 (BOS included; `source_tokens_b` counts BOS and EOS of the source), so that a row's output does not depend
@@ -24,6 +26,7 @@ import keras_hub
 import tensorflow as tf
 
 from tfx_nmt.models import beam_search as beam_search_lib
+from tfx_nmt.models.core_ops import core_slice_update
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -148,17 +151,18 @@ def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
     max_length = _batch_max(max_lengths)
-    step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, 1, use_cache)
     batch_size = tf.shape(source_ids)[0]
     prompt = tf.concat([tf.fill([batch_size, 1], BOS_ID),
                         tf.fill([batch_size, max_length - 1], PAD_ID)], axis=1)
+    with core_slice_update():
+        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, 1, use_cache)
 
-    def next_token_logits(prompt, cache, index):
-        log_probs, cache = step(prompt, cache, index)
-        return log_probs, None, cache
+        def next_token_logits(prompt, cache, index):
+            log_probs, cache = step(prompt, cache, index)
+            return log_probs, None, cache
 
-    output = keras_hub.samplers.GreedySampler()(
-        next_token_logits, prompt, cache=cache, index=1, stop_token_ids=[EOS_ID])
+        output = keras_hub.samplers.GreedySampler()(
+            next_token_logits, prompt, cache=cache, index=1, stop_token_ids=[EOS_ID])
     within_limit = tf.range(max_length)[tf.newaxis, :] < max_lengths[:, tf.newaxis]
     return mask_after_eos(tf.where(within_limit, tf.cast(output, tf.int32), PAD_ID))
 
@@ -178,10 +182,11 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
     max_length = _batch_max(max_lengths)
-    step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, beam_size,
-                                 use_cache)
-    return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
-                                       BOS_ID, EOS_ID, PAD_ID)
+    with core_slice_update():
+        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, beam_size,
+                                     use_cache)
+        return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
+                                           BOS_ID, EOS_ID, PAD_ID)
 
 
 def mask_after_eos(token_ids):
