@@ -21,7 +21,10 @@ from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.text import subword
 
 
-def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int) -> int:
+def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int):
+    """Learns SentencePiece on the cleaned train split and writes it tokenized to `workdir/train.gz`.
+
+    Returns (vocabulary size, SentencePiece model proto bytes)."""
     pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
     rules = CleaningRules()
     cleaned = [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
@@ -33,7 +36,7 @@ def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int) -> int:
             example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(s))
             example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(t))
             writer.write(example.SerializeToString())
-    return encoder.vocabulary_size
+    return encoder.vocabulary_size, proto
 
 
 def measure(config: RunConfig, files, vocabulary_size: int, steps: int, warmup: int) -> dict:
@@ -61,7 +64,7 @@ def main():
     args = parser.parse_args()
     base = get_preset(args.preset)
     with tempfile.TemporaryDirectory() as workdir:
-        vocabulary_size = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
+        vocabulary_size, _ = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
         print(f"{'config':60s} {'params':>10s} {'tokens/s':>10s} {'loss':>7s}", flush=True)
         for spec in args.configs:
             overrides = {}
