@@ -25,8 +25,11 @@ from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.text import subword
 
 
-def write_tokenized(data_dir: str, path: str, vocabulary_size: int) -> int:
-    """Cleans and tokenizes the train split into a GZIP TFRecord file; returns the vocabulary size."""
+def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int):
+    """Learns SentencePiece on the cleaned train split and writes it tokenized to `workdir/train.gz`.
+
+    Returns (vocabulary size, SentencePiece model proto bytes)."""
+    path = os.path.join(workdir, "train.gz")
     pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
     rules = CleaningRules()
     cleaned = [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
@@ -38,7 +41,7 @@ def write_tokenized(data_dir: str, path: str, vocabulary_size: int) -> int:
             example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(s))
             example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(t))
             writer.write(example.SerializeToString())
-    return encoder.vocabulary_size
+    return encoder.vocabulary_size, proto
 
 
 def naive_dataset(path: str, batch_size: int, config: RunConfig) -> tf.data.Dataset:
@@ -86,7 +89,7 @@ def main():
     base = get_preset(args.preset)
     with tempfile.TemporaryDirectory() as workdir:
         path = os.path.join(workdir, "train.gz")
-        vocabulary_size = write_tokenized(args.data_dir, path, base.vocabulary_size)
+        vocabulary_size, _ = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
         print(f"{'config':56s} {'input pipeline':>16s} {'params':>10s} {'tokens/s':>9s}", flush=True)
         for spec in args.configs:
             config = parse_overrides(base, spec)

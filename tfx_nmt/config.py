@@ -87,6 +87,9 @@ class RunConfig:
     max_decode_length_a: float = 1.5
     max_decode_length_b: int = 10
     decode_batch_size: int = 64
+    # Beam search of `serving_default`: beam size and GNMT length penalty alpha (Wu et al. 2016).
+    beam_size: int = 4
+    length_penalty_alpha: float = 0.6
     # Blessing.
     min_bleu: float = 0.0
     max_bleu_drop: float = 1.0

@@ -21,6 +21,7 @@ from tfx.utils import path_utils
 
 from tfx_nmt.components import translation_metrics
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
+from tfx_nmt.serving.clients import length_sorted_batches
 
 METRICS_FILE = "metrics.json"
 HYPOTHESES_FILE = "hypotheses.txt"
@@ -49,9 +50,7 @@ class SavedModelTranslator:
         self._batch_size = batch_size
 
     def _batches(self, sources: Sequence[str]):
-        order = np.argsort([len(s) for s in sources], kind="stable")
-        for start in range(0, len(order), self._batch_size):
-            yield order[start:start + self._batch_size]
+        return length_sorted_batches(sources, self._batch_size)
 
     def translate(self, sources: Sequence[str], signature: str = "serving_default") -> List[str]:
         """Translations of `sources`, in input order."""

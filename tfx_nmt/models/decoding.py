@@ -1,86 +1,192 @@
 """Autoregressive decoding of a TransformerTranslator, written with TensorFlow ops only so that it runs
 inside the exported serving graph.
 
-Greedy search uses keras_hub's `GreedySampler` with an incremental decoder cache: each step embeds only
-the newest token and runs it through the decoder layers against cached self-attention keys/values
-(`[B, 2, T_max, heads, head_dim]` per layer) and cross-attention keys/values computed once from the
-encoder output (`[B, 2, S, heads, head_dim]` per layer).
+Both searches drive a *step function* `step(token_ids, cache, index) -> (log_probs, cache)` that scores
+the token at position `index` given the tokens before it:
+
+- `cached_step` (the serving default) embeds only the newest token and runs it through the decoder
+  layers against keras_hub `TransformerDecoder` caches: self-attention keys/values
+  (`[N, 2, T_max, heads, head_dim]` per layer, filled one position per step) and cross-attention
+  keys/values computed once from the encoder output (`[N, 2, S, heads, head_dim]` per layer). The
+  encoder runs once per input.
+- `recompute_step` runs the whole decoder over the prefix at every step (what the TensorFlow and Keras
+  tutorials do); kept as the reference the cache is tested and benchmarked against.
+
+Greedy search is keras_hub's `GreedySampler`; beam search is `tfx_nmt.models.beam_search`. Both trace
+their graphs under `core_ops.core_slice_update()`, so that the cache writes are core TensorFlow ops that
+TF Serving runs (see `tfx_nmt.models.core_ops` for why).
+
+Maximum output length: row b of a batch gets at most `min(cap, ceil(a * source_tokens_b + b))` tokens
+(BOS included; `source_tokens_b` counts BOS and EOS of the source), so that a row's output does not depend
+on the other rows of its batch.
 """
 from __future__ import annotations
 
 import keras_hub
 import tensorflow as tf
 
+from tfx_nmt.models import beam_search as beam_search_lib
+from tfx_nmt.models.core_ops import core_slice_update
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
 
 
-def max_decode_length(source_ids, a: float, b: int, cap: int):
-    """Longest output allowed for a batch: `min(cap, ceil(a * longest_source + b))` tokens (BOS included).
+def max_decode_lengths(source_ids, a: float, b: int, cap: int):
+    """Longest output allowed for each row: `min(cap, ceil(a * source_tokens + b))`, at least 2.
 
     Args:
         source_ids: int `[B, S]`, PAD_ID padded.
+        a, b: slope and intercept of the limit, in tokens.
+        cap: the model's `max_target_length`.
     Returns:
-        a scalar int32 tensor >= 2.
+        int32 `[B]`, output lengths in tokens, BOS included.
     """
     lengths = tf.reduce_sum(tf.cast(tf.not_equal(source_ids, PAD_ID), tf.float32), axis=1)
-    longest = tf.reduce_max(tf.concat([lengths, [0.0]], axis=0))
-    length = tf.cast(tf.math.ceil(a * longest + b), tf.int32)
-    return tf.clip_by_value(length, 2, cap)
+    limit = tf.cast(tf.math.ceil(a * lengths + b), tf.int32)
+    return tf.clip_by_value(limit, 2, cap)
 
 
-def _initial_caches(model, encoder_output, source_padding_mask, max_length):
-    """Zero self-attention caches and filled cross-attention caches, one per decoder layer."""
+def _batch_max(lengths):
+    """`max(lengths)`, or 2 for an empty batch: the time dimension of the decoding buffers."""
+    return tf.reduce_max(tf.concat([lengths, [2]], axis=0))
+
+
+def _log_probs(model, hidden):
+    """Log-softmax over the vocabulary with PAD_ID forbidden: `[N, 1, d_model]` -> `[N, V]` float32.
+
+    PAD is never a training label, and a PAD inside a prefix would be masked as padding when the
+    prefix is re-read (`recompute_step`), so it is never generated.
+    """
+    log_probs = tf.nn.log_softmax(model.project(hidden)[:, 0, :], axis=-1)
+    forbid = tf.one_hot(PAD_ID, tf.shape(log_probs)[-1], on_value=True, off_value=False)
+    return tf.where(forbid, tf.constant(beam_search_lib.NEG_INF), log_probs)
+
+
+def cached_step(model, encoder_output, source_padding_mask, max_length, copies: int = 1):
+    """The incremental step function and its initial cache.
+
+    Args:
+        model: a TransformerTranslator.
+        encoder_output: float `[B, S, d_model]`; source_padding_mask: bool `[B, S]`.
+        max_length: scalar int32, the self-attention cache length (BOS included).
+        copies: rows per source (the beam size; 1 for greedy). The cache has `N = B * copies` rows,
+            row `b * copies + k` belonging to source b.
+
+    Returns:
+        (step, cache): `step(token_ids int32 [N, T], cache, index) -> (log_probs float32 [N, V], cache)`
+        reads only `token_ids[:, index - 1]`; `cache` is a tuple of self-attention caches, one
+        `[N, 2, max_length, heads, head_dim]` tensor per decoder layer.
+    """
     batch_size = tf.shape(encoder_output)[0]
-    source_length = tf.shape(encoder_output)[1]
     head_dim = model.d_model // model.num_heads
-    self_caches, cross_caches = [], []
     x = model.embed(tf.fill([batch_size, 1], BOS_ID))
+    self_caches, cross_caches = [], []
     for layer in model.decoder_layers:
-        self_cache = tf.zeros([batch_size, 2, max_length, model.num_heads, head_dim], x.dtype)
-        cross_cache = tf.zeros([batch_size, 2, source_length, model.num_heads, head_dim], x.dtype)
+        self_cache = tf.zeros([batch_size * copies, 2, max_length, model.num_heads, head_dim], x.dtype)
+        cross_cache = tf.zeros([batch_size, 2, tf.shape(encoder_output)[1], model.num_heads, head_dim],
+                               x.dtype)
         # One call with cross_attention_cache_update_index=0 computes the layer's cross-attention
         # keys/values from the encoder output; the decoder state it returns is discarded.
         x, _, cross_cache = layer(
             x, encoder_output, encoder_padding_mask=source_padding_mask,
-            self_attention_cache=self_cache, self_attention_cache_update_index=0,
+            self_attention_cache=tf.zeros([batch_size, 2, 1, model.num_heads, head_dim], x.dtype),
+            self_attention_cache_update_index=0,
             cross_attention_cache=cross_cache, cross_attention_cache_update_index=0)
         self_caches.append(self_cache)
-        cross_caches.append(cross_cache)
-    return tuple(self_caches), tuple(cross_caches)
+        cross_caches.append(tf.repeat(cross_cache, copies, axis=0))
+    encoder_output = tf.repeat(encoder_output, copies, axis=0)
+    source_padding_mask = tf.repeat(source_padding_mask, copies, axis=0)
 
-
-def greedy_decode(model, source_ids, max_length):
-    """Greedy search with the incremental cache.
-
-    Args:
-        model: a TransformerTranslator.
-        source_ids: int32 `[B, S]` (BOS ... EOS, PAD_ID padded).
-        max_length: scalar int, output length including BOS.
-
-    Returns:
-        int32 `[B, max_length]`: BOS, the generated tokens, EOS, then PAD_ID after EOS.
-    """
-    encoder_output, source_padding_mask = model.encode(source_ids)
-    self_caches, cross_caches = _initial_caches(model, encoder_output, source_padding_mask, max_length)
-    batch_size = tf.shape(source_ids)[0]
-    prompt = tf.concat([tf.fill([batch_size, 1], BOS_ID),
-                        tf.fill([batch_size, max_length - 1], PAD_ID)], axis=1)
-
-    def next_token_logits(prompt, cache, index):
+    def step(token_ids, cache, index):
         position = index - 1
-        x = model.embed(prompt[:, position:index], start_index=position)
-        new_self_caches = []
+        x = model.embed(token_ids[:, position:index], start_index=position)
+        new_cache = []
         for layer, self_cache, cross_cache in zip(model.decoder_layers, cache, cross_caches):
             x, self_cache, _ = layer(
                 x, encoder_output, encoder_padding_mask=source_padding_mask,
                 self_attention_cache=self_cache, self_attention_cache_update_index=position,
                 cross_attention_cache=cross_cache, cross_attention_cache_update_index=None)
-            new_self_caches.append(self_cache)
-        return model.project(x)[:, 0, :], None, tuple(new_self_caches)
+            new_cache.append(self_cache)
+        return _log_probs(model, x), tuple(new_cache)
 
-    output = keras_hub.samplers.GreedySampler()(
-        next_token_logits, prompt, cache=self_caches, index=1, stop_token_ids=[EOS_ID])
-    return mask_after_eos(tf.cast(output, tf.int32))
+    return step, tuple(self_caches)
+
+
+def recompute_step(model, encoder_output, source_padding_mask, copies: int = 1):
+    """The step function without a cache: the decoder re-reads the whole prefix at every step.
+
+    Same contract as `cached_step` (the cache is an empty tuple); `step` reads `token_ids[:, :index]`.
+    """
+    encoder_output = tf.repeat(encoder_output, copies, axis=0)
+    source_padding_mask = tf.repeat(source_padding_mask, copies, axis=0)
+
+    def step(token_ids, cache, index):
+        x = model.embed(token_ids[:, :index])
+        target_padding_mask = tf.not_equal(token_ids[:, :index], PAD_ID)
+        for layer in model.decoder_layers:
+            x = layer(x, encoder_output, decoder_padding_mask=target_padding_mask,
+                      encoder_padding_mask=source_padding_mask)
+        return _log_probs(model, x[:, -1:, :]), cache
+
+    return step, ()
+
+
+def _step_function(model, encoder_output, source_padding_mask, max_length, copies, use_cache):
+    if use_cache:
+        return cached_step(model, encoder_output, source_padding_mask, max_length, copies)
+    return recompute_step(model, encoder_output, source_padding_mask, copies)
+
+
+def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
+    """Greedy search (keras_hub `GreedySampler`).
+
+    Args:
+        model: a TransformerTranslator.
+        source_ids: int32 `[B, S]` (BOS ... EOS, PAD_ID padded).
+        max_lengths: int32 `[B]`, each row's output length limit including BOS (`max_decode_lengths`).
+        use_cache: incremental decoder cache (True) or full recomputation of the prefix at each step.
+
+    Returns:
+        int32 `[B, T]`, `T = max(max_lengths)`: BOS, the generated tokens, EOS, then PAD_ID after EOS and
+        after the row's own limit.
+    """
+    encoder_output, source_padding_mask = model.encode(source_ids)
+    max_length = _batch_max(max_lengths)
+    batch_size = tf.shape(source_ids)[0]
+    prompt = tf.concat([tf.fill([batch_size, 1], BOS_ID),
+                        tf.fill([batch_size, max_length - 1], PAD_ID)], axis=1)
+    with core_slice_update():
+        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, 1, use_cache)
+
+        def next_token_logits(prompt, cache, index):
+            log_probs, cache = step(prompt, cache, index)
+            return log_probs, None, cache
+
+        output = keras_hub.samplers.GreedySampler()(
+            next_token_logits, prompt, cache=cache, index=1, stop_token_ids=[EOS_ID])
+    within_limit = tf.range(max_length)[tf.newaxis, :] < max_lengths[:, tf.newaxis]
+    return mask_after_eos(tf.where(within_limit, tf.cast(output, tf.int32), PAD_ID))
+
+
+def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_alpha: float,
+                use_cache: bool = True):
+    """Beam search (`tfx_nmt.models.beam_search.beam_search`) over the model's step function.
+
+    Args:
+        model, source_ids, max_lengths, use_cache: as for `greedy_decode`.
+        beam_size: hypotheses kept per source.
+        length_penalty_alpha: GNMT length penalty exponent (0: rank by log-probability).
+
+    Returns:
+        (token_ids int32 `[B, T]` laid out as `greedy_decode`'s, log_probability float32 `[B]` of each
+        output (sum over its tokens, EOS included), num_tokens int32 `[B]`).
+    """
+    encoder_output, source_padding_mask = model.encode(source_ids)
+    max_length = _batch_max(max_lengths)
+    with core_slice_update():
+        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, beam_size,
+                                     use_cache)
+        return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
+                                           BOS_ID, EOS_ID, PAD_ID)
 
 
 def mask_after_eos(token_ids):

@@ -2,7 +2,8 @@
 
 Signatures (tag `serve`):
 - `serving_default`: `text` tf.string `[B]` -> `translation` tf.string `[B]`, `score` tf.float32 `[B]`
-  (log-probability of the translation, EOS included, divided by its token count).
+  (log-probability of the translation, EOS included, divided by its token count); beam search with the
+  GNMT length penalty (`tfx_nmt.models.beam_search`).
 - `translate_greedy`: the same contract, greedy search.
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
   tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
@@ -13,7 +14,9 @@ Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized 
 `SentencepieceTokenizer`, whose model proto is embedded in the graph: the SavedModel needs no file
 outside itself. Sources longer than `max_source_length` tokens are truncated (their first
 `max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
-normalization gets an empty translation and score 0.
+normalization gets an empty translation and score 0. Each row's output is at most
+`min(max_target_length, ceil(a * source_tokens + b))` tokens (`decoding.max_decode_lengths`), and a
+row's translation does not depend on the other rows of its batch.
 """
 from __future__ import annotations
 
@@ -38,15 +41,27 @@ class TranslatorServingModule(tf.Module):
         tokenizer_model: serialized SentencePiece ModelProto (bytes), the one used for training.
         max_decode_length_a / max_decode_length_b: outputs have at most
             `min(max_target_length, ceil(a * source_tokens + b))` tokens.
+        beam_size: hypotheses kept per input by `serving_default`.
+        length_penalty_alpha: GNMT length penalty exponent of `serving_default` (Wu et al. 2016).
+        use_cache: decode with the incremental decoder cache (the exported model always does); False
+            recomputes the whole prefix at every step, the reference for tests and benchmarks.
     """
 
     def __init__(self, model, tokenizer_model: bytes, max_decode_length_a: float = 1.5,
-                 max_decode_length_b: int = 10):
+                 max_decode_length_b: int = 10, beam_size: int = 4, length_penalty_alpha: float = 0.6,
+                 use_cache: bool = True):
         super().__init__(name="translator")
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+        if length_penalty_alpha < 0:
+            raise ValueError(f"length_penalty_alpha must be >= 0, got {length_penalty_alpha}")
         self.model = model
         self.tokenizer = tf_text.SentencepieceTokenizer(model=tokenizer_model, out_type=tf.int32)
         self._a = float(max_decode_length_a)
         self._b = int(max_decode_length_b)
+        self._beam_size = int(beam_size)
+        self._alpha = float(length_penalty_alpha)
+        self._use_cache = bool(use_cache)
 
     def _encode(self, text, max_length):
         pieces = self.tokenizer.tokenize(normalize_tf(text))[:, : max_length - 2]
@@ -61,11 +76,15 @@ class TranslatorServingModule(tf.Module):
         keep = tf.logical_and(tf.not_equal(content, EOS_ID), tf.not_equal(content, 0))
         return self.tokenizer.detokenize(tf.ragged.boolean_mask(content, keep))
 
-    def _translate(self, text):
+    def _translate(self, text, beam: bool):
         source_ids, _ = self._encode(text, self.model.max_source_length)
-        max_length = decoding.max_decode_length(source_ids, self._a, self._b, self.model.max_target_length)
-        output_ids = decoding.greedy_decode(self.model, source_ids, max_length)
-        log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, output_ids)
+        max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, self.model.max_target_length)
+        if beam:
+            output_ids, log_prob, num_tokens = decoding.beam_decode(
+                self.model, source_ids, max_lengths, self._beam_size, self._alpha, self._use_cache)
+        else:
+            output_ids = decoding.greedy_decode(self.model, source_ids, max_lengths, self._use_cache)
+            log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, output_ids)
         score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         empty = tf.equal(normalize_tf(text), "")
         translation = tf.where(empty, "", self._detokenize(output_ids))
@@ -73,11 +92,11 @@ class TranslatorServingModule(tf.Module):
 
     @tf.function(input_signature=[_TEXT])
     def serve(self, text):
-        return self._translate(text)
+        return self._translate(text, beam=True)
 
     @tf.function(input_signature=[_TEXT])
     def translate_greedy(self, text):
-        return self._translate(text)
+        return self._translate(text, beam=False)
 
     @tf.function(input_signature=[_TEXT, _TEXT])
     def score(self, source, target):

@@ -139,7 +139,8 @@ def run_fn(fn_args) -> None:
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
-                                     config.max_decode_length_b)
+                                     config.max_decode_length_b, config.beam_size,
+                                     config.length_penalty_alpha)
     if tf.io.gfile.exists(fn_args.serving_model_dir):
         tf.io.gfile.rmtree(fn_args.serving_model_dir)
     export_serving_model(module, fn_args.serving_model_dir)

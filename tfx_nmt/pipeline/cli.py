@@ -1,6 +1,8 @@
 """`tfx-nmt`: the command line.
 
     tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
+    tfx-nmt translate [TEXT ...] [--input FILE] [--output FILE] [--model-dir DIR | --server URL | --grpc HOST:PORT]
+    tfx-nmt serving-config [--config-dir DIR] [--model-name NAME]
 
 Every field of `tfx_nmt.config.RunConfig` is a flag (`--d-model 256`, `--train-steps 2000`,
 `--min-bleu 20`, `--no-normalize-first`, ...): the preset gives the defaults, flags override them.
@@ -53,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--beam-workers", type=int, default=None,
                      help="DirectRunner worker processes (default: one per CPU core)")
     _add_config_flags(run)
+    from tfx_nmt.serving import deployment, translate_command
+
+    translate_command.add_parser(commands)
+    deployment.add_parser(commands)
     return parser
 
 
@@ -111,8 +117,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = build_parser().parse_args(argv)
     configure_logging()
+    from tfx_nmt.serving import deployment, translate_command
+
     try:
-        return {"run": _run}[args.command](args)
+        return {"run": _run, "translate": translate_command.run, "serving-config": deployment.run}[args.command](args)
     except Exception as e:  # noqa: BLE001  Only UserErrors are handled; anything else is re-raised.
         error = _user_error(e)
         if error is None:

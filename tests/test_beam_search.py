@@ -1,0 +1,94 @@
+"""Beam search against exhaustive search on a toy bigram model, where a wide beam must find the optimum."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfx_nmt.models.beam_search import beam_search, length_penalty
+
+PAD, BOS, EOS = 0, 2, 3
+VOCABULARY = 6
+TOKENS = [t for t in range(VOCABULARY) if t != PAD]
+
+
+def bigram_table(seed):
+    """log P(next | previous) `[V, V]`, PAD never generated."""
+    logits = np.random.default_rng(seed).normal(scale=2.0, size=(VOCABULARY, VOCABULARY))
+    logits[:, PAD] = -np.inf
+    return logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+
+
+def exhaustive_best(table, max_length, alpha):
+    """(tokens after BOS, log-probability) maximizing log P / lp over all outputs of <= max_length - 1
+    tokens that end with EOS or at the limit."""
+    best = None
+    for n in range(1, max_length):
+        for tokens in itertools.product(TOKENS, repeat=n):
+            if EOS in tokens[:-1] or (n < max_length - 1 and tokens[-1] != EOS):
+                continue
+            log_prob = sum(table[a, b] for a, b in zip((BOS,) + tokens, tokens))
+            score = log_prob / ((5 + n) / 6) ** alpha
+            if best is None or score > best[0]:
+                best = (score, list(tokens), log_prob)
+    return best[1], best[2]
+
+
+def run_beam_search(table, max_lengths, beam_size, alpha):
+    table = tf.constant(table, tf.float32)
+
+    def step(token_ids, cache, index):
+        return tf.gather(table, token_ids[:, index - 1]), cache
+
+    ids, log_prob, num_tokens = beam_search(step, (), tf.constant(max_lengths, tf.int32), beam_size, alpha,
+                                            BOS, EOS, PAD)
+    return ids.numpy(), log_prob.numpy(), num_tokens.numpy()
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_wide_beam_finds_the_exhaustive_optimum_for_each_row_limit(seed, alpha):
+    table = bigram_table(seed)
+    max_lengths = [2, 4, 5]
+    # 5 ** 3 hypotheses never leave the beam, so beam search is exhaustive here.
+    ids, log_prob, num_tokens = run_beam_search(table, max_lengths, 125, alpha)
+    assert ids.shape == (3, 5)
+    for row, max_length in enumerate(max_lengths):
+        tokens, expected_log_prob = exhaustive_best(table, max_length, alpha)
+        assert ids[row, 0] == BOS
+        assert list(ids[row, 1:1 + len(tokens)]) == tokens
+        assert np.all(ids[row, 1 + len(tokens):] == PAD)
+        assert num_tokens[row] == len(tokens)
+        assert log_prob[row] == pytest.approx(expected_log_prob, abs=1e-5)
+
+
+def test_length_penalty_changes_the_winner():
+    # From BOS: EOS at once (log 0.5) or token 4 (log 0.5), then EOS with probability 0.9. Log-probability
+    # prefers the 1-token output (-0.69 vs -0.80); alpha 1 prefers the 2-token one (-0.69/1 vs -0.80/1.17).
+    table = np.full((VOCABULARY, VOCABULARY), -30.0)
+    table[BOS, EOS] = table[BOS, 4] = math.log(0.5)
+    table[4, EOS] = math.log(0.9)
+    table[4, 5] = math.log(0.1)
+    table[:, PAD] = -np.inf
+    ids, _, num_tokens = run_beam_search(table, [6], 2, 0.0)
+    assert list(ids[0]) == [BOS, EOS, PAD, PAD, PAD, PAD] and num_tokens[0] == 1
+    ids, log_prob, num_tokens = run_beam_search(table, [6], 2, 1.0)
+    assert list(ids[0]) == [BOS, 4, EOS, PAD, PAD, PAD] and num_tokens[0] == 2
+    assert log_prob[0] == pytest.approx(math.log(0.5) + math.log(0.9), abs=1e-6)
+
+
+def test_beam_of_one_is_greedy():
+    table = bigram_table(7)
+    ids, _, _ = run_beam_search(table, [8], 1, 0.6)
+    expected, previous = [BOS], BOS
+    while len(expected) < 8 and previous != EOS:
+        previous = int(np.argmax(table[previous]))
+        expected.append(previous)
+    assert list(ids[0][:len(expected)]) == expected
+
+
+def test_length_penalty_values():
+    # ((5 + 7) / 6) ** 0.6 = 2 ** 0.6.
+    assert length_penalty(tf.constant(7), 0.6).numpy() == pytest.approx(2 ** 0.6)
+    assert length_penalty(tf.constant(3), 0.0).numpy() == 1.0

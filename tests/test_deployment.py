@@ -1,0 +1,63 @@
+"""`tfx-nmt serving-config` and the pushed-model lookup of `tfx-nmt translate`."""
+import os
+
+import pytest
+import yaml
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from tfx_nmt.pipeline.cli import main
+from tfx_nmt.serving.translate_command import newest_pushed_version
+
+
+def test_serving_config_writes_models_config_and_manifests(tmp_path, capsys):
+    config_dir = tmp_path / "deploy"
+    assert main(["serving-config", "--config-dir", str(config_dir), "--model-name", "translator",
+                 "--num-versions", "2", "--cpu", "2", "--memory", "2Gi", "--replicas", "3"]) == 0
+    assert capsys.readouterr().out.split() == [str(config_dir / "models.config"), str(config_dir / "kubernetes.yaml")]
+    config = text_format.Parse((config_dir / "models.config").read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    [model] = config.model_config_list.config
+    assert (model.name, model.base_path, model.model_platform) == ("translator", "/models/translator", "tensorflow")
+    assert model.model_version_policy.latest.num_versions == 2
+
+    config_map, deployment, service = yaml.safe_load_all((config_dir / "kubernetes.yaml").read_text())
+    assert [config_map["kind"], deployment["kind"], service["kind"]] == ["ConfigMap", "Deployment", "Service"]
+    assert config_map["data"]["models.config"] == (config_dir / "models.config").read_text()
+    spec = deployment["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    assert container["image"] == "tensorflow/serving:2.16.1"
+    assert deployment["spec"]["replicas"] == 3
+    assert container["args"] == ["--port=8500", "--rest_api_port=8501", "--model_config_file=/config/models.config"]
+    assert [p["containerPort"] for p in container["ports"]] == [8500, 8501]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/v1/models/translator", "port": 8501}
+    assert container["resources"]["requests"] == {"cpu": "2", "memory": "2Gi"}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts == {"model": "/models/translator", "config": "/config"}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["model"]["persistentVolumeClaim"]["claimName"] == "translator-models"
+    assert volumes["config"]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"] == {"app": "translator"}
+    assert [p["port"] for p in service["spec"]["ports"]] == [8500, 8501]
+
+
+def test_serving_config_host_path_volume(tmp_path, capsys):
+    models = tmp_path / "serving" / "translator"
+    models.mkdir(parents=True)
+    assert main(["serving-config", "--config-dir", str(tmp_path), "--host-model-dir", str(models)]) == 0
+    _, deployment, _ = yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text())
+    [model_volume] = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "model"]
+    assert model_volume["hostPath"] == {"path": str(models), "type": "Directory"}
+
+
+def test_newest_pushed_version(tmp_path):
+    for path in ("serving/translator/100", "quick/serving/translator/250", "quick/serving/translator/900",
+                 "smoke/serving/other/999"):
+        os.makedirs(tmp_path / path)
+        (tmp_path / path / "saved_model.pb").write_bytes(b"")
+    os.makedirs(tmp_path / "quick/serving/translator/1000")  # no saved_model.pb: a push in progress
+    assert newest_pushed_version(str(tmp_path), "translator") == str(tmp_path / "quick/serving/translator/900")
+    assert newest_pushed_version(str(tmp_path / "quick"), "translator") == \
+        str(tmp_path / "quick/serving/translator/900")
+    with pytest.raises(FileNotFoundError, match="no pushed model 'missing'"):
+        newest_pushed_version(str(tmp_path), "missing")

@@ -1,0 +1,111 @@
+"""`tfx-nmt translate` and its clients against the pushed smoke model: in process, and through servers on
+127.0.0.1 that follow TF Serving's REST and gRPC protocols (see tf_serving_protocol.py for why these are
+not the real model server)."""
+import os
+import subprocess
+import sys
+import urllib.request
+
+import grpc
+import pytest
+
+from conftest import REPO
+from tf_serving_protocol import ServedModel, start_grpc_server, start_rest_server
+from tfx_nmt.serving.clients import GrpcClient, RestClient, translate_all
+
+SENTENCES = ["A man in a red shirt.", "Two dogs play in the snow.", "", "A girl is reading a book on a bench.",
+             "hello 😀 world"]
+
+
+@pytest.fixture(scope="module")
+def served(smoke_run):
+    pushed = smoke_run[1]["pushed_model_dir"]
+    return ServedModel(pushed, "translator", int(os.path.basename(pushed)))
+
+
+@pytest.fixture(scope="module")
+def expected(served):
+    """{signature: (translations, scores)} from calling the SavedModel directly."""
+    result = {}
+    for signature in ("serving_default", "translate_greedy"):
+        outputs = served.run(signature, {"text": SENTENCES})
+        result[signature] = ([t.decode() for t in outputs["translation"]], outputs["score"].tolist())
+    return result
+
+
+@pytest.fixture(scope="module")
+def rest_url(served):
+    url, server = start_rest_server(served)
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def grpc_target(served):
+    target, server = start_grpc_server(served)
+    yield target
+    server.stop(None)
+
+
+def test_rest_client(served, expected, rest_url):
+    for signature in ("serving_default", "translate_greedy"):
+        translations, scores = RestClient(rest_url, "translator", signature).translate(SENTENCES)
+        assert translations == expected[signature][0]
+        assert scores == pytest.approx(expected[signature][1], abs=1e-6)
+    assert translations[2] == "" and scores[2] == 0.0
+    versioned = RestClient(rest_url, "translator", version=served.version)
+    assert versioned.url.endswith(f"/v1/models/translator/versions/{served.version}:predict")
+    assert versioned.translate(SENTENCES[:1])[0] == expected["serving_default"][0][:1]
+    # The readiness probe's URL of the Kubernetes Deployment.
+    with urllib.request.urlopen(f"{rest_url}/v1/models/translator") as response:
+        assert b'"state": "AVAILABLE"' in response.read()
+    with pytest.raises(RuntimeError, match="HTTP 404"):
+        RestClient(rest_url, "no-such-model").translate(["x"])
+
+
+def test_grpc_client(expected, grpc_target):
+    for signature in ("serving_default", "translate_greedy"):
+        client = GrpcClient(grpc_target, "translator", signature)
+        translations, scores = client.translate(SENTENCES)
+        client.close()
+        assert translations == expected[signature][0]
+        assert scores == pytest.approx(expected[signature][1], abs=1e-6)
+    with pytest.raises(grpc.RpcError) as error:
+        GrpcClient(grpc_target, "no-such-model").translate(["x"])
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_translate_all_keeps_input_order_across_batches(expected, rest_url):
+    client = RestClient(rest_url, "translator")
+    translations, scores = translate_all(client.translate, SENTENCES, batch_size=2)
+    assert translations == expected["serving_default"][0]
+
+
+def _translate_cli(*args, stdin=None):
+    result = subprocess.run([sys.executable, "-m", "tfx_nmt.pipeline.cli", "translate", *args], input=stdin,
+                            capture_output=True, text=True, timeout=600, cwd=REPO,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_translate_command(smoke_run, expected, rest_url, grpc_target, tmp_path):
+    output_dir, summary, _ = smoke_run
+    beam, greedy = expected["serving_default"][0], expected["translate_greedy"][0]
+    source = tmp_path / "source.txt"
+    source.write_text("".join(s + "\n" for s in SENTENCES), encoding="utf-8")
+    target = tmp_path / "target.txt"
+    # Default model: the newest pushed version under --output-dir; files; batches of 2; a progress bar.
+    result = _translate_cli("--output-dir", output_dir, "--input", str(source), "--output", str(target),
+                            "--batch-size", "2")
+    assert target.read_text(encoding="utf-8").splitlines() == beam
+    assert f"{len(SENTENCES)}/{len(SENTENCES)}" in result.stderr
+    # TF Serving REST, stdin to stdout, greedy signature.
+    result = _translate_cli("--server", rest_url, "--model-name", "translator", "--signature", "translate_greedy",
+                            stdin="".join(s + "\n" for s in SENTENCES))
+    assert result.stdout.splitlines() == greedy
+    # TF Serving gRPC, sentences as arguments, with scores.
+    result = _translate_cli("--grpc", grpc_target, "--model-name", "translator", "--scores", *SENTENCES[:2])
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [t for _, t in lines] == beam[:2]
+    assert [float(s) for s, _ in lines] == pytest.approx(expected["serving_default"][1][:2], abs=1e-4)

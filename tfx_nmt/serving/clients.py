@@ -1,0 +1,144 @@
+"""Translation clients with one interface: `translate(texts) -> (translations, scores)`.
+
+- `SavedModelClient`: the SavedModel loaded in this process (tensorflow and tensorflow_text only).
+- `RestClient`: a TF Serving model server's REST API, `POST /v1/models/<name>[/versions/<v>]:predict`
+  with the row ("instances") request format; response `{"predictions": [{"translation", "score"}...]}`
+  (https://www.tensorflow.org/tfx/serving/api_rest).
+- `GrpcClient`: a TF Serving model server's gRPC `PredictionService.Predict` (tensorflow-serving-api).
+
+`translate_all` sends any number of texts in length-sorted batches and returns results in input order.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+DEFAULT_SIGNATURE = "serving_default"
+Result = Tuple[List[str], List[float]]
+
+
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.ndarray]:
+    """Index arrays of `texts` in batches of similar character length (less padding per batch).
+
+    Raises:
+        ValueError: when `batch_size < 1`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+def translate_all(translate: Callable[[List[str]], Result], texts: Sequence[str], batch_size: int,
+                  progress: bool = False) -> Result:
+    """Translates `texts` with `translate` (a client's method) in length-sorted batches.
+
+    Args:
+        translate: `texts -> (translations, scores)` for one batch.
+        texts: any number of sentences.
+        batch_size: sentences per call.
+        progress: show a tqdm progress bar (in sentences) on stderr.
+
+    Returns:
+        (translations, scores), in the order of `texts`.
+    """
+    from tqdm import tqdm
+
+    translations, scores = [""] * len(texts), [0.0] * len(texts)
+    with tqdm(total=len(texts), unit="sent", disable=not progress) as bar:
+        for indices in length_sorted_batches(texts, batch_size):
+            batch_translations, batch_scores = translate([texts[i] for i in indices])
+            for i, translation, score in zip(indices, batch_translations, batch_scores):
+                translations[i], scores[i] = translation, score
+            bar.update(len(indices))
+    return translations, scores
+
+
+class SavedModelClient:
+    """Calls a signature of the translation SavedModel at `model_dir` in this process."""
+
+    def __init__(self, model_dir: str, signature: str = DEFAULT_SIGNATURE):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401  Registers the SentencePiece and normalization ops.
+
+        self._tf = tf
+        self._model = tf.saved_model.load(model_dir)
+        self._function = self._model.signatures[signature]
+
+    def translate(self, texts: List[str]) -> Result:
+        outputs = self._function(text=self._tf.constant(texts, self._tf.string))
+        return ([t.decode("utf-8") for t in outputs["translation"].numpy()],
+                [float(s) for s in outputs["score"].numpy()])
+
+
+class RestClient:
+    """TF Serving REST client.
+
+    Args:
+        server: base URL, e.g. `http://localhost:8501`.
+        model_name: the served model's name; version: a specific version, else the server's latest.
+        timeout: seconds per request.
+    """
+
+    def __init__(self, server: str, model_name: str, signature: str = DEFAULT_SIGNATURE,
+                 version: Optional[int] = None, timeout: float = 600.0):
+        path = f"/v1/models/{model_name}" + (f"/versions/{version}" if version else "") + ":predict"
+        self.url = server.rstrip("/") + path
+        self._signature = signature
+        self._timeout = timeout
+
+    def translate(self, texts: List[str]) -> Result:
+        """Raises RuntimeError with the server's error message on an HTTP error."""
+        body = json.dumps({"signature_name": self._signature,
+                           "instances": [{"text": t} for t in texts]}).encode("utf-8")
+        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                predictions = json.load(response)["predictions"]
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{self.url}: HTTP {error.code}: {error.read().decode('utf-8', 'replace')}") \
+                from None
+        return [p["translation"] for p in predictions], [float(p["score"]) for p in predictions]
+
+
+class GrpcClient:
+    """TF Serving gRPC client (`tensorflow_serving.apis.PredictionService`).
+
+    Args:
+        target: `HOST:PORT`, e.g. `localhost:8500`.
+        model_name, signature, version, timeout: as for `RestClient`.
+    """
+
+    def __init__(self, target: str, model_name: str, signature: str = DEFAULT_SIGNATURE,
+                 version: Optional[int] = None, timeout: float = 600.0):
+        import grpc
+        import tensorflow as tf
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+        self._tf = tf
+        self._channel = grpc.insecure_channel(target)
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._model_name, self._signature, self._version = model_name, signature, version
+        self._timeout = timeout
+
+    def translate(self, texts: List[str]) -> Result:
+        from tensorflow_serving.apis import predict_pb2
+
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = self._model_name
+        request.model_spec.signature_name = self._signature
+        if self._version:
+            request.model_spec.version.value = self._version
+        request.inputs["text"].CopyFrom(self._tf.make_tensor_proto(texts, dtype=self._tf.string))
+        response = self._stub.Predict(request, timeout=self._timeout)
+        translations = self._tf.make_ndarray(response.outputs["translation"])
+        scores = self._tf.make_ndarray(response.outputs["score"])
+        return [t.decode("utf-8") for t in translations], [float(s) for s in scores]
+
+    def close(self) -> None:
+        self._channel.close()

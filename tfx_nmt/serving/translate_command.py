@@ -1,0 +1,124 @@
+"""`tfx-nmt translate`: translate sentences with the pushed model, in process or through TF Serving.
+
+    tfx-nmt translate "A man in a red shirt." "Two dogs play."       # arguments, one translation a line
+    tfx-nmt translate --input en.txt --output de.txt                 # files, one sentence a line
+    cat en.txt | tfx-nmt translate > de.txt                          # stdin/stdout
+    tfx-nmt translate --server http://localhost:8501 --model-name translator ...   # TF Serving REST
+    tfx-nmt translate --grpc localhost:8500 --model-name translator ...            # TF Serving gRPC
+
+Without `--server`/`--grpc` the model is `--model-dir`, else the newest pushed version under
+`--output-dir` (`<output-dir>/serving/<model-name>/<version>/` or one level deeper, e.g.
+`outputs/quick/serving/...`). Outputs keep the input order; newlines inside a translation become spaces.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import tempfile
+from typing import List
+
+from tfx_nmt.serving import clients
+
+
+def newest_pushed_version(output_dir: str, model_name: str) -> str:
+    """The pushed version directory with the highest version number under `output_dir`.
+
+    Looks in `<output_dir>/serving/<model_name>/<int>/` and `<output_dir>/*/serving/<model_name>/<int>/`
+    (Pusher versions are push timestamps, so the highest is the newest).
+
+    Raises:
+        FileNotFoundError: when no version directory with a `saved_model.pb` exists.
+    """
+    candidates = []
+    for pattern in (os.path.join(output_dir, "serving", model_name, "*"),
+                    os.path.join(output_dir, "*", "serving", model_name, "*")):
+        for path in glob.glob(pattern):
+            name = os.path.basename(path)
+            if name.isdigit() and os.path.isfile(os.path.join(path, "saved_model.pb")):
+                candidates.append((int(name), path))
+    if not candidates:
+        raise FileNotFoundError(
+            f"no pushed model {model_name!r} under {output_dir} (looked for serving/{model_name}/<version>/"
+            f"saved_model.pb); run `tfx-nmt run` first, or pass --model-dir, --server or --grpc")
+    return max(candidates)[1]
+
+
+def add_parser(commands) -> argparse.ArgumentParser:
+    """Registers the `translate` subcommand on an argparse subparsers object."""
+    parser = commands.add_parser("translate", help="translate text with the pushed model or a TF Serving server",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("text", nargs="*", help="sentences to translate (default: read --input)")
+    parser.add_argument("--input", default=None, help="UTF-8 file, one sentence a line (default: stdin)")
+    parser.add_argument("--output", default=None, help="file for the translations (default: stdout)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model-dir", default=None, help="a SavedModel version directory")
+    source.add_argument("--server", default=None, help="TF Serving REST base URL, e.g. http://HOST:8501")
+    source.add_argument("--grpc", default=None, help="TF Serving gRPC address HOST:PORT, e.g. HOST:8500")
+    parser.add_argument("--output-dir", default="outputs",
+                        help="where to look for the newest pushed model when no model source is given")
+    parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
+    parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
+    parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE,
+                        help="serving_default (beam search) or translate_greedy")
+    parser.add_argument("--batch-size", type=int, default=64, help="sentences per request")
+    parser.add_argument("--scores", action="store_true",
+                        help="prefix each translation with its score (log-probability per token) and a tab")
+    return parser
+
+
+def make_client(args: argparse.Namespace):
+    """The client chosen by `--server`, `--grpc` or `--model-dir` (default: the newest pushed model)."""
+    if args.server:
+        return clients.RestClient(args.server, args.model_name, args.signature, args.model_version)
+    if args.grpc:
+        return clients.GrpcClient(args.grpc, args.model_name, args.signature, args.model_version)
+    model_dir = args.model_dir or newest_pushed_version(args.output_dir, args.model_name)
+    return clients.SavedModelClient(model_dir, args.signature)
+
+
+def _read_lines(path: str) -> List[str]:
+    """Lines of a UTF-8 file or stdin (`path` None), without line terminators.
+
+    Raises:
+        ValueError: naming the file and line of a byte sequence that is not UTF-8.
+    """
+    stream = sys.stdin.buffer if path is None else open(path, "rb")
+    name = "<stdin>" if path is None else path
+    try:
+        lines = []
+        for number, raw in enumerate(stream, start=1):
+            try:
+                lines.append(raw.decode("utf-8").rstrip("\r\n"))
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
+        return lines
+    finally:
+        if path is not None:
+            stream.close()
+
+
+def _write_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".translate-", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs `tfx-nmt translate`; returns the exit code."""
+    texts = args.text or _read_lines(args.input)
+    client = make_client(args)
+    progress = args.input is not None
+    translations, scores = clients.translate_all(client.translate, texts, args.batch_size, progress)
+    lines = [t.replace("\n", " ") for t in translations]
+    if args.scores:
+        lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
+    text = "".join(line + "\n" for line in lines)
+    if args.output:
+        _write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
