@@ -29,6 +29,7 @@ setup(
         "sacrebleu>=2.6,<2.7",
         "tensorflow-serving-api==2.16.1",
         "kfp==2.5.0",
+        "croniter>=6",
         "matplotlib>=3.8",
         "tqdm>=4.66",
     ],

@@ -6,4 +6,5 @@ class CleaningReport(Artifact):
     """`cleaning_report.json`: per split, input, kept and dropped counts by reason; `input` equals
     `kept` plus the sum of `dropped`."""
 
-    TYPE_NAME = "CleaningReport"
+    # Kubeflow Pipelines v2 needs custom type names of the form `<namespace>.<Name>` (its schema title).
+    TYPE_NAME = "tfx_nmt.CleaningReport"
