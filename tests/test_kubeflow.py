@@ -1,8 +1,12 @@
 """`compile-kubeflow` and `schedule --dry-run`: offline, no cluster, no network."""
+import http.server
 import json
 import os
+import threading
+import urllib.parse
 
 import pytest
+import yaml
 
 from tfx_nmt.pipeline import cli
 from tfx_nmt.pipeline.pipeline import COMPONENT_IDS, create_pipeline
@@ -189,3 +193,75 @@ def test_schedule_refuses_an_unknown_parameter_and_a_bad_file(compiled, tmp_path
     assert not os.path.exists(tmp_path / "missing.json")
     assert cli.main(args + ["--pipeline", str(tmp_path / "missing.json")]) == 2
     assert "cannot read the pipeline file" in capsys.readouterr().err
+
+
+class RecordingKfpApi(http.server.BaseHTTPRequestHandler):
+    """The few Kubeflow Pipelines v2beta1 REST endpoints `schedule` calls, answering as an empty KFP
+    installation does and recording every request (there is no KFP server to run here)."""
+
+    requests = []
+    answers = {
+        ("GET", "/apis/v2beta1/healthz"): {"multi_user": False},
+        ("GET", "/apis/v2beta1/pipelines"): {},
+        ("POST", "/apis/v2beta1/pipelines/upload"): {"pipeline_id": "p-1", "display_name": "tfx-nmt-en-de"},
+        ("GET", "/apis/v2beta1/pipelines/p-1/versions"): {
+            "pipeline_versions": [{"pipeline_id": "p-1", "pipeline_version_id": "v-1"}]},
+        ("GET", "/apis/v2beta1/experiments"): {},
+        ("POST", "/apis/v2beta1/experiments"): {"experiment_id": "e-1", "display_name": "nightly"},
+        ("POST", "/apis/v2beta1/recurringruns"): {"recurring_run_id": "r-1"},
+    }
+
+    def _answer(self, method):
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.requests.append({"method": method, "path": path, "query": urllib.parse.parse_qs(query), "body": body})
+        answer = self.answers.get((method, path))
+        self.send_response(200 if answer is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(answer if answer is not None else {"error": "not found"}).encode())
+
+    def do_GET(self):
+        self._answer("GET")
+
+    def do_POST(self):
+        self._answer("POST")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_schedule_sends_the_dry_run_requests_to_the_server(compiled, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingKfpApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = f"http://127.0.0.1:{server.server_address[1]}"
+        code = cli.main(["schedule", "--host", host, "--pipeline", compiled[0], "--cron", "0 30 2 * * MON-FRI",
+                         "--experiment", "nightly"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out[out.index("{\n"):]) == {
+        "pipeline_id": "p-1", "version_id": "v-1", "experiment_id": "e-1", "recurring_run_id": "r-1"}
+    posts = {r["path"]: r["body"] for r in RecordingKfpApi.requests if r["method"] == "POST"}
+    with open(compiled[0]) as f:
+        spec = json.load(f)["pipelineSpec"]
+    upload = posts["/apis/v2beta1/pipelines/upload"].decode()
+    assert yaml.safe_load(upload[upload.index("components:"):upload.rindex("\r\n--")]) == spec
+    assert json.loads(posts["/apis/v2beta1/experiments"])["display_name"] == "nightly"
+    assert json.loads(posts["/apis/v2beta1/recurringruns"]) == {
+        "display_name": "tfx-nmt-en-de-recurring",
+        "experiment_id": "e-1",
+        "max_concurrency": "1",
+        "mode": "ENABLE",
+        "no_catchup": True,
+        "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "v-1"},
+        "runtime_config": {"parameters": {"data_root": DATA_ROOT, "min_bleu": 12.5,
+                                          "train_args": '{"num_steps": 150, "splits": ["train"]}'},
+                           "pipeline_root": PIPELINE_ROOT},
+        "trigger": {"cron_schedule": {"cron": "0 30 2 * * MON-FRI"}},
+    }

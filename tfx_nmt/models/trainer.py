@@ -84,6 +84,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     """Builds, compiles and fits the model under `strategy` (default: `make_strategy` of `config`).
 
     Args:
+        strategy: a tf.distribute strategy created by `make_strategy`.
         warm_start: when its `checkpoint` is set, training starts from it and runs `train_steps` more
             steps; else from scratch.
 
@@ -91,7 +92,8 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         (model, stats dict with `steps`, `initial_step`, `train_seconds`, `target_tokens`,
         `target_tokens_per_sec`, final `loss` and `val_loss`).
     """
-    strategy = strategy or make_strategy(config.replicas, config.strategy)
+    if strategy is None:
+        strategy = make_strategy(config.replicas, config.strategy)
     keras.utils.set_random_seed(config.seed)
     train_dataset = make_dataset(train_files, config.tokens_per_batch, config.max_source_length,
                                  config.max_target_length, training=True, seed=config.seed)
