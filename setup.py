@@ -30,6 +30,7 @@ setup(
         "sacremoses>=0.1",
         "tensorflow-serving-api==2.16.1",
         "kfp==2.5.0",
+        "croniter>=6",
         "matplotlib>=3.8",
         "tqdm>=4.66",
     ],

@@ -41,6 +41,9 @@ class ModelConfig:
     normalize_first: bool = True
 
 
+STRATEGIES = ("mirrored", "multi_worker")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Every knob of one `tfx-nmt run`. See README.md, "Options", for the meaning of each field."""
@@ -81,6 +84,11 @@ class RunConfig:
     steps_per_epoch: int = 500
     eval_batches: int = 20
     replicas: int = 1
+    # `mirrored`: one machine (its GPUs, or `replicas` logical CPU devices); `multi_worker`: every worker
+    # named by TF_CONFIG (MultiWorkerMirroredStrategy), see README.md "Several machines".
+    strategy: str = "mirrored"
+    # Continuous training: start from the latest blessed model when its tokenizer and shape match.
+    warm_start: bool = False
     jit_compile: bool = False
     seed: int = 42
     # Decoding.
@@ -95,6 +103,10 @@ class RunConfig:
     max_bleu_drop: float = 1.0
     # Push.
     model_name: str = "translator"
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
 
     def model_config(self) -> ModelConfig:
         """The Transformer's shape, taken from this run's fields."""

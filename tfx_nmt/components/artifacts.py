@@ -7,4 +7,5 @@ class CleaningReport(Artifact):
     `kept` plus the sum of `dropped`. `rejected_samples.json`: per split and reason, the first 20
     rejected pairs by line number, as read."""
 
-    TYPE_NAME = "CleaningReport"
+    # Kubeflow Pipelines v2 needs custom type names of the form `<namespace>.<Name>` (its schema title).
+    TYPE_NAME = "tfx_nmt.CleaningReport"

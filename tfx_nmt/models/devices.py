@@ -1,5 +1,6 @@
 """Choosing the tf.distribute strategy: MirroredStrategy over the local GPUs, else over the CPU,
-optionally split into N logical CPU devices so that the multi-replica path runs without GPUs."""
+optionally split into N logical CPU devices so that the multi-replica path runs without GPUs; or
+MultiWorkerMirroredStrategy over the workers named by the `TF_CONFIG` environment variable."""
 from __future__ import annotations
 
 import logging
@@ -33,12 +34,34 @@ def configure_cpu_replicas(replicas: int) -> None:
             "in this process; configure replicas before running any TensorFlow op") from e
 
 
-def make_strategy(replicas: int) -> tf.distribute.MirroredStrategy:
-    """MirroredStrategy over every local GPU, else over `replicas` logical CPU devices.
+def make_strategy(replicas: int, kind: str = "mirrored") -> tf.distribute.Strategy:
+    """The training strategy.
+
+    Args:
+        replicas: for `mirrored` without GPUs, the number of logical CPU devices to train on.
+        kind: `mirrored`: MirroredStrategy over every local GPU, else over `replicas` logical CPU
+            devices. `multi_worker`: MultiWorkerMirroredStrategy over the cluster in `TF_CONFIG`
+            (https://www.tensorflow.org/guide/distributed_training#multiworkermirroredstrategy), each
+            worker contributing its GPUs, else its CPU; every worker runs the same program and the
+            strategy must be created before any other TensorFlow op of the process.
 
     Raises:
         RuntimeError: as `configure_cpu_replicas`.
+        ValueError: an unknown `kind`, or `multi_worker` without a cluster in `TF_CONFIG`.
     """
+    if kind == "multi_worker":
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        if not resolver.cluster_spec().as_dict():
+            raise ValueError("strategy multi_worker needs TF_CONFIG naming the cluster and this task, e.g. "
+                             '{"cluster": {"worker": ["host0:port", "host1:port"]}, '
+                             '"task": {"type": "worker", "index": 0}}')
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+        log.info("MultiWorkerMirroredStrategy: %s task %d of a cluster of %s, %d replicas in sync",
+                 resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict(),
+                 strategy.num_replicas_in_sync)
+        return strategy
+    if kind != "mirrored":
+        raise ValueError(f"unknown strategy {kind!r}; use mirrored or multi_worker")
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:
         devices = [d.name for d in gpus]
@@ -47,3 +70,18 @@ def make_strategy(replicas: int) -> tf.distribute.MirroredStrategy:
         devices = [d.name for d in tf.config.list_logical_devices("CPU")][: max(replicas, 1)]
     log.info("MirroredStrategy over %s", ", ".join(devices))
     return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True on the worker that writes checkpoints, logs and the exported model.
+
+    The chief is the `chief` task when the cluster has one, else `worker` 0 (TensorFlow's convention);
+    a single-machine strategy is always the chief.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return (resolver.task_type == "worker" and resolver.task_id == 0
+            and "chief" not in resolver.cluster_spec().as_dict())

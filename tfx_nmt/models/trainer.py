@@ -3,8 +3,15 @@
 Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.transform_output` is the
 SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files` are the tokenized Examples.
 TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
-SavedModel to `fn_args.serving_model_dir`; checkpoints to `checkpoint_directory(fn_args)`, which a re-run
-of the Trainer on the same inputs finds again (see there).
+SavedModel to `fn_args.serving_model_dir`, and the checkpoint a later run warm-starts from to
+`Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`); training checkpoints go to
+`checkpoint_directory(fn_args)`, which a re-run of the Trainer on the same inputs finds again (see there).
+
+Under `strategy multi_worker` every worker runs this same `run_fn` with its own `TF_CONFIG`; only the
+chief writes into the artifacts. The other workers keep their logs in
+`<model_run_dir>/<task type>-<task index>/` and their checkpoints in a subdirectory of the same name
+(so that each can resume) and export into a temporary
+directory that they delete: saving may run collective ops, so every worker must take part.
 """
 from __future__ import annotations
 
@@ -14,7 +21,9 @@ import logging
 import math
 import os
 import sys
+import tempfile
 import time
+from typing import Optional
 
 import keras
 import tensorflow as tf
@@ -22,11 +31,12 @@ import tensorflow as tf
 from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models import callbacks as training_callbacks
-from tfx_nmt.models.devices import make_strategy
+from tfx_nmt.models.devices import is_chief, make_strategy
 from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
+from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
 from tfx_nmt.text.subword import SubwordEncoder
 
 STATS_FILE = "training_stats.json"
@@ -77,15 +87,34 @@ def checkpoint_directory(fn_args) -> str:
     return os.path.join(trainer_dir, "checkpoints", hashlib.sha256(key.encode()).hexdigest()[:16])
 
 
+def _shard_batches(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Across workers, each worker keeps its share of every global batch (`AutoShardPolicy.DATA`).
+
+    Sharding by file (TensorFlow's default when there are enough files) would give workers different
+    numbers of length-bucketed batches, and a worker that runs out first stalls the collective ops.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, model_run_dir: str,
-          train_steps: int, checkpoint_dir: str):
-    """Builds, compiles and fits the model under MirroredStrategy.
+          train_steps: int, checkpoint_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
+          warm_start: Optional[WarmStart] = None):
+    """Builds, compiles and fits the model under `strategy` (default: `make_strategy` of `config`).
+
+    Args:
+        checkpoint_dir: where checkpoints are written every epoch and resumed from.
+        strategy: a tf.distribute strategy created by `make_strategy`.
+        warm_start: when its `checkpoint` is set, training starts from it and runs `train_steps` more
+            steps; else from scratch.
 
     Returns:
         (model, stats dict with `steps`, `initial_step`, `train_seconds`, `target_tokens`,
         `target_tokens_per_sec`, final `loss` and `val_loss`).
     """
-    strategy = make_strategy(config.replicas)
+    if strategy is None:
+        strategy = make_strategy(config.replicas, config.strategy)
     keras.utils.set_random_seed(config.seed)
     train_dataset = make_dataset(train_files, config.tokens_per_batch, config.max_source_length,
                                  config.max_target_length, training=True, seed=config.seed)
@@ -94,12 +123,15 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     # The same batches every epoch; an explicit step count keeps Keras from warning that the
     # validation data "ran out" at the end of each pass.
     validation_steps = max(1, sum(1 for _ in eval_dataset))
+    train_dataset, eval_dataset = _shard_batches(train_dataset), _shard_batches(eval_dataset)
     with strategy.scope():
         model = build_model(config, vocabulary_size)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     steps_per_epoch = max(1, min(config.steps_per_epoch, train_steps))
     checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir)
-    monitor = training_callbacks.TrainingMonitor(train_steps, config.max_train_seconds)
+    restore = [RestoreWarmStart(warm_start.checkpoint)] if warm_start and warm_start.checkpoint else []
+    base_step = warm_start.initial_step if restore else 0
+    monitor = training_callbacks.TrainingMonitor(base_step + train_steps, config.max_train_seconds)
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
              strategy.num_replicas_in_sync)
@@ -109,13 +141,13 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_dataset.repeat(),
         validation_steps=validation_steps,
-        callbacks=[checkpoints, monitor,
-                   keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
+        callbacks=restore + [checkpoints, monitor,
+                             keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
         verbose=1 if sys.stdout.isatty() else 2,
     )
     stats = {
         "steps": int(model.optimizer.iterations.numpy()),
-        "initial_step": checkpoints.initial_step,
+        "initial_step": checkpoints.initial_step or base_step,
         "train_seconds": monitor.train_seconds,
         "target_tokens": monitor.target_tokens,
         "target_tokens_per_sec": monitor.tokens_per_second,
@@ -129,21 +161,45 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
 def run_fn(fn_args) -> None:
     """TFX Trainer entry point (`Trainer(run_fn="tfx_nmt.models.trainer.run_fn")`)."""
     config = RunConfig.from_dict(fn_args.custom_config)
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op of the process.
+    strategy = make_strategy(config.replicas, config.strategy)
+    chief = is_chief(strategy)
     tokenizer_model = read_tokenizer_model(fn_args.transform_output)
+    tokenizer_sha256 = hashlib.sha256(tokenizer_model).hexdigest()
     vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
+    model_config = config.model_config()
+    warm_start = None
+    if config.warm_start:
+        base_model_dir = os.path.dirname(fn_args.base_model) if fn_args.base_model else None
+        warm_start = plan_warm_start(base_model_dir, tokenizer_sha256, model_config)
+        log.info("Warm start %s: %s", "from " + warm_start.checkpoint if warm_start.checkpoint
+                 else "not possible, training from scratch", warm_start.reason)
+    run_dir, checkpoint_dir = fn_args.model_run_dir, checkpoint_directory(fn_args)
+    if not chief:
+        resolver = strategy.cluster_resolver
+        worker = f"{resolver.task_type}-{resolver.task_id}"
+        run_dir, checkpoint_dir = os.path.join(run_dir, worker), os.path.join(checkpoint_dir, worker)
     started = time.time()
-    checkpoint_dir = checkpoint_directory(fn_args)
-    model, stats = train(config, fn_args.train_files, fn_args.eval_files, vocabulary_size,
-                         fn_args.model_run_dir, fn_args.train_steps, checkpoint_dir)
+    model, stats = train(config, fn_args.train_files, fn_args.eval_files, vocabulary_size, run_dir,
+                         fn_args.train_steps, checkpoint_dir, strategy=strategy, warm_start=warm_start)
     stats["checkpoint_dir"] = checkpoint_dir
+    stats["tokenizer_sha256"] = tokenizer_sha256
+    stats["warm_start"] = warm_start.as_dict() if warm_start else None
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha)
+    if not chief:
+        with tempfile.TemporaryDirectory() as scratch:
+            export_serving_model(module, os.path.join(scratch, "serving"))
+            write_model_checkpoint(model, scratch, tokenizer_sha256, model_config)
+        log.info("Worker done; the chief exports the model")
+        return
     if tf.io.gfile.exists(fn_args.serving_model_dir):
         tf.io.gfile.rmtree(fn_args.serving_model_dir)
     export_serving_model(module, fn_args.serving_model_dir)
+    write_model_checkpoint(model, os.path.dirname(fn_args.serving_model_dir), tokenizer_sha256, model_config)
     stats["wall_seconds"] = time.time() - started
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, STATS_FILE), "w") as f:
         json.dump(stats, f, indent=2)

@@ -18,7 +18,15 @@ def _sum_over_replicas(value):
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return value
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+    # all_reduce sends the value to the devices it is on; a metric variable's read carries no device
+    # under MultiWorkerMirroredStrategy, and tf.identity places a copy on the replica's device.
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(value))
+
+
+def _multi_worker(strategy) -> bool:
+    """True under MultiWorkerMirroredStrategy with more than one worker (Keras' own test)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
+        strategy.extended._in_multi_worker_mode()  # pylint: disable=protected-access
 
 
 def label_smoothed_nll(labels, logits, label_smoothing: float):
@@ -176,7 +184,23 @@ class TransformerTranslator(keras.Model):
     def _metrics_result(self):
         total_loss = _sum_over_replicas(self.loss_sum_tracker.result())
         total_tokens = _sum_over_replicas(self.token_tracker.result())
-        return {"loss": total_loss / tf.maximum(total_tokens, 1.0), "target_tokens": total_tokens}
+        result = {"loss": total_loss / tf.maximum(total_tokens, 1.0), "target_tokens": total_tokens}
+        if _multi_worker(self.distribute_strategy):
+            # Keras 3.12 averages a multi-worker step's outputs with strategy.reduce("MEAN", axis=0),
+            # which needs a batch axis (keras-team/keras#20585); the values are global already.
+            result = {name: tf.reshape(value, [1]) for name, value in result.items()}
+        return result
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.12's fit reduces the first distributed input batch with strategy.reduce("MEAN") to
+        # build the model symbolically, which fails for dict inputs under MultiWorkerMirroredStrategy
+        # (keras-team/keras#20329). This model is built in __init__'s caller (`build_model`) and has no
+        # compiled loss or metrics; only the optimizer needs building.
+        if not _multi_worker(self.distribute_strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            if not self.optimizer.built:
+                self.optimizer.build(self.trainable_variables)
 
     def train_step(self, data):
         inputs, labels = data

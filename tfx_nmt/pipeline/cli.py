@@ -3,6 +3,8 @@
     tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
     tfx-nmt translate [TEXT ...] [--input FILE] [--output FILE] [--model-dir DIR | --server URL | --grpc HOST:PORT]
     tfx-nmt serving-config [--config-dir DIR] [--model-name NAME]
+    tfx-nmt compile-kubeflow --image IMAGE --pipeline-root URI [--output pipeline.json] [--KNOB VALUE ...]
+    tfx-nmt schedule --host URL --pipeline pipeline.json --cron "0 0 3 * * *" --experiment NAME [--dry-run]
 
 Every field of `tfx_nmt.config.RunConfig` is a flag (`--d-model 256`, `--train-steps 2000`,
 `--min-bleu 20`, `--no-normalize-first`, ...): the preset gives the defaults, flags override them.
@@ -40,25 +42,31 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(*flags, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper())
 
 
+def _add_preset_flags(parser: argparse.ArgumentParser) -> None:
+    from tfx_nmt.pipeline.presets import PRESETS
+
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    _add_config_flags(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    from tfx_nmt.pipeline.presets import PRESETS
+    from tfx_nmt.kubeflow.commands import add_commands
+    from tfx_nmt.serving import deployment, translate_command
 
     parser = argparse.ArgumentParser(prog="tfx-nmt", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
-    run.add_argument("--preset", choices=sorted(PRESETS), default="quick")
     run.add_argument("--data-dir", default=None,
                      help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
     run.add_argument("--output-dir", default="outputs",
                      help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
     run.add_argument("--beam-workers", type=int, default=None,
                      help="DirectRunner worker processes (default: one per CPU core)")
-    _add_config_flags(run)
-    from tfx_nmt.serving import deployment, translate_command
-
+    _add_preset_flags(run)
     translate_command.add_parser(commands)
     deployment.add_parser(commands)
+    add_commands(commands, _add_preset_flags)
     return parser
 
 
@@ -117,10 +125,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = build_parser().parse_args(argv)
     configure_logging()
+    from tfx_nmt.kubeflow.commands import COMMANDS
     from tfx_nmt.serving import deployment, translate_command
 
+    handlers = {"run": _run, "translate": translate_command.run, "serving-config": deployment.run, **COMMANDS}
     try:
-        return {"run": _run, "translate": translate_command.run, "serving-config": deployment.run}[args.command](args)
+        return handlers[args.command](args)
     except Exception as e:  # noqa: BLE001  Only UserErrors are handled; anything else is re-raised.
         error = _user_error(e)
         if error is None:

@@ -2,6 +2,8 @@
 
 ParallelCorpusExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> TextCleaner ->
 SubwordTokenizer -> Trainer -> (Resolver: latest blessed model) -> TranslationEvaluator -> Pusher
+
+With `warm_start`, the resolver's latest blessed model is also the Trainer's `base_model`.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ RUN_FN = "tfx_nmt.models.trainer.run_fn"
 # Component ids, in DAG order.
 COMPONENT_IDS = (
     "ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
-    "SubwordTokenizer", "Trainer", "latest_blessed_model_resolver", "TranslationEvaluator", "Pusher",
+    "SubwordTokenizer", "latest_blessed_model_resolver", "Trainer", "TranslationEvaluator", "Pusher",
 )
 
 
@@ -49,7 +51,10 @@ def create_pipeline(
         metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
         beam_pipeline_args: options of every Beam pipeline (runner, workers).
         corpus_fingerprint: changes when a corpus file changes, so cached ingest is not reused.
-        train_steps / min_bleu: override `config` (runtime parameters on Kubeflow).
+        train_steps / min_bleu: override `config` (runtime parameters on Kubeflow). A `train_steps`
+            RuntimeParameter holds the Trainer's whole TrainArgs as JSON text
+            (`{"splits": ["train"], "num_steps": 2000}`): TFX 1.16 takes proto-valued runtime
+            parameters only that way (see `tfx.dsl.experimental.RuntimeParameter`).
 
     Returns:
         A tfx.dsl.Pipeline with caching enabled.
@@ -79,20 +84,25 @@ def create_pipeline(
         vocabulary_size=config.vocabulary_size,
         model_type=config.tokenizer_model_type,
     )
-    trainer = tfx.components.Trainer(
-        run_fn=RUN_FN,
-        examples=tokenizer.outputs["tokenized_examples"],
-        transform_graph=tokenizer.outputs["tokenizer"],
-        train_args=tfx.proto.TrainArgs(splits=["train"],
-                                       num_steps=config.train_steps if train_steps is None else train_steps),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=config.eval_batches),
-        custom_config=config.training_config(),
-    )
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
+    if isinstance(train_steps, tfx.dsl.experimental.RuntimeParameter):
+        train_args = train_steps
+    else:
+        train_args = tfx.proto.TrainArgs(splits=["train"],
+                                         num_steps=config.train_steps if train_steps is None else train_steps)
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=tokenizer.outputs["tokenized_examples"],
+        transform_graph=tokenizer.outputs["tokenizer"],
+        base_model=model_resolver.outputs["model"] if config.warm_start else None,
+        train_args=train_args,
+        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=config.eval_batches),
+        custom_config=config.training_config(),
+    )
     evaluator = TranslationEvaluator(
         examples=text_cleaner.outputs["cleaned_examples"],
         model=trainer.outputs["model"],
@@ -110,7 +120,7 @@ def create_pipeline(
         custom_executor_spec=ATOMIC_PUSH_EXECUTOR_SPEC,
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
-                  trainer, model_resolver, evaluator, pusher]
+                  model_resolver, trainer, evaluator, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -1,0 +1,104 @@
+"""The Beam components give the same outputs on the DirectRunner with 1 worker and with 2 worker processes.
+
+The cleaning and tokenization pipelines are the components' own functions (`clean_examples`,
+`tokenize_examples`) on 3,000/300/300 real Multi30k pairs; the SentencePiece model is learned from each
+run's cleaned train split, as the SubwordTokenizer component does. In multi-processing mode the DoFns run
+in separate worker processes, so the tokenizer must load there too.
+"""
+import collections
+import os
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from tfx_nmt.components import corpus
+from tfx_nmt.components.cleaning import CleaningRules
+from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_files, split_uri
+from tfx_nmt.components.subword_tokenizer import tokenize_examples, train_sentences
+from tfx_nmt.components.text_cleaner import assemble_report, clean_examples, read_counts
+from tfx_nmt.pipeline.local_runner import direct_runner_args
+from tfx_nmt.text import subword
+
+SPLITS = ["train", "eval", "test"]
+PAIRS = {"train": 3000, "eval": 300, "test": 300}
+
+
+def write_raw_examples(directory, data_dir):
+    """The first PAIRS of each split as raw Examples in 3 files per split (work for several workers), with
+    the first 50 train pairs repeated (duplicates for the deduplication)."""
+    pairs = corpus.read_corpus(data_dir, "en", "de", PAIRS)
+    pairs["train"] = list(pairs["train"]) + list(pairs["train"][:50])
+    for split in SPLITS:
+        os.makedirs(split_uri(directory, split))
+        rows = pairs[split]
+        for shard in range(3):
+            path = os.path.join(split_uri(directory, split), f"data-{shard}.gz")
+            with tf.io.TFRecordWriter(path, "GZIP") as writer:
+                for source, target in rows[shard::3]:
+                    writer.write(make_text_example({"source": source, "target": target}))
+
+
+def examples_multiset(directory, split, features):
+    """Counter of tuples of the named features (bytes, or tuples of int64 ids) over one split."""
+    def value(example, name):
+        feature = example.features.feature[name]
+        return tuple(feature.int64_list.value) if feature.HasField("int64_list") else feature.bytes_list.value[0]
+
+    return collections.Counter(tuple(value(e, n) for n in features) for e in iterate_examples(directory, split))
+
+
+def run_components(work, raw, workers):
+    """Cleaning, then SentencePiece learning, then tokenization, Beam on `workers` processes."""
+    options = PipelineOptions(direct_runner_args(workers))
+    cleaned, tokenized = os.path.join(work, "cleaned"), os.path.join(work, "tokenized")
+    counts_prefix = os.path.join(work, "report", "counts")
+    with beam.Pipeline(options=options) as p:
+        clean_examples(p, raw, cleaned, SPLITS, CleaningRules(max_tokens=80, max_length_ratio=3.0), counts_prefix)
+    report = assemble_report(read_counts(counts_prefix), SPLITS)
+    model_proto = subword.train_sentencepiece(train_sentences(cleaned), 2000)
+    with beam.Pipeline(options=options) as p:
+        tokenize_examples(p, cleaned, tokenized, SPLITS, model_proto)
+    return {
+        "report": report,
+        "cleaned": {s: examples_multiset(cleaned, s, ["source", "target"]) for s in SPLITS},
+        "tokenized": {s: examples_multiset(tokenized, s, ["source", "target", "source_ids", "target_ids"])
+                      for s in SPLITS},
+        "model": model_proto,
+        "vocabulary": subword.SubwordEncoder(model_proto).vocabulary(),
+        "files": {s: len(split_files(tokenized, s)) for s in SPLITS},
+    }
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory, data_dir):
+    work = tmp_path_factory.mktemp("beam_workers")
+    raw = str(work / "raw")
+    write_raw_examples(raw, data_dir)
+    return {n: run_components(str(work / f"workers-{n}"), raw, n) for n in (1, 2)}
+
+
+def test_cleaning_is_the_same_with_one_and_two_workers(outputs):
+    one, two = outputs[1], outputs[2]
+    assert one["report"] == two["report"]
+    assert one["report"]["train"]["input"] == 3050 and one["report"]["train"]["dropped"]["duplicate"] >= 50
+    assert one["report"]["test"] == {"input": 300, "kept": 300, "dropped": {k: 0 for k in one["report"]["test"]["dropped"]}}
+    for split in SPLITS:
+        assert one["cleaned"][split] == two["cleaned"][split], split
+        assert sum(one["cleaned"][split].values()) == one["report"][split]["kept"]
+    assert max(one["cleaned"]["train"].values()) == 1  # deduplicated
+
+
+def test_vocabulary_and_token_ids_are_the_same_with_one_and_two_workers(outputs):
+    one, two = outputs[1], outputs[2]
+    assert len(one["vocabulary"]) == 2000
+    assert one["vocabulary"] == two["vocabulary"]
+    for split in SPLITS:
+        assert one["tokenized"][split] == two["tokenized"][split], split
+        assert sum(one["tokenized"][split].values()) == one["report"][split]["kept"]
+    encoder = subword.SubwordEncoder(one["model"])
+    for source, target, source_ids, target_ids in one["tokenized"]["test"]:
+        assert source_ids[0] == target_ids[0] == subword.BOS_ID
+        assert source_ids[-1] == target_ids[-1] == subword.EOS_ID
+        assert encoder.decode(source_ids) == source.decode() and encoder.decode(target_ids) == target.decode()

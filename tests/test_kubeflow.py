@@ -1,0 +1,267 @@
+"""`compile-kubeflow` and `schedule --dry-run`: offline, no cluster, no network."""
+import http.server
+import json
+import os
+import threading
+import urllib.parse
+
+import pytest
+import yaml
+
+from tfx_nmt.pipeline import cli
+from tfx_nmt.pipeline.pipeline import COMPONENT_IDS, create_pipeline
+from tfx_nmt.pipeline.presets import get_preset
+
+IMAGE = "registry.example.com/tfx-nmt:1.2.3"
+PIPELINE_ROOT = "gs://nmt-bucket/root"
+DATA_ROOT = "gs://nmt-bucket/multi30k"
+BEAM_ARGS = ["--runner=DataflowRunner", "--region=europe-west4"]
+COMPILE_ARGS = ["compile-kubeflow", "--image", IMAGE, "--pipeline-root", PIPELINE_ROOT, "--data-root", DATA_ROOT,
+                "--preset", "smoke", "--warm-start", "--min-bleu", "12.5"] + [f"--beam-arg={a}" for a in BEAM_ARGS]
+RESOLVER = "latest_blessed_model_resolver"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """The same pipeline compiled twice by the CLI: (path of the first, path of the second)."""
+    directory = tmp_path_factory.mktemp("kubeflow")
+    paths = [str(directory / "first" / "pipeline.json"), str(directory / "second.json")]
+    for path in paths:
+        assert cli.main(COMPILE_ARGS + ["--output", path]) == 0
+    return paths
+
+
+@pytest.fixture(scope="module")
+def job(compiled):
+    with open(compiled[0]) as f:
+        return json.load(f)
+
+
+def local_edges(config, tmp_path):
+    """{(upstream id, downstream id)} of the pipeline the local runner builds from `config`."""
+    pipeline = create_pipeline(config, "local", str(tmp_path / "root"), str(tmp_path / "data"),
+                               str(tmp_path / "serving"))
+    ids = [c.id for c in pipeline.components]
+    edges = {(u.id, c.id) for c in pipeline.components for u in c.upstream_nodes}
+    return ids, edges
+
+
+def kfp_edges(spec):
+    """{(upstream, downstream)} of a KFP spec: dependent tasks and artifact producers, the resolver's two
+    KFP tasks (`<id>-model-blessing-resolver`, `<id>-model-resolver`) folded back into its component id."""
+    def component(task):
+        return RESOLVER if task.startswith(RESOLVER + "-") else task
+
+    edges = set()
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        upstream = set(task.get("dependentTasks", []))
+        upstream |= {a["taskOutputArtifact"]["producerTask"] for a in task.get("inputs", {}).get("artifacts", {}).values()
+                     if "taskOutputArtifact" in a}
+        edges |= {(component(u), component(name)) for u in upstream if component(u) != component(name)}
+    return {component(t) for t in spec["root"]["dag"]["tasks"]}, edges
+
+
+def test_tasks_and_edges_equal_the_local_pipeline(job, tmp_path):
+    config = get_preset("smoke").replace(warm_start=True, min_bleu=12.5)
+    ids, edges = local_edges(config, tmp_path)
+    tasks, compiled_edges = kfp_edges(job["pipelineSpec"])
+    assert tasks == set(ids) == set(COMPONENT_IDS)
+    assert compiled_edges == edges
+    # With warm start, the latest blessed model feeds the Trainer as well as the evaluator's baseline.
+    assert edges == {
+        ("ParallelCorpusExampleGen", "StatisticsGen"), ("StatisticsGen", "SchemaGen"),
+        ("StatisticsGen", "ExampleValidator"), ("SchemaGen", "ExampleValidator"),
+        ("ParallelCorpusExampleGen", "TextCleaner"), ("ExampleValidator", "TextCleaner"),
+        ("TextCleaner", "SubwordTokenizer"), ("SubwordTokenizer", "Trainer"), (RESOLVER, "Trainer"),
+        ("TextCleaner", "TranslationEvaluator"), ("Trainer", "TranslationEvaluator"),
+        (RESOLVER, "TranslationEvaluator"), ("Trainer", "Pusher"), ("TranslationEvaluator", "Pusher"),
+    }
+
+
+def test_without_warm_start_the_trainer_does_not_wait_for_the_resolver(tmp_path):
+    _, edges = local_edges(get_preset("smoke"), tmp_path)
+    assert (RESOLVER, "Trainer") not in edges and (RESOLVER, "TranslationEvaluator") in edges
+
+
+def test_image_code_and_beam_args(job):
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    containers = {name: e["container"] for name, e in executors.items() if "container" in e}
+    assert set(containers) == {f"{c}_executor" for c in COMPONENT_IDS if c != RESOLVER}
+    assert {c["image"] for c in containers.values()} == {IMAGE}
+    class_paths = {name: c["args"][c["args"].index("--executor_class_path") + 1]
+                   for name, c in containers.items() if "--executor_class_path" in c["args"]}
+    ours = {n: p for n, p in class_paths.items() if p.startswith("tfx_nmt.")}
+    assert ours == {
+        "ParallelCorpusExampleGen_executor":
+            "tfx_nmt.components.parallel_corpus_example_gen.ParallelCorpusExampleGen_Executor",
+        "TextCleaner_executor": "tfx_nmt.components.text_cleaner.TextCleaner_Executor",
+        "SubwordTokenizer_executor": "tfx_nmt.components.subword_tokenizer.SubwordTokenizer_Executor",
+        "TranslationEvaluator_executor":
+            "tfx_nmt.components.translation_evaluator.TranslationEvaluator_Executor",
+    }
+    assert not [p for p in class_paths.values() if "__main__" in p]
+    trainer = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
+    assert trainer["run_fn"]["runtimeValue"]["constant"] == "tfx_nmt.models.trainer.run_fn"
+    for beam_component in ("ParallelCorpusExampleGen", "TextCleaner", "SubwordTokenizer", "StatisticsGen"):
+        assert containers[f"{beam_component}_executor"]["args"][-2:] == BEAM_ARGS, beam_component
+
+
+def test_runtime_parameters_and_their_defaults(job):
+    spec = job["pipelineSpec"]
+    declared = {k: v["parameterType"] for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
+    assert declared == {"data_root": "STRING", "train_args": "STRING", "min_bleu": "NUMBER_DOUBLE"}
+    assert job["runtimeConfig"] == {
+        "gcsOutputDirectory": PIPELINE_ROOT,
+        "parameterValues": {"data_root": DATA_ROOT, "min_bleu": 12.5,
+                            "train_args": '{"num_steps": 150, "splits": ["train"]}'},
+    }
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["ParallelCorpusExampleGen"]["inputs"]["parameters"]["data_dir"] == {
+        "componentInputParameter": "data_root"}
+    assert tasks["Trainer"]["inputs"]["parameters"]["train_args"] == {"componentInputParameter": "train_args"}
+    assert tasks["TranslationEvaluator"]["inputs"]["parameters"]["min_bleu"] == {
+        "componentInputParameter": "min_bleu"}
+    pusher = json.loads(tasks["Pusher"]["inputs"]["parameters"]["push_destination"]["runtimeValue"]["constant"])
+    assert pusher == {"filesystem": {"base_directory": f"{PIPELINE_ROOT}/serving/translator"}}
+
+
+def test_compiling_twice_gives_identical_bytes_and_kfp_reads_the_spec(compiled, job):
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    with open(compiled[0], "rb") as a, open(compiled[1], "rb") as b:
+        assert a.read() == b.read()
+    spec = json_format.ParseDict(job["pipelineSpec"], pipeline_spec_pb2.PipelineSpec())
+    assert spec.pipeline_info.name == "tfx-nmt-en-de" and spec.schema_version == "2.1.0"
+
+
+def test_schedule_dry_run_prints_the_requests(compiled, capsys):
+    code = cli.main(["schedule", "--host", "http://127.0.0.1:9", "--pipeline", compiled[0],
+                     "--cron", "0 0 3 * * *", "--experiment", "nightly", "--param", "min_bleu=20",
+                     "--dry-run"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    upload, experiment, recurring = printed["requests"]
+    assert printed["dry_run"] is True and printed["host"] == "http://127.0.0.1:9"
+    assert upload["call"] == "upload_pipeline" and upload["pipeline_name"] == "tfx-nmt-en-de"
+    assert upload["if_pipeline_exists"]["pipeline_version_name"] == "tfx-nmt-en-de-" + upload["package"]["sha256"][:12]
+    assert len(upload["package"]["tasks"]) == 11
+    assert experiment == {"call": "create_experiment", "name": "nightly"}
+    assert recurring == {"call": "create_recurring_run", "arguments": {
+        "experiment_id": "<id of the experiment>",
+        "job_name": "tfx-nmt-en-de-recurring",
+        "cron_expression": "0 0 3 * * *",
+        "pipeline_id": "<id of the uploaded pipeline>",
+        "version_id": "<id of the uploaded pipeline version>",
+        "params": {"data_root": DATA_ROOT, "min_bleu": 20.0,
+                   "train_args": '{"num_steps": 150, "splits": ["train"]}'},
+        "pipeline_root": PIPELINE_ROOT,
+        "max_concurrency": 1,
+        "no_catchup": True,
+        "enabled": True,
+    }}
+
+
+@pytest.mark.parametrize("cron, message", [
+    ("0 3 * * *", "5 field(s)"),
+    ("0 0 3 * * * *", "7 field(s)"),
+    ("61 0 3 * * *", "bad second '61'"),
+    ("0 0 24 * * *", "bad hour '24'"),
+    ("0 0 3 * 13 MON", "bad month '13'"),
+    ("@daily", "1 field(s)"),
+])
+def test_schedule_refuses_an_invalid_cron(compiled, capsys, cron, message):
+    code = cli.main(["schedule", "--host", "http://127.0.0.1:9", "--pipeline", compiled[0], "--cron", cron,
+                     "--experiment", "nightly", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"invalid cron expression {cron!r}: {message}" in err
+    assert "second minute hour day-of-month month day-of-week" in err
+
+
+def test_schedule_refuses_an_unknown_parameter_and_a_bad_file(compiled, tmp_path, capsys):
+    args = ["schedule", "--host", "http://127.0.0.1:9", "--cron", "0 0 3 * * *", "--experiment", "x", "--dry-run"]
+    assert cli.main(args + ["--pipeline", compiled[0], "--param", "train_steps=5"]) == 2
+    assert "unknown runtime parameter 'train_steps'; the pipeline has data_root, min_bleu, train_args" in \
+        capsys.readouterr().err
+    assert cli.main(args + ["--pipeline", compiled[0], "--param", "min_bleu=high"]) == 2
+    assert "runtime parameter min_bleu: 'high' is not a NUMBER_DOUBLE" in capsys.readouterr().err
+    bad = tmp_path / "pipeline.json"
+    bad.write_text('{"pipelineSpec": \n nope}')
+    assert cli.main(args + ["--pipeline", str(bad)]) == 2
+    assert f"{bad}, line 2: not JSON" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "missing.json")
+    assert cli.main(args + ["--pipeline", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read the pipeline file" in capsys.readouterr().err
+
+
+class RecordingKfpApi(http.server.BaseHTTPRequestHandler):
+    """The few Kubeflow Pipelines v2beta1 REST endpoints `schedule` calls, answering as an empty KFP
+    installation does and recording every request (there is no KFP server to run here)."""
+
+    requests = []
+    answers = {
+        ("GET", "/apis/v2beta1/healthz"): {"multi_user": False},
+        ("GET", "/apis/v2beta1/pipelines"): {},
+        ("POST", "/apis/v2beta1/pipelines/upload"): {"pipeline_id": "p-1", "display_name": "tfx-nmt-en-de"},
+        ("GET", "/apis/v2beta1/pipelines/p-1/versions"): {
+            "pipeline_versions": [{"pipeline_id": "p-1", "pipeline_version_id": "v-1"}]},
+        ("GET", "/apis/v2beta1/experiments"): {},
+        ("POST", "/apis/v2beta1/experiments"): {"experiment_id": "e-1", "display_name": "nightly"},
+        ("POST", "/apis/v2beta1/recurringruns"): {"recurring_run_id": "r-1"},
+    }
+
+    def _answer(self, method):
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.requests.append({"method": method, "path": path, "query": urllib.parse.parse_qs(query), "body": body})
+        answer = self.answers.get((method, path))
+        self.send_response(200 if answer is not None else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(answer if answer is not None else {"error": "not found"}).encode())
+
+    def do_GET(self):
+        self._answer("GET")
+
+    def do_POST(self):
+        self._answer("POST")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_schedule_sends_the_dry_run_requests_to_the_server(compiled, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingKfpApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = f"http://127.0.0.1:{server.server_address[1]}"
+        code = cli.main(["schedule", "--host", host, "--pipeline", compiled[0], "--cron", "0 30 2 * * MON-FRI",
+                         "--experiment", "nightly"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out[out.index("{\n"):]) == {
+        "pipeline_id": "p-1", "version_id": "v-1", "experiment_id": "e-1", "recurring_run_id": "r-1"}
+    posts = {r["path"]: r["body"] for r in RecordingKfpApi.requests if r["method"] == "POST"}
+    with open(compiled[0]) as f:
+        spec = json.load(f)["pipelineSpec"]
+    upload = posts["/apis/v2beta1/pipelines/upload"].decode()
+    assert yaml.safe_load(upload[upload.index("components:"):upload.rindex("\r\n--")]) == spec
+    assert json.loads(posts["/apis/v2beta1/experiments"])["display_name"] == "nightly"
+    assert json.loads(posts["/apis/v2beta1/recurringruns"]) == {
+        "display_name": "tfx-nmt-en-de-recurring",
+        "experiment_id": "e-1",
+        "max_concurrency": "1",
+        "mode": "ENABLE",
+        "no_catchup": True,
+        "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "v-1"},
+        "runtime_config": {"parameters": {"data_root": DATA_ROOT, "min_bleu": 12.5,
+                                          "train_args": '{"num_steps": 150, "splits": ["train"]}'},
+                           "pipeline_root": PIPELINE_ROOT},
+        "trigger": {"cron_schedule": {"cron": "0 30 2 * * MON-FRI"}},
+    }

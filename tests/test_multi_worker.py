@@ -1,0 +1,118 @@
+"""The Trainer's run_fn under MultiWorkerMirroredStrategy: two worker processes on 127.0.0.1 with TF_CONFIG."""
+import glob
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import apache_beam as beam
+import numpy as np
+import tensorflow as tf
+
+from tfx_nmt.components import corpus
+from tfx_nmt.components.examples_io import make_text_example, split_uri
+from tfx_nmt.components.subword_tokenizer import tokenize_examples, write_tokenizer
+from tfx_nmt.text.normalization import normalize
+
+TRAIN_STEPS = 6
+
+WORKER = """
+import json, math
+import tensorflow as tf
+from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx_nmt.models.trainer import run_fn
+from tfx_nmt.pipeline.presets import get_preset
+
+config = get_preset("smoke").replace(strategy="multi_worker", steps_per_epoch=3, eval_batches=2)
+work = {work!r}
+run_fn(FnArgs(
+    train_files=[work + "/tokenized/Split-train/*"], eval_files=[work + "/tokenized/Split-eval/*"],
+    transform_output=work + "/tokenizer", model_run_dir=work + "/model_run",
+    serving_model_dir=work + "/model/Format-Serving", train_steps={steps},
+    custom_config=config.training_config()))
+result = {{"index": {index}}}
+if {index} == 0:
+    outputs = tf.saved_model.load(work + "/model/Format-Serving").signatures["serving_default"](
+        text=tf.constant(["A man in a red shirt."]))
+    result["translation"] = outputs["translation"].numpy()[0].decode()
+    result["score"] = float(outputs["score"].numpy()[0])
+print(json.dumps(result))
+"""
+
+
+def free_ports(count):
+    """`count` distinct TCP ports that were free on 127.0.0.1 a moment ago."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def write_tokenized_corpus(work, data_dir, model_proto):
+    """300 train and 40 eval real pairs, tokenized by the Beam tokenizer; the tokenizer artifact beside."""
+    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 300, "eval": 40, "test": 1})
+    raw = os.path.join(work, "raw")
+    for split in ("train", "eval"):
+        os.makedirs(split_uri(raw, split))
+        with tf.io.TFRecordWriter(os.path.join(split_uri(raw, split), "data.gz"), "GZIP") as writer:
+            for source, target in pairs[split]:
+                writer.write(make_text_example({"source": normalize(source), "target": normalize(target)}))
+    with beam.Pipeline() as p:
+        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto)
+    write_tokenizer(model_proto, os.path.join(work, "tokenizer"))
+
+
+def newest_checkpoint_embedding(directory):
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(directory))
+    [name] = [n for n in reader.get_variable_to_shape_map()
+              if n.startswith("model/token_embedding") and "OPTIMIZER" not in n]
+    return reader.get_tensor(name)
+
+
+def test_two_workers_train_in_sync_and_the_chief_exports(tmp_path, data_dir, spm_model):
+    work = str(tmp_path)
+    write_tokenized_corpus(work, data_dir, spm_model)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore",
+                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        code = textwrap.dedent(WORKER.format(work=work, steps=TRAIN_STEPS, index=index))
+        workers.append(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env))
+    outputs = []
+    try:
+        for worker in workers:
+            stdout, stderr = worker.communicate(timeout=900)
+            assert worker.returncode == 0, stderr[-4000:]
+            outputs.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+    with open(os.path.join(work, "model_run", "training_stats.json")) as f:
+        stats = json.load(f)
+    assert stats["replicas"] == 2 and stats["steps"] == TRAIN_STEPS and stats["initial_step"] == 0
+    assert math.isfinite(stats["loss"]) and math.isfinite(stats["val_loss"]) and stats["loss"] > 0
+    # The chief exported a SavedModel that translates; the worker wrote nothing into the Model artifact.
+    assert os.path.exists(os.path.join(work, "model", "Format-Serving", "saved_model.pb"))
+    assert isinstance(outputs[0]["translation"], str) and math.isfinite(outputs[0]["score"])
+    with open(os.path.join(work, "model", "Format-Checkpoint", "model_state.json")) as f:
+        assert json.load(f)["step"] == TRAIN_STEPS
+    assert sorted(os.listdir(os.path.join(work, "model"))) == ["Format-Checkpoint", "Format-Serving"]
+    # Both workers checkpointed after every epoch, the worker in its own directory, with equal weights.
+    chief_dir = os.path.join(work, "model_run", "checkpoints")
+    worker_dir = os.path.join(work, "model_run", "worker-1", "checkpoints")
+    assert tf.train.latest_checkpoint(chief_dir).endswith(f"ckpt-{TRAIN_STEPS}")
+    assert tf.train.latest_checkpoint(worker_dir).endswith(f"ckpt-{TRAIN_STEPS}")
+    chief_embedding, worker_embedding = newest_checkpoint_embedding(chief_dir), newest_checkpoint_embedding(worker_dir)
+    assert chief_embedding.shape[1] == 64
+    np.testing.assert_array_equal(chief_embedding, worker_embedding)
+    assert not glob.glob(os.path.join(work, "model_run", "worker-1", "training_stats.json"))

@@ -1,0 +1,86 @@
+"""The `compile-kubeflow` and `schedule` subcommands of `tfx-nmt` (registered by `tfx_nmt.pipeline.cli`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Dict
+
+
+def _key_value(text: str):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return key, value
+
+
+def add_commands(commands, add_preset_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Adds `compile-kubeflow` and `schedule` to the `tfx-nmt` subparsers.
+
+    Args:
+        commands: the subparsers action of the `tfx-nmt` parser.
+        add_preset_flags: adds `--preset` and one flag per RunConfig field to a parser.
+    """
+    compile_parser = commands.add_parser(
+        "compile-kubeflow", help="compile the pipeline into a Kubeflow Pipelines v2 spec (KubeflowV2DagRunner)")
+    compile_parser.add_argument("--image", required=True, help="container image of every component")
+    compile_parser.add_argument("--pipeline-root", required=True, help="artifact root, e.g. gs://bucket/tfx-nmt")
+    compile_parser.add_argument("--output", default="pipeline.json", help="the PipelineJob JSON written")
+    compile_parser.add_argument("--data-root", default=None,
+                                help="default of the data_root runtime parameter (default: <pipeline-root>/data)")
+    compile_parser.add_argument("--serving-dir", default=None,
+                                help="the Pusher's base directory (default: <pipeline-root>/serving/<model-name>)")
+    compile_parser.add_argument("--beam-arg", action="append", default=[], dest="beam_args", metavar="ARG",
+                                help="a Beam pipeline option, repeatable, e.g. --beam-arg=--runner=DataflowRunner")
+    add_preset_flags(compile_parser)
+
+    schedule_parser = commands.add_parser(
+        "schedule", help="upload a compiled pipeline and create a recurring run (kfp client)")
+    schedule_parser.add_argument("--host", required=True, help="the Kubeflow Pipelines API endpoint")
+    schedule_parser.add_argument("--pipeline", required=True, help="the compile-kubeflow output")
+    schedule_parser.add_argument("--cron", required=True,
+                                 help='six fields, seconds first: "0 0 3 * * *" runs daily at 03:00:00')
+    schedule_parser.add_argument("--experiment", required=True, help="KFP experiment name")
+    schedule_parser.add_argument("--job-name", default=None, help="default: <pipeline name>-recurring")
+    schedule_parser.add_argument("--param", action="append", default=[], type=_key_value, metavar="NAME=VALUE",
+                                 help="runtime parameter value, repeatable (default: the compiled defaults)")
+    schedule_parser.add_argument("--dry-run", action="store_true",
+                                 help="print the requests as JSON without contacting the server")
+
+
+def compile_kubeflow(args: argparse.Namespace) -> int:
+    """`tfx-nmt compile-kubeflow`: writes the PipelineJob JSON and prints a one-line summary."""
+    from tfx_nmt.kubeflow.compile import compile_pipeline
+    from tfx_nmt.pipeline.cli import config_from_args
+
+    job = compile_pipeline(config_from_args(args), args.image, args.pipeline_root, args.output,
+                           data_root=args.data_root, serving_dir=args.serving_dir,
+                           beam_pipeline_args=args.beam_args)
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    print(f"Wrote {args.output}: pipeline {job['pipelineSpec']['pipelineInfo']['name']}, {len(tasks)} tasks, "
+          f"runtime parameters {', '.join(sorted(job['runtimeConfig']['parameterValues']))}")
+    return 0
+
+
+def schedule(args: argparse.Namespace) -> int:
+    """`tfx-nmt schedule`: prints the dry-run requests, or uploads and creates the recurring run."""
+    from tfx_nmt.kubeflow.schedule import ScheduleError, make_plan
+
+    try:
+        plan = make_plan(args.pipeline, args.cron, args.experiment, args.job_name, dict(args.param))
+    except ScheduleError as e:
+        print(f"tfx-nmt schedule: error: {e}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(json.dumps(plan.dry_run(args.host), indent=2, sort_keys=True))
+        return 0
+    import kfp
+
+    print(json.dumps(plan.execute(kfp.Client(host=args.host)), indent=2, sort_keys=True))
+    return 0
+
+
+COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
+    "compile-kubeflow": compile_kubeflow,
+    "schedule": schedule,
+}

@@ -1,0 +1,98 @@
+"""Compiles the pipeline that `tfx-nmt run` runs locally into a Kubeflow Pipelines v2 spec.
+
+    tfx-nmt compile-kubeflow --image IMAGE --pipeline-root gs://bucket/root --output pipeline.json
+        [--data-root gs://bucket/multi30k] [--serving-dir URI] [--beam-arg --runner=DataflowRunner ...]
+        [--preset quick] [--KNOB VALUE ...]
+
+The same `create_pipeline(...)` as the local runner, compiled by TFX's `KubeflowV2DagRunner`. The output
+is TFX's PipelineJob JSON: `pipelineSpec` (the KFP IR, schema 2.1.0 as the kfp 2 SDK writes it) and
+`runtimeConfig` (pipeline root and the runtime parameters' default values). Runtime parameters:
+
+- `data_root` (string): the corpus directory.
+- `train_args` (string): the Trainer's TrainArgs as JSON, `{"splits": ["train"], "num_steps": N}`;
+  TFX 1.16 takes proto-valued runtime parameters only as their JSON text.
+- `min_bleu` (double): the blessing threshold.
+
+Every component runs in `--image` (built from `kubeflow/Dockerfile`); their code is imported from the
+installed `tfx_nmt` package.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict, List, Optional
+
+from tfx_nmt.config import RunConfig
+from tfx_nmt.pipeline.run_summary import write_json_atomically
+
+DATA_ROOT = "data_root"
+TRAIN_ARGS = "train_args"
+MIN_BLEU = "min_bleu"
+
+
+def runtime_parameters(config: RunConfig, data_root: str) -> Dict[str, object]:
+    """The runtime parameters of the compiled pipeline, by name, each with its default value.
+
+    Returns:
+        {name: tfx.dsl.experimental.RuntimeParameter}.
+    """
+    from tfx import v1 as tfx
+
+    train_args = json.dumps({"splits": ["train"], "num_steps": config.train_steps}, sort_keys=True)
+    return {
+        DATA_ROOT: tfx.dsl.experimental.RuntimeParameter(
+            name=DATA_ROOT, ptype=str, default=data_root,
+            description="corpus directory: train|val|test_2016_flickr.<language>[.gz]"),
+        TRAIN_ARGS: tfx.dsl.experimental.RuntimeParameter(
+            name=TRAIN_ARGS, ptype=str, default=train_args,
+            description='the Trainer\'s TrainArgs as JSON: {"splits": ["train"], "num_steps": N}'),
+        MIN_BLEU: tfx.dsl.experimental.RuntimeParameter(
+            name=MIN_BLEU, ptype=float, default=float(config.min_bleu),
+            description="BLEU below this is never blessed nor pushed"),
+    }
+
+
+def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: str,
+                     data_root: Optional[str] = None, serving_dir: Optional[str] = None,
+                     beam_pipeline_args: Optional[List[str]] = None) -> dict:
+    """Compiles `create_pipeline(config, ...)` for Kubeflow Pipelines v2 and writes it to `output`.
+
+    Args:
+        config: the run's knobs (a preset with overrides).
+        image: the container image of every component.
+        pipeline_root: where artifacts go (`gs://...` or any filesystem the image can reach).
+        output: path of the JSON file written (its directory is created).
+        data_root: default of the `data_root` runtime parameter; default `<pipeline_root>/data`.
+        serving_dir: the Pusher's base directory; default `<pipeline_root>/serving/<model_name>`.
+        beam_pipeline_args: options of every Beam pipeline, e.g. `--runner=DataflowRunner ...`;
+            default: the DirectRunner inside the component's container.
+
+    Returns:
+        The PipelineJob dict written to `output`.
+    """
+    from tfx import v1 as tfx
+
+    from tfx_nmt.pipeline.local_runner import pipeline_name
+    from tfx_nmt.pipeline.pipeline import create_pipeline
+
+    root = pipeline_root.rstrip("/")
+    parameters = runtime_parameters(config, data_root or f"{root}/data")
+    pipeline = create_pipeline(
+        config,
+        pipeline_name=pipeline_name(config),
+        pipeline_root=pipeline_root,
+        data_dir=parameters[DATA_ROOT],
+        serving_dir=serving_dir or f"{root}/serving/{config.model_name}",
+        metadata_connection_config=None,
+        beam_pipeline_args=beam_pipeline_args,
+        train_steps=parameters[TRAIN_ARGS],
+        min_bleu=parameters[MIN_BLEU],
+    )
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=image, use_pipeline_spec_2_1=True))
+    job = runner.run(pipeline, parameter_values={name: p.default for name, p in parameters.items()},
+                     write_out=False)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    write_json_atomically(job, output)
+    return job
