@@ -76,7 +76,11 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
     steps_per_epoch = max(1, min(config.steps_per_epoch, train_steps))
     checkpoints = training_callbacks.CheckpointAndResume(os.path.join(model_run_dir, "checkpoints"))
-    monitor = training_callbacks.TrainingMonitor(train_steps, config.max_train_seconds)
+    # On a terminal Keras draws a progress bar with ETA; elsewhere (logs, CI) it prints a line per epoch,
+    # so the monitor logs progress every 30 s instead.
+    interactive = sys.stdout.isatty()
+    monitor = training_callbacks.TrainingMonitor(train_steps, config.max_train_seconds,
+                                                 log_every_seconds=0.0 if interactive else 30.0)
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
              strategy.num_replicas_in_sync)
@@ -87,7 +91,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         validation_data=eval_dataset,
         callbacks=[checkpoints, monitor,
                    keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
-        verbose=1 if sys.stdout.isatty() else 2,
+        verbose=1 if interactive else 2,
     )
     stats = {
         "steps": int(model.optimizer.iterations.numpy()),
@@ -112,6 +116,7 @@ def run_fn(fn_args) -> None:
                          fn_args.model_run_dir, fn_args.train_steps)
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
+    log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b)
     if tf.io.gfile.exists(fn_args.serving_model_dir):
