@@ -108,6 +108,7 @@ def test_training_curves_map_epochs_to_steps_across_a_resumed_fit(tmp_path):
                                histories[0]["val_loss"] + histories[1]["val_loss"], rtol=1e-6)
     np.testing.assert_allclose([v for _, v in curves.learning_rate], [0.01] * 4, rtol=1e-6)
     assert [s for s, _ in curves.target_tokens_per_sec] == [3, 6, 9, 12]
+    assert curves.validation_bleu == []  # No ValidationBleu callback in this fit.
     assert histories[1]["step"] == [9, 12]
     steps = [e for e in read_scalar_events(str(tmp_path / "train")) if e.tag == "epoch_step"]
     assert [(e.step, e.value) for e in steps] == [(0, 3.0), (1, 6.0), (0, 9.0), (1, 12.0)]

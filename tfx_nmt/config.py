@@ -77,6 +77,8 @@ class RunConfig:
     label_smoothing: float = 0.1
     steps_per_epoch: int = 500
     eval_batches: int = 20
+    # Validation pairs translated greedily after every epoch for a validation BLEU curve (0: none).
+    validation_bleu_sentences: int = 64
     replicas: int = 1
     jit_compile: bool = False
     seed: int = 42

@@ -25,6 +25,7 @@ from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
+from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.text.subword import SubwordEncoder
 
 STATS_FILE = "training_stats.json"
@@ -58,8 +59,9 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
 
 
 def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, model_run_dir: str,
-          train_steps: int):
-    """Builds, compiles and fits the model under MirroredStrategy.
+          train_steps: int, tokenizer_model: bytes):
+    """Builds, compiles and fits the model under MirroredStrategy (`tokenizer_model` detokenizes the
+    translations of the validation BLEU).
 
     Returns:
         (model, stats dict with `steps`, `initial_step`, `train_seconds`, `target_tokens`,
@@ -81,6 +83,13 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     interactive = sys.stdout.isatty()
     monitor = training_callbacks.TrainingMonitor(train_steps, config.max_train_seconds,
                                                  log_every_seconds=0.0 if interactive else 30.0)
+    callbacks = [checkpoints, monitor]
+    if config.validation_bleu_sentences:
+        source_ids, references = read_validation_pairs(eval_files, config.validation_bleu_sentences,
+                                                       config.max_source_length)
+        callbacks.append(ValidationBleu(source_ids, references, tokenizer_model, config.max_decode_length_a,
+                                        config.max_decode_length_b))
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False))
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
              strategy.num_replicas_in_sync)
@@ -89,8 +98,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         epochs=math.ceil(train_steps / steps_per_epoch),
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_dataset,
-        callbacks=[checkpoints, monitor,
-                   keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
+        callbacks=callbacks,
         verbose=1 if interactive else 2,
     )
     stats = {
@@ -113,7 +121,7 @@ def run_fn(fn_args) -> None:
     vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
     started = time.time()
     model, stats = train(config, fn_args.train_files, fn_args.eval_files, vocabulary_size,
-                         fn_args.model_run_dir, fn_args.train_steps)
+                         fn_args.model_run_dir, fn_args.train_steps, tokenizer_model)
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
     log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")

@@ -28,6 +28,12 @@ def render_model_card(run: RunArtifacts) -> str:
     summary, config = run.summary, run.summary["config"]
     candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
     source, target = config["source"], config["target"]
+    shape = (f"d_model {config['d_model']}, {config['num_encoder_layers']} encoder and "
+             f"{config['num_decoder_layers']} decoder layers, {config['num_heads']} heads, feed-forward width "
+             f"{config['ff_dim']}, dropout {config['dropout']}, "
+             f"{'pre' if config['normalize_first'] else 'post'}-layer-norm")
+    length_cap = (f"min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens "
+                  f"+ {config['max_decode_length_b']}))")
     version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
     examples: Dict[str, Dict[str, int]] = summary["num_examples"]
     data_rows = "\n".join(f"| {split} | {counts['before_cleaning']} | {counts['after_cleaning']} |"
@@ -38,16 +44,15 @@ def render_model_card(run: RunArtifacts) -> str:
     return f"""# Model card: {config['model_name']} ({source} to {target}), version {version}
 
 ## Model
-- Encoder-decoder Transformer (Vaswani et al. 2017) built from keras-hub layers: d_model {config['d_model']},
-  {config['num_encoder_layers']} encoder and {config['num_decoder_layers']} decoder layers, {config['num_heads']} heads,
-  feed-forward width {config['ff_dim']}, dropout {config['dropout']}, {'pre' if config['normalize_first'] else 'post'}-layer-norm.
-- Joint SentencePiece {config['tokenizer_model_type']} vocabulary of up to {config['vocabulary_size']} pieces, embedded in
-  the SavedModel; text is normalized (NFC, control characters removed, whitespace collapsed) inside the graph.
+- Encoder-decoder Transformer (Vaswani et al. 2017) built from keras-hub layers: {shape}.
+- Joint SentencePiece {config['tokenizer_model_type']} vocabulary of up to {config['vocabulary_size']} pieces,
+  embedded in the SavedModel; text is normalized (NFC, control characters removed, whitespace collapsed)
+  inside the graph.
 - Trained {summary['train_steps']} steps (preset `{summary['preset']}`), at
-  {_number(summary['train_target_tokens_per_sec'], '.0f')} target tokens/s; greedy decoding, outputs of at most
-  min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens + {config['max_decode_length_b']})) tokens.
-- Serving: TensorFlow Serving signature `serving_default`, input `text` (string [batch]), outputs `translation`
-  (string [batch]) and `score` (float32 [batch], log-probability per output token).
+  {_number(summary['train_target_tokens_per_sec'], '.0f')} target tokens/s; greedy decoding, outputs of at
+  most {length_cap} tokens.
+- Serving: TensorFlow Serving signature `serving_default`, input `text` (string [batch]), outputs
+  `translation` (string [batch]) and `score` (float32 [batch], log-probability per output token).
 - Pipeline run `{summary['pipeline_run_id']}`.
 
 ## Languages
@@ -56,8 +61,8 @@ Source `{source}`, target `{target}`; one sentence in, one sentence out.
 ## Data
 Pairs per split of the parallel corpus given to the run (Multi30k task 1 by default: English, German and
 French image descriptions), before and after cleaning (train/eval pairs dropped when a side is empty,
-longer than {config['max_tokens']} words, or the length ratio exceeds {config['max_length_ratio']}; train duplicates
-dropped; the test split is never filtered):
+longer than {config['max_tokens']} words, or the length ratio exceeds {config['max_length_ratio']}; train
+duplicates dropped; the test split is never filtered):
 
 | split | pairs | after cleaning |
 | --- | --- | --- |

@@ -68,9 +68,8 @@ def _image(png: bytes, alt: str) -> str:
 def _verdict(summary: Dict) -> str:
     if summary["blessed"]:
         pushed = summary["pushed_model_dir"]
-        where = f"pushed to <code>{_e(pushed)}</code>" if pushed else "not pushed"
-        return (f'<p class="verdict blessed">Blessed: {_e(summary["blessing_reason"])}. '
-                f"{where[0].upper() + where[1:]}.</p>")
+        push = f"Pushed to <code>{_e(pushed)}</code>." if pushed else "Not pushed."
+        return f'<p class="verdict blessed">Blessed: {_e(summary["blessing_reason"])}. {push}</p>'
     return f'<p class="verdict rejected">Not blessed: {_e(summary["blessing_reason"])}. Not pushed.</p>'
 
 
@@ -78,14 +77,20 @@ def _training_section(run: RunArtifacts) -> str:
     curves = run.curves
     charts = [
         _image(plots.line_chart_png({"training": curves.train_loss, "validation": curves.validation_loss},
-                                    "Loss per target token", "cross-entropy (nats)"), "training and validation loss"),
+                                    "Loss per target token", "cross-entropy (nats)"),
+               "training and validation loss"),
         _image(plots.line_chart_png({"learning rate": curves.learning_rate}, "Learning rate", "learning rate"),
                "learning rate"),
         _image(plots.line_chart_png({"training": curves.target_tokens_per_sec}, "Training throughput",
                                     "target tokens / s"), "target tokens per second"),
     ]
+    if curves.validation_bleu:
+        sentences = run.summary["config"]["validation_bleu_sentences"]
+        charts.append(_image(plots.line_chart_png({"validation": curves.validation_bleu},
+                                                  f"Validation BLEU (greedy, {sentences} sentences)", "BLEU"),
+                             "validation BLEU"))
     return ("<h2>Training</h2><p>One point per epoch (training loss averaged over the epoch's batches, "
-            "label smoothing included; validation loss at the epoch's end).</p>"
+            "label smoothing included; validation loss and BLEU at the epoch's end).</p>"
             f'<div class="charts">{"".join(charts)}</div>')
 
 

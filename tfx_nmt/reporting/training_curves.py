@@ -3,9 +3,9 @@ directory (`keras.callbacks.TensorBoard(log_dir=model_run_dir)`).
 
 Keras writes epoch scalars as `epoch_<name>` with the epoch number as the TensorBoard step, into
 `train/` (loss, learning_rate, target_tokens_per_sec, and `step`: the optimizer step reached at the end of
-the epoch, added by `TrainingMonitor`) and `validation/` (loss). The report plots against optimizer
-steps, so each epoch scalar is mapped to the `step` written with it (a resumed Trainer restarts its epoch
-numbers at 0 in a new event file).
+the epoch, added by `TrainingMonitor`) and `validation/` (loss, and bleu when `ValidationBleu` ran). The
+report plots against optimizer steps, so each epoch scalar is mapped to the `step` written with it (a
+resumed Trainer restarts its epoch numbers at 0 in a new event file).
 """
 from __future__ import annotations
 
@@ -41,12 +41,15 @@ class TrainingCurves:
         validation_loss: the same on the validation batches at the end of each epoch.
         learning_rate: the optimizer's learning rate at the end of each epoch.
         target_tokens_per_sec: non-padding target tokens per second of training during the epoch.
+        validation_bleu: BLEU of greedy translations of a few validation pairs at the end of each epoch
+            (`ValidationBleu`); empty when the run computed none.
     """
 
     train_loss: Series
     validation_loss: Series
     learning_rate: Series
     target_tokens_per_sec: Series
+    validation_bleu: Series
 
 
 def read_scalar_events(directory: str) -> List[ScalarEvent]:
@@ -110,4 +113,5 @@ def read_training_curves(model_run_dir: str) -> TrainingCurves:
         validation_loss=against_steps(validation, steps, "epoch_loss"),
         learning_rate=against_steps(train, steps, "epoch_learning_rate"),
         target_tokens_per_sec=against_steps(train, steps, "epoch_target_tokens_per_sec"),
+        validation_bleu=against_steps(validation, steps, "epoch_bleu"),
     )
