@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 BINARY_NAMES = ("chromium", "chromium-browser")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--remote-debugging-pipe")
+         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--remote-debugging-pipe")
 
 
 def find_chromium() -> Optional[str]:

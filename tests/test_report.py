@@ -73,14 +73,14 @@ def run_artifacts(smoke_run):
 
 def test_report_images_are_embedded_pngs(report):
     _, text, page = report
-    assert len(page.images) == 4  # Loss, learning rate, throughput, BLEU by length.
+    assert len(page.images) == 5  # Loss, learning rate, throughput, validation BLEU, BLEU by length.
     for source in page.images:
         assert source.startswith("data:image/png;base64,")
         data = base64.b64decode(source.split(",", 1)[1], validate=True)
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
         image = Image.open(io.BytesIO(data))
         image.load()
-        assert image.size == (640, 360)
+        assert image.size == (560, 320)
     # Self-contained: nothing loaded from elsewhere.
     assert page.links == ["data:,"]
     assert not re.search(r"(src|href)=\"(https?:|file:|/)", text)
@@ -168,7 +168,8 @@ def test_trainer_writes_tensorboard_scalars(smoke_run):
     assert [e.value for e in train if e.tag == "epoch_step"] == [50.0, 100.0, 150.0]
     assert [e.step for e in validation if e.tag == "epoch_loss"] == [0, 1, 2]
     curves = read_training_curves(model_run)
-    for series in (curves.train_loss, curves.validation_loss, curves.learning_rate, curves.target_tokens_per_sec):
+    for series in (curves.train_loss, curves.validation_loss, curves.learning_rate, curves.target_tokens_per_sec,
+                   curves.validation_bleu):
         assert [step for step, _ in series] == [50, 100, 150]
     with open(os.path.join(model_run, "training_stats.json")) as f:
         stats = json.load(f)
@@ -178,7 +179,10 @@ def test_trainer_writes_tensorboard_scalars(smoke_run):
 
 
 def test_run_log_shows_progress_of_every_component(smoke_run):
-    _, _, log = smoke_run
+    _, summary, log = smoke_run
+    validation_bleu = read_training_curves(summary["artifacts"][MODEL_RUN]).validation_bleu
+    assert re.findall(r"Trainer: validation BLEU (\d+\.\d\d) on 16 sentences \(greedy\)", log) == [
+        f"{bleu:.2f}" for _, bleu in validation_bleu]
     for component in COMPONENT_IDS:
         assert re.search(rf"^\d\d:\d\d:\d\d {component}: started$", log, re.M), component
         assert re.search(rf"^\d\d:\d\d:\d\d {component}: finished in \d+(s|m \d\ds)$", log, re.M), component

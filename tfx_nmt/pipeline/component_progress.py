@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Optional
 
+from absl import logging as absl_logging
+
 from tfx_nmt.models.callbacks import format_duration
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,8 @@ class ComponentProgress(logging.Filter):
     wall seconds (or that its result came from the cache), plus a heartbeat every `heartbeat_seconds`
     while a component runs without logging anything itself.
 
-    While active it lowers the absl logger to INFO to see TFX's records and, as a filter on that logger,
-    lets through only the records the logger let through before (WARNING and up under the CLI).
+    While active it raises absl's verbosity to INFO to see TFX's records and, as a filter on the absl
+    logger, lets through only the records it let through before (WARNING and up under the CLI).
 
     Args:
         heartbeat_seconds: silence, in seconds, after which a heartbeat is logged.
@@ -57,7 +59,7 @@ class ComponentProgress(logging.Filter):
         self._stop = threading.Event()
         self._last_record = _LastRecordTime()
         self._absl_logger = logging.getLogger("absl")
-        self._previous_level = logging.NOTSET
+        self._previous_verbosity = absl_logging.WARNING
         self._threshold = logging.WARNING
         self._thread = None
 
@@ -86,9 +88,11 @@ class ComponentProgress(logging.Filter):
                 log.info("%s: still running (%s so far)", component, format_duration(time.time() - started))
 
     def __enter__(self) -> "ComponentProgress":
-        self._previous_level = self._absl_logger.level
+        # Through absl's verbosity rather than the logger's level: TensorFlow saves and restores the
+        # verbosity around SavedModel export (trackable/autotrackable.py), which would undo a bare setLevel.
+        self._previous_verbosity = absl_logging.get_verbosity()
         self._threshold = self._absl_logger.getEffectiveLevel()
-        self._absl_logger.setLevel(min(self._threshold, logging.INFO))
+        absl_logging.set_verbosity(max(self._previous_verbosity, absl_logging.INFO))
         self._absl_logger.addFilter(self)
         logging.getLogger("tfx_nmt").addHandler(self._last_record)
         self._stop.clear()
@@ -101,4 +105,4 @@ class ComponentProgress(logging.Filter):
         self._thread.join()
         logging.getLogger("tfx_nmt").removeHandler(self._last_record)
         self._absl_logger.removeFilter(self)
-        self._absl_logger.setLevel(self._previous_level)
+        absl_logging.set_verbosity(self._previous_verbosity)

@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-_SIZE_INCHES = (6.4, 3.6)
+_SIZE_INCHES = (5.6, 3.2)
 _DPI = 100
 
 
@@ -26,7 +26,7 @@ def line_chart_png(series: Dict[str, List[Tuple[int, float]]], title: str, y_lab
     as a marker. Empty series are left out of the chart and its legend.
 
     Returns:
-        PNG bytes, 640x360 pixels.
+        PNG bytes, 560x320 pixels.
     """
     figure = Figure(figsize=_SIZE_INCHES)
     axes = figure.add_subplot()
@@ -49,7 +49,7 @@ def bar_chart_png(labels: Sequence[str], values: Sequence[float], annotations: S
     annotation still shows).
 
     Returns:
-        PNG bytes, 640x360 pixels.
+        PNG bytes, 560x320 pixels.
     """
     figure = Figure(figsize=_SIZE_INCHES)
     axes = figure.add_subplot()

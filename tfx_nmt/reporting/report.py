@@ -15,6 +15,7 @@ import os
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from tfx_nmt.components.cleaning import DROP_REASONS
+from tfx_nmt.components.corpus import SPLIT_FILE_STEMS
 from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts
@@ -22,7 +23,7 @@ from tfx_nmt.reporting.run_artifacts import RunArtifacts
 REPORT_FILE = "report.html"
 
 _STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 70rem;
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 74rem;
        color: #222; line-height: 1.4; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
@@ -35,7 +36,7 @@ th, td { border: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; verti
 th { background: #f4f4f4; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-size: 0.85rem; word-break: break-all; }
-.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 .charts img { border: 1px solid #eee; max-width: 100%; }
 #best-samples td, #worst-samples td { max-width: 22rem; }
 """
@@ -142,8 +143,11 @@ def _samples_section(run: RunArtifacts) -> str:
 
 
 def _cleaning_section(cleaning_report: Dict) -> str:
-    rows = [[split, entry["input"], entry["kept"]] + [entry["dropped"].get(r, 0) for r in DROP_REASONS]
-            for split, entry in cleaning_report.items()]
+    pipeline_order = list(SPLIT_FILE_STEMS)  # train, eval, test
+    splits = sorted(cleaning_report, key=lambda s: (
+        pipeline_order.index(s) if s in pipeline_order else len(pipeline_order), s))
+    rows = [[split, cleaning_report[split]["input"], cleaning_report[split]["kept"]]
+            + [cleaning_report[split]["dropped"].get(r, 0) for r in DROP_REASONS] for split in splits]
     header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in DROP_REASONS]
     return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (the "
             "test split is normalized, never filtered).</p>"
@@ -159,7 +163,7 @@ def render_report(run: RunArtifacts) -> str:
         f'<p class="subtitle">Pipeline run <code>{_e(summary["pipeline_run_id"])}</code></p>',
         _verdict(summary),
         "<h2>Run summary</h2>",
-        _table("run-summary", ("", "value"), summary_rows(summary)),
+        _table("run-summary", ("field", "value"), summary_rows(summary)),
         _training_section(run),
         _metrics_section(run),
         _buckets_section(run),
