@@ -151,7 +151,7 @@ def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     version = os.path.basename(summary["pushed_model_dir"])
     assert card.startswith(f"# Model card: translator (en to de), version {version}\n")
     assert f"- BLEU {summary['bleu']:.2f} (`{summary['sacrebleu_signature']}`)" in card
-    assert "| test | 40 | 40 |" in card and "| train | 400 |" in card
+    assert "| train | 400 | 400 |\n| eval | 40 | 40 |\n| test | 40 | 40 |\n" in card
     for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Intended use", "## Limits"):
         assert section in card
     assert "preset `smoke`" in card

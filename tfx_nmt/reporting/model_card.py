@@ -13,7 +13,7 @@ import os
 from typing import Dict
 
 from tfx_nmt.pipeline.run_summary import write_text_atomically
-from tfx_nmt.reporting.run_artifacts import RunArtifacts
+from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 
 MODEL_CARD_FILE = "model_card.md"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -36,8 +36,9 @@ def render_model_card(run: RunArtifacts) -> str:
                   f"+ {config['max_decode_length_b']}))")
     version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
     examples: Dict[str, Dict[str, int]] = summary["num_examples"]
-    data_rows = "\n".join(f"| {split} | {counts['before_cleaning']} | {counts['after_cleaning']} |"
-                          for split, counts in examples.items())
+    data_rows = "\n".join(
+        f"| {split} | {examples[split]['before_cleaning']} | {examples[split]['after_cleaning']} |"
+        for split in ordered_splits(examples))
     baseline_line = (f"- Baseline (the previously blessed model) on the same sentences: BLEU "
                      f"{_number(baseline['bleu'])}, chrF {_number(baseline['chrf'])}."
                      if baseline else "- No baseline: this is the first blessed model of the pipeline.")

@@ -15,10 +15,9 @@ import os
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from tfx_nmt.components.cleaning import DROP_REASONS
-from tfx_nmt.components.corpus import SPLIT_FILE_STEMS
 from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
 from tfx_nmt.reporting import plots, translation_analysis
-from tfx_nmt.reporting.run_artifacts import RunArtifacts
+from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 
 REPORT_FILE = "report.html"
 
@@ -143,11 +142,9 @@ def _samples_section(run: RunArtifacts) -> str:
 
 
 def _cleaning_section(cleaning_report: Dict) -> str:
-    pipeline_order = list(SPLIT_FILE_STEMS)  # train, eval, test
-    splits = sorted(cleaning_report, key=lambda s: (
-        pipeline_order.index(s) if s in pipeline_order else len(pipeline_order), s))
     rows = [[split, cleaning_report[split]["input"], cleaning_report[split]["kept"]]
-            + [cleaning_report[split]["dropped"].get(r, 0) for r in DROP_REASONS] for split in splits]
+            + [cleaning_report[split]["dropped"].get(r, 0) for r in DROP_REASONS]
+            for split in ordered_splits(cleaning_report)]
     header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in DROP_REASONS]
     return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (the "
             "test split is normalized, never filtered).</p>"

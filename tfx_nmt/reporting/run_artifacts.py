@@ -8,6 +8,7 @@ import json
 import os
 from typing import Dict, List
 
+from tfx_nmt.components.corpus import SPLIT_FILE_STEMS
 from tfx_nmt.reporting.training_curves import TrainingCurves, read_training_curves
 
 EVALUATION = "TranslationEvaluator.evaluation"
@@ -36,6 +37,12 @@ class RunArtifacts:
     sources: List[str]
     references: List[str]
     hypotheses: List[str]
+
+
+def ordered_splits(names) -> List[str]:
+    """Split names in pipeline order (train, eval, test), any others after them by name."""
+    order = list(SPLIT_FILE_STEMS)
+    return sorted(names, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 
 def _read_json(path: str):
