@@ -18,7 +18,7 @@ export TFX_NMT_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install run test bench clean lock
+.PHONY: install run test bench clean lock chromium
 install: $(STAMP)
 
 $(STAMP): requirements.lock setup.py
@@ -33,8 +33,17 @@ $(STAMP): requirements.lock setup.py
 run: $(STAMP)
 	$(BIN)/tfx-nmt run --preset $(PRESET) --output-dir $(OUTPUT_DIR) $(RUN_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+# Headless Chromium opens the run report in the tests: Debian's `chromium` package, installed when missing
+# (as root, or through sudo); nothing happens when it is already on PATH.
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "Installing Debian's chromium package for the report's browser test"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 # Regenerates requirements.lock from requirements.in for Python 3.10 on manylinux_2_28 (glibc 2.28+).
 lock: $(STAMP)

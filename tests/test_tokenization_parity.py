@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_uri
-from tfx_nmt.components.subword_tokenizer import tokenize_examples
+from tfx_nmt.components.subword_tokenizer import tokenization_counts, tokenize_examples
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.text import subword
@@ -37,6 +37,9 @@ def test_beam_and_serving_graph_give_identical_ids(tmp_path, spm_model):
         text = example.features.feature["source"].bytes_list.value[0].decode()
         beam_ids[text] = list(example.features.feature["source_ids"].int64_list.value)
     assert set(beam_ids) == set(cleaned)
+    total_tokens = sum(len(ids) for ids in beam_ids.values())  # Source and target are the same text.
+    assert tokenization_counts(p.result) == {
+        "test": {"pairs": len(SENTENCES), "source_tokens": total_tokens, "target_tokens": total_tokens}}
 
     vocabulary_size = subword.SubwordEncoder(spm_model).vocabulary_size
     model = TransformerTranslator(vocabulary_size=vocabulary_size, d_model=16, num_encoder_layers=1,

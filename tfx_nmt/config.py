@@ -83,6 +83,8 @@ class RunConfig:
     label_smoothing: float = 0.1
     steps_per_epoch: int = 500
     eval_batches: int = 20
+    # Validation pairs translated greedily after every epoch for a validation BLEU curve (0: none).
+    validation_bleu_sentences: int = 64
     replicas: int = 1
     # `mirrored`: one machine (its GPUs, or `replicas` logical CPU devices); `multi_worker`: every worker
     # named by TF_CONFIG (MultiWorkerMirroredStrategy), see README.md "Several machines".

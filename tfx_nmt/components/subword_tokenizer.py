@@ -9,13 +9,15 @@ Outputs
   that role in TFX: the preprocessing the Trainer embeds in the serving graph, delivered through the
   Trainer's `transform_graph` input (`fn_args.transform_output`). It is not a tf.Transform output.
 """
+import collections
 import hashlib
 import json
 import logging
 import os
-from typing import Iterator, List
+from typing import Dict, Iterator, List
 
 import apache_beam as beam
+from apache_beam.runners.runner import PipelineResult
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
@@ -24,6 +26,7 @@ from tfx.types import artifact_utils
 from tfx_nmt.components.examples_io import ReadSplit, WriteSplit, bytes_feature, iterate_examples
 from tfx_nmt.text import subword
 
+COUNTER_NAMESPACE = "SubwordTokenizer"
 log = logging.getLogger(__name__)
 
 
@@ -35,16 +38,20 @@ def train_sentences(examples_uri: str) -> Iterator[str]:
 
 
 class TokenizeExample(beam.DoFn):
-    """Adds `source_ids` and `target_ids` (int64, BOS/EOS included) to a serialized tf.Example.
+    """Adds `source_ids` and `target_ids` (int64, BOS/EOS included) to a serialized tf.Example, and counts
+    pairs and tokens of `split` in Beam counters (see `tokenization_counts`).
 
     The SentencePiece model is loaded once per worker in `setup`, from the proto bytes carried by the
     DoFn, so nothing depends on a file path or on TensorFlow custom ops being registered in the worker.
     """
 
-    def __init__(self, model_proto: bytes):
+    def __init__(self, model_proto: bytes, split: str):
         super().__init__()
         self._model_proto = model_proto
         self._encoder = None
+        self._pairs = beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/pairs")
+        self._tokens = {side: beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/{side}_tokens")
+                        for side in ("source", "target")}
 
     def setup(self):
         self._encoder = subword.SubwordEncoder(self._model_proto)
@@ -54,7 +61,20 @@ class TokenizeExample(beam.DoFn):
         for side in ("source", "target"):
             ids = self._encoder.encode(bytes_feature(example, side).decode("utf-8"))
             example.features.feature[f"{side}_ids"].int64_list.value.extend(ids)
+            self._tokens[side].inc(len(ids))
+        self._pairs.inc()
         yield example.SerializeToString()
+
+
+def tokenization_counts(result: PipelineResult) -> Dict[str, Dict[str, int]]:
+    """{split: {"pairs", "source_tokens", "target_tokens"}} from the counters of a finished pipeline
+    (tokens include BOS and EOS)."""
+    counts = collections.defaultdict(dict)
+    query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(COUNTER_NAMESPACE))
+    for counter in query["counters"]:
+        split, name = counter.key.metric.name.split("/", 1)
+        counts[split][name] = counts[split].get(name, 0) + counter.committed
+    return dict(counts)
 
 
 def write_tokenizer(model_proto: bytes, directory: str) -> dict:
@@ -92,7 +112,7 @@ def tokenize_examples(pipeline: beam.Pipeline, examples_uri: str, tokenized_uri:
         _ = (
             pipeline
             | f"Read[{split}]" >> ReadSplit(examples_uri, split)
-            | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto))
+            | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto, split))
             | f"Write[{split}]" >> WriteSplit(tokenized_uri, split)
         )
 
@@ -123,6 +143,13 @@ def SubwordTokenizer(
              metadata["sha256"][:12])
     splits = artifact_utils.decode_split_names(examples.split_names)
     tokenized_examples.split_names = examples.split_names
+    log.info("SubwordTokenizer: tokenizing splits %s with Beam", ", ".join(splits))
     with beam_pipeline as p:
         tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto)
-    log.info("SubwordTokenizer: tokenized splits %s", ", ".join(splits))
+    counts = tokenization_counts(beam_pipeline.result)
+    for split in splits:
+        entry = counts.get(split, {})
+        pairs = entry.get("pairs", 0)
+        log.info("SubwordTokenizer: %s: %d pairs tokenized, %.1f source and %.1f target tokens per pair",
+                 split, pairs, entry.get("source_tokens", 0) / max(pairs, 1),
+                 entry.get("target_tokens", 0) / max(pairs, 1))

@@ -37,21 +37,39 @@ class CheckpointAndResume(keras.callbacks.Callback):
         self._manager.save(checkpoint_number=int(self.model.optimizer.iterations.numpy()))
 
 
-class TrainingMonitor(keras.callbacks.Callback):
-    """Measures training throughput, stops at a step count or a wall-clock budget, logs the learning rate.
+def format_duration(seconds: float) -> str:
+    """`1h 02m`, `4m 05s` or `17s`, for progress lines."""
+    seconds = int(round(max(seconds, 0.0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
-    Adds `learning_rate` and `target_tokens_per_sec` (non-padding target tokens per second of training
-    time, validation excluded) to each epoch's logs, so that TensorBoard records them.
+
+class TrainingMonitor(keras.callbacks.Callback):
+    """Measures training throughput, stops at a step count or a wall-clock budget, logs the learning rate
+    and the progress.
+
+    Adds `learning_rate`, `target_tokens_per_sec` (non-padding target tokens per second of training
+    time, validation excluded) and `step` (the optimizer step reached) to each epoch's logs, so that
+    TensorBoard records them (`epoch_step` maps epochs to steps, also across a resumed run). Every
+    `log_every_seconds` during an epoch it logs the step, the running loss, the throughput and the time
+    left: Keras's own progress bar shows that only on a terminal, and prints one line per epoch otherwise.
 
     Args:
         max_steps: stop once `optimizer.iterations` reaches this.
         max_seconds: stop after this many seconds of training (0: no budget).
+        log_every_seconds: interval of the progress lines (0: none).
     """
 
-    def __init__(self, max_steps: int, max_seconds: float = 0.0):
+    def __init__(self, max_steps: int, max_seconds: float = 0.0, log_every_seconds: float = 30.0):
         super().__init__()
         self.max_steps = max_steps
         self.max_seconds = max_seconds
+        self.log_every_seconds = log_every_seconds
+        self._start_step = 0
+        self._last_log = None
         self.train_seconds = 0.0
         self.target_tokens = 0.0
         self.start_time = None
@@ -60,7 +78,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._test_seconds = 0.0
 
     def on_train_begin(self, logs=None):
-        self.start_time = time.time()
+        self.start_time = self._last_log = time.time()
+        self._start_step = int(self.model.optimizer.iterations.numpy())
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
@@ -77,6 +96,27 @@ class TrainingMonitor(keras.callbacks.Callback):
         over_budget = self.max_seconds and time.time() - self.start_time >= self.max_seconds
         if step >= self.max_steps or over_budget:
             self.model.stop_training = True
+        if self.log_every_seconds and time.time() - self._last_log >= self.log_every_seconds:
+            self._log_progress(step, logs or {})
+
+    def seconds_left(self, step: int, now: float) -> float:
+        """Estimated seconds until training stops: the step limit at the rate so far, or the wall-clock
+        budget when that comes first."""
+        elapsed = now - self.start_time
+        rate = (step - self._start_step) / max(elapsed, 1e-9)
+        left = (self.max_steps - step) / rate if rate > 0 else float("inf")
+        if self.max_seconds:
+            left = min(left, self.max_seconds - elapsed)
+        return max(left, 0.0)
+
+    def _log_progress(self, step: int, logs) -> None:
+        now = time.time()
+        self._last_log = now
+        epoch_seconds = now - self._epoch_start - self._test_seconds
+        tokens_per_second = float(logs.get("target_tokens", 0.0)) / max(epoch_seconds, 1e-9)
+        log.info("Trainer: step %d of %d, loss %.3f, %.0f target tokens/s, %s elapsed, about %s left", step,
+                 self.max_steps, float(logs.get("loss", float("nan"))), tokens_per_second,
+                 format_duration(now - self.start_time), format_duration(self.seconds_left(step, now)))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.time() - self._epoch_start - self._test_seconds
@@ -86,6 +126,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             logs["target_tokens_per_sec"] = tokens / max(seconds, 1e-9)
+            logs["step"] = int(self.model.optimizer.iterations.numpy())
 
     @property
     def tokens_per_second(self) -> float:

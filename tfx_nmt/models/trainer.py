@@ -36,6 +36,7 @@ from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
+from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
 from tfx_nmt.text.subword import SubwordEncoder
 
@@ -99,12 +100,13 @@ def _shard_batches(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, model_run_dir: str,
-          train_steps: int, checkpoint_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
-          warm_start: Optional[WarmStart] = None):
+          train_steps: int, checkpoint_dir: str, tokenizer_model: bytes,
+          strategy: Optional[tf.distribute.Strategy] = None, warm_start: Optional[WarmStart] = None):
     """Builds, compiles and fits the model under `strategy` (default: `make_strategy` of `config`).
 
     Args:
         checkpoint_dir: where checkpoints are written every epoch and resumed from.
+        tokenizer_model: SentencePiece model proto; detokenizes the translations of the validation BLEU.
         strategy: a tf.distribute strategy created by `make_strategy`.
         warm_start: when its `checkpoint` is set, training starts from it and runs `train_steps` more
             steps; else from scratch.
@@ -131,7 +133,18 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir)
     restore = [RestoreWarmStart(warm_start.checkpoint)] if warm_start and warm_start.checkpoint else []
     base_step = warm_start.initial_step if restore else 0
-    monitor = training_callbacks.TrainingMonitor(base_step + train_steps, config.max_train_seconds)
+    # On a terminal Keras draws a progress bar with ETA; elsewhere (logs, CI) it prints a line per epoch,
+    # so the monitor logs progress every 30 s instead.
+    interactive = sys.stdout.isatty()
+    monitor = training_callbacks.TrainingMonitor(base_step + train_steps, config.max_train_seconds,
+                                                 log_every_seconds=0.0 if interactive else 30.0)
+    callbacks = restore + [checkpoints, monitor]
+    if config.validation_bleu_sentences:
+        source_ids, references = read_validation_pairs(eval_files, config.validation_bleu_sentences,
+                                                       config.max_source_length)
+        callbacks.append(ValidationBleu(source_ids, references, tokenizer_model, config.max_decode_length_a,
+                                        config.max_decode_length_b))
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False))
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
              strategy.num_replicas_in_sync)
@@ -141,9 +154,8 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_dataset.repeat(),
         validation_steps=validation_steps,
-        callbacks=restore + [checkpoints, monitor,
-                             keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False)],
-        verbose=1 if sys.stdout.isatty() else 2,
+        callbacks=callbacks,
+        verbose=1 if interactive else 2,
     )
     stats = {
         "steps": int(model.optimizer.iterations.numpy()),
@@ -181,12 +193,13 @@ def run_fn(fn_args) -> None:
         run_dir, checkpoint_dir = os.path.join(run_dir, worker), os.path.join(checkpoint_dir, worker)
     started = time.time()
     model, stats = train(config, fn_args.train_files, fn_args.eval_files, vocabulary_size, run_dir,
-                         fn_args.train_steps, checkpoint_dir, strategy=strategy, warm_start=warm_start)
+                         fn_args.train_steps, checkpoint_dir, tokenizer_model, strategy=strategy, warm_start=warm_start)
     stats["checkpoint_dir"] = checkpoint_dir
     stats["tokenizer_sha256"] = tokenizer_sha256
     stats["warm_start"] = warm_start.as_dict() if warm_start else None
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
+    log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha)

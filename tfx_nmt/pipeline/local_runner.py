@@ -7,6 +7,7 @@ Layout of `--output-dir`:
     serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
     run_summary.json            metrics and timings of the last run
     tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
+    report.html                 the run report (tfx_nmt.reporting), charts embedded
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def direct_runner_args(workers: int) -> List[str]:
 
 
 def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int] = None) -> dict:
-    """Runs the whole pipeline with LocalDagRunner and writes `run_summary.json`.
+    """Runs the whole pipeline with LocalDagRunner; writes `run_summary.json`, `report.html` and the pushed
+    model's model card.
 
     Args:
         config: the run's knobs.
@@ -89,7 +91,9 @@ def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers:
     from tfx import v1 as tfx
 
     from tfx_nmt.pipeline import run_summary
+    from tfx_nmt.pipeline.component_progress import ComponentProgress
     from tfx_nmt.pipeline.pipeline import create_pipeline
+    from tfx_nmt.reporting.documents import write_run_documents
 
     paths = LocalPaths(os.path.abspath(output_dir))
     os.makedirs(paths.output_dir, exist_ok=True)
@@ -107,7 +111,9 @@ def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers:
     )
     log.info("Running pipeline %s (preset %s) into %s, Beam DirectRunner with %d workers",
              pipeline.pipeline_info.pipeline_name, config.preset, paths.output_dir, workers)
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    with ComponentProgress():
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
     run_summary.write_json_atomically(summary, paths.summary_path)
+    write_run_documents(summary, paths.output_dir)
     return summary

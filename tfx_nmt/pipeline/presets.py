@@ -19,7 +19,7 @@ PRESETS: Dict[str, RunConfig] = {
         d_model=64, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=128, dropout=0.1,
         max_source_length=64, max_target_length=64,
         train_steps=150, steps_per_epoch=50, tokens_per_batch=1024, learning_rate=3e-3, warmup_steps=40,
-        eval_batches=4, decode_batch_size=16,
+        eval_batches=4, decode_batch_size=16, validation_bleu_sentences=16,
     ),
     "quick": RunConfig(
         preset="quick",

@@ -5,7 +5,7 @@ Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_
 `bleu_lowercase_tokenized` (the Multi30k literature's BLEU), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
 `cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
-`pipeline_run_id`, `config`.
+`pipeline_run_id`, `config`, `artifacts` {"<component id>.<output key>": artifact URI} of this run.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import json
 import math
 import os
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from tfx_nmt.config import RunConfig
 
@@ -100,6 +100,8 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str)
         "component_seconds": component_seconds,
         "cached_components": cached,
         "config": config.training_config(),
+        "artifacts": {f"{node}.{key}": artifacts[0].uri
+                      for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts},
     }
     report = outputs.get("TextCleaner", {}).get("report")
     if report:
@@ -131,22 +133,29 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str)
     return summary
 
 
-def write_json_atomically(value, path: str) -> None:
-    """Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`."""
+def write_text_atomically(text: str, path: str) -> None:
+    """Writes `text` (UTF-8) to a temporary file beside `path`, then renames it over `path`, so that a
+    reader sees either the old file or the whole new one. The file is readable by everyone (0644), like
+    a file written in place, rather than mkstemp's owner-only 0600."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix=".run_summary.", dir=directory)
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f, indent=2, sort_keys=True)
-            f.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, path)
     finally:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
 
 
-def format_table(summary: Dict) -> str:
-    """A short human-readable table of the run's outcome and timings."""
+def write_json_atomically(value, path: str) -> None:
+    """Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`."""
+    write_text_atomically(json.dumps(value, indent=2, sort_keys=True) + "\n", path)
+
+
+def summary_rows(summary: Dict) -> List[Tuple[str, str]]:
+    """(name, value) rows of the run's outcome and timings, for the console table and the HTML report."""
     def number(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
@@ -167,5 +176,11 @@ def format_table(summary: Dict) -> str:
         rows.append((f"{split} pairs", f"{counts['before_cleaning']} -> {counts['after_cleaning']} after cleaning"))
     for component, seconds in summary["component_seconds"].items():
         rows.append((f"  {component}", "cached" if component in summary["cached_components"] else f"{seconds:.1f} s"))
+    return rows
+
+
+def format_table(summary: Dict) -> str:
+    """A short human-readable table of the run's outcome and timings."""
+    rows = summary_rows(summary)
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)

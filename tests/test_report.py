@@ -1,0 +1,214 @@
+"""What a person sees after the session's `smoke` run: report.html, the model card, TensorBoard scalars and
+progress lines; and the report in headless Chromium."""
+import base64
+import dataclasses
+import html
+import io
+import json
+import math
+import os
+import re
+from html.parser import HTMLParser
+
+import pytest
+from PIL import Image
+
+from headless_chromium import screenshot_page
+from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
+from tfx_nmt.reporting import translation_analysis
+from tfx_nmt.reporting.model_card import render_model_card
+from tfx_nmt.reporting.report import render_report
+from tfx_nmt.reporting.run_artifacts import MODEL_RUN, load_run_artifacts
+from tfx_nmt.reporting.training_curves import read_scalar_events, read_training_curves
+
+
+class ReportPage(HTMLParser):
+    """Tables (by id: rows of cell texts, header row first), image sources and links of an HTML page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tables, self.images, self.links = {}, [], []
+        self._table = self._row = self._cell = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("id"), [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "img":
+            self.images.append(attrs["src"])
+        elif tag in ("link", "a", "script"):
+            self.links.append(attrs.get("href") or attrs.get("src") or "")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture(scope="module")
+def report(smoke_run):
+    output_dir, summary, _ = smoke_run
+    path = os.path.join(output_dir, "report.html")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return path, text, ReportPage(text)
+
+
+@pytest.fixture(scope="module")
+def run_artifacts(smoke_run):
+    return load_run_artifacts(smoke_run[1])
+
+
+def test_report_images_are_embedded_pngs(report):
+    _, text, page = report
+    assert len(page.images) == 5  # Loss, learning rate, throughput, validation BLEU, BLEU by length.
+    for source in page.images:
+        assert source.startswith("data:image/png;base64,")
+        data = base64.b64decode(source.split(",", 1)[1], validate=True)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        assert image.size == (560, 320)
+    # Self-contained: nothing loaded from elsewhere.
+    assert page.links == ["data:,"]
+    assert not re.search(r"(src|href)=\"(https?:|file:|/)", text)
+
+
+def test_report_tables_hold_the_run(report, smoke_run, run_artifacts):
+    _, text, page = report
+    _, summary, _ = smoke_run
+    test_pairs = summary["num_examples"]["test"]["after_cleaning"]
+    assert test_pairs == 40
+
+    buckets = page.tables["length-buckets"]
+    assert buckets[0] == ["source words", "sentences", "BLEU"]
+    assert [row[0] for row in buckets[1:]] == ["1-10", "11-20", "21-30", "31+"]
+    assert sum(int(row[1]) for row in buckets[1:]) == test_pairs
+    expected = translation_analysis.bleu_by_length_bucket(
+        run_artifacts.sources, run_artifacts.references, run_artifacts.hypotheses)
+    assert [(row[1], row[2]) for row in buckets[1:]] == [
+        (str(b.num_sentences), "n/a" if math.isnan(b.bleu) else f"{b.bleu:.2f}") for b in expected]
+
+    best, worst = page.tables["best-samples"], page.tables["worst-samples"]
+    assert best[0] == worst[0] == ["#", "chrF", "source", "reference", "translation"]
+    assert len(best) == len(worst) == 6
+    for row in best[1:] + worst[1:]:
+        index = int(row[0]) - 1
+        assert row[2:] == [run_artifacts.sources[index], run_artifacts.references[index],
+                           run_artifacts.hypotheses[index]]
+    assert float(best[1][1]) >= float(best[-1][1]) >= float(worst[-1][1]) >= float(worst[1][1])
+
+    metrics = dict((row[0], row[1:]) for row in page.tables["metrics"][1:])
+    assert metrics["BLEU"] == [f"{summary['bleu']:.2f}"]  # First run: no baseline column.
+    assert "No baseline" in text
+    assert summary["sacrebleu_signature"] in text
+
+    cleaning = page.tables["cleaning"]
+    assert cleaning[0][:3] == ["split", "input", "kept"]
+    rows = {row[0]: row for row in cleaning[1:]}
+    for split, counts in summary["num_examples"].items():
+        assert rows[split][1:3] == [str(counts["before_cleaning"]), str(counts["after_cleaning"])]
+        assert sum(int(c) for c in rows[split][3:]) == counts["before_cleaning"] - counts["after_cleaning"]
+
+    summary_table = dict((row[0], row[1]) for row in page.tables["run-summary"][1:])
+    assert summary_table["pushed to"] == summary["pushed_model_dir"]
+    assert "Blessed: " + html.escape(summary["blessing_reason"]) in text
+
+
+def test_report_compares_with_a_baseline_and_escapes_text(run_artifacts):
+    candidate = run_artifacts.metrics["candidate"]
+    baseline = dict(candidate, bleu=candidate["bleu"] + 1.5, chrf=candidate["chrf"] - 2.0)
+    run = dataclasses.replace(
+        run_artifacts, metrics=dict(run_artifacts.metrics, baseline=baseline),
+        hypotheses=["<script>alert(1)</script> & co"] + run_artifacts.hypotheses[1:])
+    page = ReportPage(render_report(run))
+    metrics = {row[0]: row[1:] for row in page.tables["metrics"]}
+    assert metrics["metric"] == ["this model", "baseline (latest blessed)", "difference"]
+    assert metrics["BLEU"] == [f"{candidate['bleu']:.2f}", f"{candidate['bleu'] + 1.5:.2f}", "-1.50"]
+    assert metrics["chrF"][2] == "+2.00"
+    html_text = render_report(run)
+    assert "<script>" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_text
+
+
+def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
+    _, summary, _ = smoke_run
+    path = os.path.join(summary["pushed_model_dir"], "assets.extra", "model_card.md")
+    with open(path, encoding="utf-8") as f:
+        card = f.read()
+    assert card == render_model_card(run_artifacts)
+    version = os.path.basename(summary["pushed_model_dir"])
+    assert card.startswith(f"# Model card: translator (en to de), version {version}\n")
+    assert f"- BLEU {summary['bleu']:.2f} (`{summary['sacrebleu_signature']}`)" in card
+    assert "| train | 400 | 400 |\n| eval | 40 | 40 |\n| test | 40 | 40 |\n" in card
+    for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Intended use", "## Limits"):
+        assert section in card
+    assert "preset `smoke`" in card
+    assert not [name for name in os.listdir(os.path.dirname(path)) if name.startswith(".")]  # No temp file.
+
+
+def test_trainer_writes_tensorboard_scalars(smoke_run):
+    _, summary, _ = smoke_run
+    model_run = summary["artifacts"][MODEL_RUN]
+    train = read_scalar_events(os.path.join(model_run, "train"))
+    validation = read_scalar_events(os.path.join(model_run, "validation"))
+    assert {"epoch_loss", "epoch_learning_rate", "epoch_target_tokens_per_sec", "epoch_step"} <= {
+        e.tag for e in train}
+    assert [e.value for e in train if e.tag == "epoch_step"] == [50.0, 100.0, 150.0]
+    assert [e.step for e in validation if e.tag == "epoch_loss"] == [0, 1, 2]
+    curves = read_training_curves(model_run)
+    for series in (curves.train_loss, curves.validation_loss, curves.learning_rate, curves.target_tokens_per_sec,
+                   curves.validation_bleu):
+        assert [step for step, _ in series] == [50, 100, 150]
+    with open(os.path.join(model_run, "training_stats.json")) as f:
+        stats = json.load(f)
+    assert curves.train_loss[-1][1] == pytest.approx(stats["loss"], rel=1e-6)
+    assert curves.validation_loss[-1][1] == pytest.approx(stats["val_loss"], rel=1e-6)
+    assert curves.learning_rate[0][1] > curves.learning_rate[-1][1] > 0  # Past warm-up: decaying.
+
+
+def test_run_log_shows_progress_of_every_component(smoke_run):
+    _, summary, log = smoke_run
+    validation_bleu = read_training_curves(summary["artifacts"][MODEL_RUN]).validation_bleu
+    assert re.findall(r"Trainer: validation BLEU (\d+\.\d\d) on 16 sentences \(greedy\)", log) == [
+        f"{bleu:.2f}" for _, bleu in validation_bleu]
+    for component in COMPONENT_IDS:
+        assert re.search(rf"^\d\d:\d\d:\d\d {component}: started$", log, re.M), component
+        assert re.search(rf"^\d\d:\d\d:\d\d {component}: finished in \d+(s|m \d\ds)$", log, re.M), component
+    assert re.search(r"SubwordTokenizer: test: 40 pairs tokenized, \d+\.\d source and \d+\.\d target tokens",
+                     log)
+    assert re.search(r"Run report: .*/report\.html$", log, re.M)
+
+
+def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_path):
+    path, _, _ = report
+    screenshot, errors = screenshot_page("file://" + path)
+    assert errors == []
+    image = Image.open(io.BytesIO(screenshot))
+    image.load()
+    width, height = image.size
+    assert width == 1280 and height > 2500  # The whole page: summary, charts, tables.
+    assert len(image.convert("RGB").getcolors(1 << 20)) > 100  # Rendered text and charts, not a blank page.
+    image.save(tmp_path / "report.png")
+
+
+def test_headless_chromium_check_catches_console_errors(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text('<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>'
+                    '<img src="missing.png"><script>console.error("boom"); undefinedFunction();</script>'
+                    "</body></html>")
+    _, errors = screenshot_page(page.as_uri())
+    assert any(e.startswith("console.error: ['boom']") for e in errors), errors
+    assert any(e.startswith("exception: Uncaught") for e in errors), errors
+    assert any("missing.png" in e for e in errors), errors

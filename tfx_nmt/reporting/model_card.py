@@ -1,0 +1,101 @@
+"""`model_card.md` beside a pushed SavedModel: what the model is, what it was trained on, how well it
+translates (with the sacreBLEU signature that makes the figure reproducible), what it is for and where it
+fails. Its sections follow Mitchell et al. 2019, "Model Cards for Model Reporting"
+(https://arxiv.org/abs/1810.03993), shortened to what a translation pipeline knows about its model.
+
+It goes into the version's `assets.extra/` directory, which TensorFlow Serving ignores and copies along
+with the model (https://www.tensorflow.org/tfx/serving/saved_model_warmup uses the same directory).
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Dict
+
+from tfx_nmt.pipeline.run_summary import write_text_atomically
+from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
+
+MODEL_CARD_FILE = "model_card.md"
+ASSETS_EXTRA_DIR = "assets.extra"
+
+
+def _number(value, fmt: str = ".2f") -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def render_model_card(run: RunArtifacts) -> str:
+    """The model card of the run's model, as Markdown."""
+    summary, config = run.summary, run.summary["config"]
+    candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
+    source, target = config["source"], config["target"]
+    shape = (f"d_model {config['d_model']}, {config['num_encoder_layers']} encoder and "
+             f"{config['num_decoder_layers']} decoder layers, {config['num_heads']} heads, feed-forward width "
+             f"{config['ff_dim']}, dropout {config['dropout']}, "
+             f"{'pre' if config['normalize_first'] else 'post'}-layer-norm")
+    length_cap = (f"min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens "
+                  f"+ {config['max_decode_length_b']}))")
+    version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
+    examples: Dict[str, Dict[str, int]] = summary["num_examples"]
+    data_rows = "\n".join(
+        f"| {split} | {examples[split]['before_cleaning']} | {examples[split]['after_cleaning']} |"
+        for split in ordered_splits(examples))
+    baseline_line = (f"- Baseline (the previously blessed model) on the same sentences: BLEU "
+                     f"{_number(baseline['bleu'])}, chrF {_number(baseline['chrf'])}."
+                     if baseline else "- No baseline: this is the first blessed model of the pipeline.")
+    return f"""# Model card: {config['model_name']} ({source} to {target}), version {version}
+
+## Model
+- Encoder-decoder Transformer (Vaswani et al. 2017) built from keras-hub layers: {shape}.
+- Joint SentencePiece {config['tokenizer_model_type']} vocabulary of up to {config['vocabulary_size']} pieces,
+  embedded in the SavedModel; text is normalized (NFC, control characters removed, whitespace collapsed)
+  inside the graph.
+- Trained {summary['train_steps']} steps (preset `{summary['preset']}`), at
+  {_number(summary['train_target_tokens_per_sec'], '.0f')} target tokens/s; greedy decoding, outputs of at
+  most {length_cap} tokens.
+- Serving: TensorFlow Serving signature `serving_default`, input `text` (string [batch]), outputs
+  `translation` (string [batch]) and `score` (float32 [batch], log-probability per output token).
+- Pipeline run `{summary['pipeline_run_id']}`.
+
+## Languages
+Source `{source}`, target `{target}`; one sentence in, one sentence out.
+
+## Data
+Pairs per split of the parallel corpus given to the run (Multi30k task 1 by default: English, German and
+French image descriptions), before and after cleaning (train/eval pairs dropped when a side is empty,
+longer than {config['max_tokens']} words, or the length ratio exceeds {config['max_length_ratio']}; train
+duplicates dropped; the test split is never filtered):
+
+| split | pairs | after cleaning |
+| --- | --- | --- |
+{data_rows}
+
+## Metrics
+On the {run.metrics['split']} split ({candidate['num_sentences']} sentences), detokenized, cased:
+- BLEU {_number(candidate['bleu'])} (`{candidate['bleu_signature']}`)
+- chrF {_number(candidate['chrf'])} (`{candidate['chrf_signature']}`)
+- Perplexity of the references {_number(candidate['perplexity'])} (per target token, EOS included).
+{baseline_line}
+- Blessing: {'blessed' if summary['blessed'] else 'not blessed'} ({summary['blessing_reason']}).
+
+## Intended use
+Translating short, single sentences from {source} to {target} in the domain of the training data (with the
+default corpus: one-sentence descriptions of everyday scenes in photographs), behind TensorFlow Serving;
+and as a reproducible baseline for experiments with the pipeline.
+
+## Limits
+- Trained on one small corpus: quality drops sharply on other domains (news, dialogue, technical text),
+  on long sentences and on rare words; check the per-length BLEU in the run report.
+- Sentence by sentence: no document context, so pronouns, gender and terminology may be inconsistent
+  across sentences; biases of the training descriptions (for example gendered defaults) carry over.
+- Greedy decoding; inputs longer than {config['max_source_length']} subword tokens are truncated.
+- Automatic metrics on one reference per sentence; they do not replace human evaluation.
+"""
+
+
+def write_model_card(run: RunArtifacts, pushed_model_dir: str) -> str:
+    """Writes `<pushed_model_dir>/assets.extra/model_card.md` atomically; returns its path."""
+    directory = os.path.join(pushed_model_dir, ASSETS_EXTRA_DIR)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, MODEL_CARD_FILE)
+    write_text_atomically(render_model_card(run), path)
+    return path

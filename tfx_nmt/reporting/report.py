@@ -1,0 +1,179 @@
+"""`<output_dir>/report.html`: one self-contained page (CSS inline, charts embedded as base64 PNG) that
+shows a person what a run did and whether its model should ship.
+
+Sections: the verdict (blessed, pushed); the run summary table; training and validation loss, learning
+rate and throughput against optimizer steps; test metrics with their sacreBLEU signatures and the
+comparison with the baseline model; BLEU by source-length bucket; the five best and five worst
+translations by sentence chrF; the CleaningReport.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from tfx_nmt.components.cleaning import DROP_REASONS
+from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
+from tfx_nmt.reporting import plots, translation_analysis
+from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
+
+REPORT_FILE = "report.html"
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 74rem;
+       color: #222; line-height: 1.4; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+.subtitle { color: #666; margin-top: 0; }
+.verdict { padding: 0.7rem 1rem; border-radius: 6px; font-weight: 600; }
+.blessed { background: #e3f4e1; border: 1px solid #7bbf72; }
+.rejected { background: #fbe6e4; border: 1px solid #d9837a; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+code { font-size: 0.85rem; word-break: break-all; }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
+.charts img { border: 1px solid #eee; max-width: 100%; }
+#best-samples td, #worst-samples td { max-width: 22rem; }
+"""
+
+
+def _e(value) -> str:
+    return html.escape(str(value))
+
+
+def _number(value: Optional[float], fmt: str = ".2f") -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def _table(table_id: str, header: Sequence[str], rows: Iterable[Sequence], numeric: Iterable[int] = ()) -> str:
+    """An HTML table with id `table_id` (tests and scripts find tables by id); cells are escaped,
+    columns in `numeric` right-aligned."""
+    numeric = set(numeric)
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="number">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _image(png: bytes, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _verdict(summary: Dict) -> str:
+    if summary["blessed"]:
+        pushed = summary["pushed_model_dir"]
+        push = f"Pushed to <code>{_e(pushed)}</code>." if pushed else "Not pushed."
+        return f'<p class="verdict blessed">Blessed: {_e(summary["blessing_reason"])}. {push}</p>'
+    return f'<p class="verdict rejected">Not blessed: {_e(summary["blessing_reason"])}. Not pushed.</p>'
+
+
+def _training_section(run: RunArtifacts) -> str:
+    curves = run.curves
+    charts = [
+        _image(plots.line_chart_png({"training": curves.train_loss, "validation": curves.validation_loss},
+                                    "Loss per target token", "cross-entropy (nats)"),
+               "training and validation loss"),
+        _image(plots.line_chart_png({"learning rate": curves.learning_rate}, "Learning rate", "learning rate"),
+               "learning rate"),
+        _image(plots.line_chart_png({"training": curves.target_tokens_per_sec}, "Training throughput",
+                                    "target tokens / s"), "target tokens per second"),
+    ]
+    if curves.validation_bleu:
+        sentences = run.summary["config"]["validation_bleu_sentences"]
+        charts.append(_image(plots.line_chart_png({"validation": curves.validation_bleu},
+                                                  f"Validation BLEU (greedy, {sentences} sentences)", "BLEU"),
+                             "validation BLEU"))
+    return ("<h2>Training</h2><p>One point per epoch (training loss averaged over the epoch's batches, "
+            "label smoothing included; validation loss and BLEU at the epoch's end).</p>"
+            f'<div class="charts">{"".join(charts)}</div>')
+
+
+def _metrics_section(run: RunArtifacts) -> str:
+    candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
+    names = (("BLEU", "bleu"), ("chrF", "chrf"), ("perplexity", "perplexity"))
+    if baseline:
+        rows = [(label, _number(candidate[key]), _number(baseline[key]),
+                 _number(candidate[key] - baseline[key], "+.2f")) for label, key in names]
+        table = _table("metrics", ("metric", "this model", "baseline (latest blessed)", "difference"), rows,
+                       (1, 2, 3))
+        comparison = "Compared with the baseline, the latest blessed model, on the same sentences."
+    else:
+        table = _table("metrics", ("metric", "this model"),
+                       [(label, _number(candidate[key])) for label, key in names], (1,))
+        comparison = "No baseline: no model of this pipeline had been blessed before this run."
+    thresholds = run.metrics["thresholds"]
+    return (
+        f'<h2>Test metrics ({_e(run.metrics["split"])} split, {candidate["num_sentences"]} sentences)</h2>'
+        f"<p>{comparison} Blessing needs BLEU &ge; {_number(thresholds['min_bleu'])} and at most "
+        f"{_number(thresholds['max_bleu_drop'])} below the baseline.</p>{table}"
+        f"<p>sacreBLEU signatures: BLEU <code>{_e(candidate['bleu_signature'])}</code>, chrF "
+        f"<code>{_e(candidate['chrf_signature'])}</code></p>")
+
+
+def _buckets_section(run: RunArtifacts) -> str:
+    buckets = translation_analysis.bleu_by_length_bucket(run.sources, run.references, run.hypotheses)
+    rows = [(b.label, b.num_sentences, _number(b.bleu)) for b in buckets]
+    chart = plots.bar_chart_png([b.label for b in buckets], [b.bleu for b in buckets],
+                                [f"{_number(b.bleu, '.1f')} (n={b.num_sentences})" for b in buckets],
+                                "BLEU by source length", "source length (words)", "BLEU")
+    return ("<h2>BLEU by source length</h2><p>Corpus BLEU of the test pairs in each bucket of source length "
+            "(whitespace-separated words).</p>"
+            f'<div class="charts">{_table("length-buckets", ("source words", "sentences", "BLEU"), rows, (1, 2))}'
+            f'{_image(chart, "BLEU by source length")}</div>')
+
+
+def _samples_section(run: RunArtifacts) -> str:
+    best, worst = translation_analysis.best_and_worst(run.sources, run.references, run.hypotheses, 5)
+
+    def rows(samples):
+        return [(s.index + 1, _number(s.chrf, ".1f"), s.source, s.reference, s.hypothesis) for s in samples]
+
+    header = ("#", "chrF", "source", "reference", "translation")
+    return ("<h2>Sample translations</h2><p>The five best and the five worst test translations by sentence "
+            "chrF (# is the line in the test split).</p>"
+            f"<h3>Best five</h3>{_table('best-samples', header, rows(best), (0, 1))}"
+            f"<h3>Worst five</h3>{_table('worst-samples', header, rows(worst), (0, 1))}")
+
+
+def _cleaning_section(cleaning_report: Dict) -> str:
+    rows = [[split, cleaning_report[split]["input"], cleaning_report[split]["kept"]]
+            + [cleaning_report[split]["dropped"].get(r, 0) for r in DROP_REASONS]
+            for split in ordered_splits(cleaning_report)]
+    header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in DROP_REASONS]
+    return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (the "
+            "test split is normalized, never filtered).</p>"
+            f"{_table('cleaning', header, rows, range(1, len(header)))}")
+
+
+def render_report(run: RunArtifacts) -> str:
+    """The report page of one run, as an HTML string (UTF-8, no external resources)."""
+    summary = run.summary
+    title = f"tfx-nmt run report: {summary['language_pair']}, preset {summary['preset']}"
+    sections: List[str] = [
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="subtitle">Pipeline run <code>{_e(summary["pipeline_run_id"])}</code></p>',
+        _verdict(summary),
+        "<h2>Run summary</h2>",
+        _table("run-summary", ("field", "value"), summary_rows(summary)),
+        _training_section(run),
+        _metrics_section(run),
+        _buckets_section(run),
+        _samples_section(run),
+        _cleaning_section(run.cleaning_report),
+    ]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+            f"<style>{_STYLE}</style></head><body>{''.join(sections)}</body></html>\n")
+
+
+def write_report(run: RunArtifacts, output_dir: str) -> str:
+    """Writes `<output_dir>/report.html` atomically; returns its path."""
+    path = os.path.join(output_dir, REPORT_FILE)
+    write_text_atomically(render_report(run), path)
+    return path
