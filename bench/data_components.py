@@ -19,7 +19,7 @@ from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
 from tfx_nmt.components.examples_io import make_text_example, split_uri
 from tfx_nmt.components.subword_tokenizer import tokenize_examples
-from tfx_nmt.components.text_cleaner import clean_examples, read_counts
+from tfx_nmt.components.text_cleaner import clean_examples, read_json_lines
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -43,8 +43,10 @@ def beam_components(raw_uri: str, workdir: str, workers: int, rules: CleaningRul
     """TextCleaner's then SubwordTokenizer's Beam pipelines, as the components run them."""
     cleaned, tokenized = os.path.join(workdir, "cleaned"), os.path.join(workdir, "tokenized")
     with beam.Pipeline(options=PipelineOptions(direct_runner_args(workers))) as p:
-        clean_examples(p, raw_uri, cleaned, ["train"], rules, os.path.join(workdir, "counts"))
-    read_counts(os.path.join(workdir, "counts"))
+        clean_examples(p, raw_uri, cleaned, ["train"], rules, os.path.join(workdir, "counts"),
+                       os.path.join(workdir, "samples"))
+    read_json_lines(os.path.join(workdir, "counts"))
+    read_json_lines(os.path.join(workdir, "samples"))
     with beam.Pipeline(options=PipelineOptions(direct_runner_args(workers))) as p:
         tokenize_examples(p, cleaned, tokenized, ["train"], model_proto)
 

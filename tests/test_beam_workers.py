@@ -17,7 +17,7 @@ from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import CleaningRules
 from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_files, split_uri
 from tfx_nmt.components.subword_tokenizer import tokenize_examples, train_sentences
-from tfx_nmt.components.text_cleaner import assemble_report, clean_examples, read_counts
+from tfx_nmt.components.text_cleaner import assemble_report, clean_examples, read_json_lines
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -54,9 +54,11 @@ def run_components(work, raw, workers):
     options = PipelineOptions(direct_runner_args(workers))
     cleaned, tokenized = os.path.join(work, "cleaned"), os.path.join(work, "tokenized")
     counts_prefix = os.path.join(work, "report", "counts")
+    samples_prefix = os.path.join(work, "report", "samples")
     with beam.Pipeline(options=options) as p:
-        clean_examples(p, raw, cleaned, SPLITS, CleaningRules(max_tokens=80, max_length_ratio=3.0), counts_prefix)
-    report = assemble_report(read_counts(counts_prefix), SPLITS)
+        clean_examples(p, raw, cleaned, SPLITS, CleaningRules(max_tokens=80, max_length_ratio=3.0), counts_prefix,
+                       samples_prefix)
+    report = assemble_report(read_json_lines(counts_prefix), SPLITS)
     model_proto = subword.train_sentencepiece(train_sentences(cleaned), 2000)
     with beam.Pipeline(options=options) as p:
         tokenize_examples(p, cleaned, tokenized, SPLITS, model_proto)
