@@ -81,8 +81,8 @@ class ValidationBleu(keras.callbacks.Callback):
 
         @tf.function
         def translate(source_ids):
-            max_length = decoding.max_decode_length(source_ids, self._a, self._b, model.max_target_length)
-            return decoding.greedy_decode(model, source_ids, max_length)
+            max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, model.max_target_length)
+            return decoding.greedy_decode(model, source_ids, max_lengths)
 
         self._translate = translate
 
