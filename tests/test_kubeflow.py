@@ -256,7 +256,7 @@ def test_schedule_sends_the_dry_run_requests_to_the_server(compiled, capsys):
     assert json.loads(posts["/apis/v2beta1/recurringruns"]) == {
         "display_name": "tfx-nmt-en-de-recurring",
         "experiment_id": "e-1",
-        "max_concurrency": "1",
+        "max_concurrency": 1,
         "mode": "ENABLE",
         "no_catchup": True,
         "pipeline_version_reference": {"pipeline_id": "p-1", "pipeline_version_id": "v-1"},

@@ -133,8 +133,11 @@ def test_evaluator_scores_the_baseline_on_the_same_test_split(three_runs):
     _, (first, second, _) = three_runs
     assert first["metrics"]["baseline"] is None
     baseline, candidate = second["metrics"]["baseline"], second["metrics"]["candidate"]
-    # The baseline is the first model, scored again on the same 40 test sentences: the same BLEU.
+    # The baseline is the first model, scored again on the same 40 test sentences: the same scores.
     assert baseline["bleu"] == first["metrics"]["candidate"]["bleu"]
+    assert baseline["chrf"] == pytest.approx(first["metrics"]["candidate"]["chrf"], rel=1e-9)
+    assert baseline["perplexity"] == pytest.approx(first["metrics"]["candidate"]["perplexity"], rel=1e-6)
+    assert baseline["perplexity"] != pytest.approx(candidate["perplexity"], rel=1e-6)
     assert baseline["num_sentences"] == candidate["num_sentences"] == 40
     assert second["summary"]["baseline_bleu"] == first["summary"]["bleu"]
     assert second["metrics"]["decision"]["blessed"] == (candidate["bleu"] >= baseline["bleu"] - 1.0)

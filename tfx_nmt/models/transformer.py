@@ -194,8 +194,8 @@ class TransformerTranslator(keras.Model):
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras 3.12's fit reduces the first distributed input batch with strategy.reduce("MEAN") to
         # build the model symbolically, which fails for dict inputs under MultiWorkerMirroredStrategy
-        # (keras-team/keras#20329). This model is built in __init__'s caller (`build_model`) and has no
-        # compiled loss or metrics; only the optimizer needs building.
+        # (keras-team/keras#20329). This model is built before fit (`trainer.build_model` calls it once)
+        # and has no compiled loss or metrics: only the optimizer needs building.
         if not _multi_worker(self.distribute_strategy):
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
         with self.distribute_strategy.scope():
