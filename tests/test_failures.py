@@ -183,11 +183,10 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert summary["blessed"] is True
     assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
     # Nothing was left outside the output dir by the completed run: not in the working directory, not in
-    # TMPDIR. (The killed run left TensorFlow autograph's temporary modules there: SIGKILL skips the
-    # atexit hook that deletes them.)
+    # TMPDIR. (A SIGKILLed process cannot delete its temporary files, such as TensorFlow autograph's
+    # generated modules, removed by an atexit hook; the comparison is with what was there after the kill.)
     assert os.listdir(work_dir) == []
     assert set(os.listdir(tmp_dir)) == left_by_killed_run
-    assert all(name.startswith("__autograph_generated_file") for name in left_by_killed_run)
 
     # The bad lines were dropped at ingest and counted; the report adds up.
     [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))
