@@ -7,6 +7,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 _SIZE_INCHES = (5.6, 3.2)
 _DPI = 100
@@ -34,6 +35,7 @@ def line_chart_png(series: Dict[str, List[Tuple[int, float]]], title: str, y_lab
         if points:
             xs, ys = zip(*points)
             axes.plot(xs, ys, marker="o", markersize=3, label=name)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # Steps are whole numbers.
     axes.set_title(title)
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
