@@ -1,6 +1,7 @@
 """Decoding with the trained smoke model on real Multi30k test sentences: the incremental cache gives the
 same tokens as full recomputation, and each row of a batch is translated as if it were alone."""
 import glob
+import json
 import os
 
 import numpy as np
@@ -32,9 +33,14 @@ def smoke_module(smoke_run):
     tokenizer_model = read_tokenizer_model(tokenizer_dir)
     config = get_preset("smoke")
     model = build_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
-    # The Trainer's last checkpoint (tfx_nmt.models.callbacks.CheckpointAndResume) holds the final weights.
-    [checkpoint_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", "Trainer", "model_run", "*", "checkpoints"))
-    tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint(checkpoint_dir)).expect_partial()
+    # The Trainer's last checkpoint (tfx_nmt.models.callbacks.CheckpointAndResume) holds the final weights;
+    # training_stats.json says where it is.
+    [stats_path] = glob.glob(os.path.join(output_dir, "pipeline_root", "Trainer", "model_run", "*",
+                                          "training_stats.json"))
+    with open(stats_path) as f:
+        checkpoint_dir = json.load(f)["checkpoint_dir"]
+    status = tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint(checkpoint_dir))
+    status.expect_partial().assert_existing_objects_matched()
     return TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a, config.max_decode_length_b,
                                    config.beam_size, config.length_penalty_alpha)
 
