@@ -172,7 +172,7 @@ def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     export_dir = export_serving_model(TranslatorServingModule(model, spm_model, 1.0, 6), str(tmp_path / "model"))
     sources = ["A man in a red shirt.", "Two dogs play.", "A girl reads a book in the park."]
     references = ["Ein Mann in einem roten Hemd.", "Zwei Hunde spielen.", "Ein Mädchen liest im Park."]
-    metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2)
+    metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2, target_language="de")
     assert any(h.strip() for h in hypotheses)
     assert not any("\u2581" in h for h in hypotheses), hypotheses
     assert metrics["bleu"] == sacrebleu.corpus_bleu(hypotheses, [references]).score
