@@ -98,6 +98,7 @@ def test_image_code_and_beam_args(job):
         "SubwordTokenizer_executor": "tfx_nmt.components.subword_tokenizer.SubwordTokenizer_Executor",
         "TranslationEvaluator_executor":
             "tfx_nmt.components.translation_evaluator.TranslationEvaluator_Executor",
+        "Pusher_executor": "tfx_nmt.components.atomic_push.AtomicPushExecutor",
     }
     assert not [p for p in class_paths.values() if "__main__" in p]
     trainer = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
