@@ -108,8 +108,9 @@ def test_two_workers_train_in_sync_and_the_chief_exports(tmp_path, data_dir, spm
         assert json.load(f)["step"] == TRAIN_STEPS
     assert sorted(os.listdir(os.path.join(work, "model"))) == ["Format-Checkpoint", "Format-Serving"]
     # Both workers checkpointed after every epoch, the worker in its own directory, with equal weights.
-    chief_dir = os.path.join(work, "model_run", "checkpoints")
-    worker_dir = os.path.join(work, "model_run", "worker-1", "checkpoints")
+    # Checkpoints live where a re-run finds them (training_stats.json records it); the worker's beside.
+    chief_dir = stats["checkpoint_dir"]
+    worker_dir = os.path.join(chief_dir, "worker-1")
     assert tf.train.latest_checkpoint(chief_dir).endswith(f"ckpt-{TRAIN_STEPS}")
     assert tf.train.latest_checkpoint(worker_dir).endswith(f"ckpt-{TRAIN_STEPS}")
     chief_embedding, worker_embedding = newest_checkpoint_embedding(chief_dir), newest_checkpoint_embedding(worker_dir)
