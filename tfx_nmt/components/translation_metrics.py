@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import sacrebleu
 
@@ -40,6 +40,18 @@ class CorpusScores:
     num_empty_references: int
 
 
+def scored_pairs(hypotheses: Sequence[str], references: Sequence[str]) -> List[Tuple[str, str]]:
+    """The (hypothesis, reference) pairs that are scored: those whose reference is not empty.
+
+    Raises:
+        ValueError: when the two lists differ in length (naming both lengths).
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"{len(hypotheses)} hypotheses for {len(references)} references: they must pair up one to one")
+    return [(h, r) for h, r in zip(hypotheses, references) if r.strip()]
+
+
 def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> CorpusScores:
     """Scores detokenized hypotheses against one reference each.
 
@@ -49,10 +61,7 @@ def corpus_scores(hypotheses: Sequence[str], references: Sequence[str]) -> Corpu
     Raises:
         ValueError: when the two lists differ in length (naming both lengths).
     """
-    if len(hypotheses) != len(references):
-        raise ValueError(
-            f"{len(hypotheses)} hypotheses for {len(references)} references: they must pair up one to one")
-    kept = [(h, r) for h, r in zip(hypotheses, references) if r.strip()]
+    kept = scored_pairs(hypotheses, references)
     bleu_metric, chrf_metric = sacrebleu.BLEU(), sacrebleu.CHRF()
     if kept:
         hyps, refs = [h for h, _ in kept], [r for _, r in kept]
@@ -88,10 +97,7 @@ def comparable_bleu(hypotheses: Sequence[str], references: Sequence[str], langua
     Raises:
         ValueError: when the two lists differ in length.
     """
-    if len(hypotheses) != len(references):
-        raise ValueError(
-            f"{len(hypotheses)} hypotheses for {len(references)} references: they must pair up one to one")
-    kept = [(h, r) for h, r in zip(hypotheses, references) if r.strip()]
+    kept = scored_pairs(hypotheses, references)
     if not kept:
         return float("nan")
     hyps = moses_tokenize([h for h, _ in kept], language)
