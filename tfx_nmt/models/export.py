@@ -63,9 +63,9 @@ class TranslatorServingModule(tf.Module):
         self._alpha = float(length_penalty_alpha)
         self._use_cache = bool(use_cache)
 
-    def _encode(self, text, max_length):
-        pieces = self.tokenizer.tokenize(normalize_tf(text))[:, : max_length - 2]
-        batch = tf.shape(text, out_type=tf.int64)[:1]
+    def _encode(self, normalized_text, max_length):
+        pieces = self.tokenizer.tokenize(normalized_text)[:, : max_length - 2]
+        batch = tf.shape(normalized_text, out_type=tf.int64)[:1]
         bos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, BOS_ID), tf.ones(batch, tf.int64))
         eos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, EOS_ID), tf.ones(batch, tf.int64))
         ids = tf.concat([bos, pieces, eos], axis=1)
@@ -74,9 +74,11 @@ class TranslatorServingModule(tf.Module):
     def _detokenize(self, token_ids):
         content = token_ids[:, 1:]
         keep = tf.logical_and(tf.not_equal(content, EOS_ID), tf.not_equal(content, 0))
-        return self.tokenizer.detokenize(tf.ragged.boolean_mask(content, keep))
+        # A sampled lone "▁" piece would leave a trailing or doubled space: normalize the output too.
+        return normalize_tf(self.tokenizer.detokenize(tf.ragged.boolean_mask(content, keep)))
 
     def _translate(self, text, beam: bool):
+        text = normalize_tf(text)
         source_ids, _ = self._encode(text, self.model.max_source_length)
         max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, self.model.max_target_length)
         if beam:
@@ -86,7 +88,7 @@ class TranslatorServingModule(tf.Module):
             output_ids = decoding.greedy_decode(self.model, source_ids, max_lengths, self._use_cache)
             log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, output_ids)
         score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
-        empty = tf.equal(normalize_tf(text), "")
+        empty = tf.equal(text, "")
         translation = tf.where(empty, "", self._detokenize(output_ids))
         return {"translation": translation, "score": tf.where(empty, 0.0, score)}
 
@@ -100,14 +102,14 @@ class TranslatorServingModule(tf.Module):
 
     @tf.function(input_signature=[_TEXT, _TEXT])
     def score(self, source, target):
-        source_ids, _ = self._encode(source, self.model.max_source_length)
-        target_ids, _ = self._encode(target, self.model.max_target_length)
+        source_ids, _ = self._encode(normalize_tf(source), self.model.max_source_length)
+        target_ids, _ = self._encode(normalize_tf(target), self.model.max_target_length)
         log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, target_ids)
         return {"log_probability": log_prob, "num_tokens": num_tokens}
 
     @tf.function(input_signature=[_TEXT])
     def tokenize(self, text):
-        token_ids, lengths = self._encode(text, self.model.max_source_length)
+        token_ids, lengths = self._encode(normalize_tf(text), self.model.max_source_length)
         return {"token_ids": token_ids, "lengths": lengths}
 
     def signatures(self):

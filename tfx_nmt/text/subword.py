@@ -13,6 +13,8 @@ import os
 import tempfile
 from typing import Iterable, List
 
+from tfx_nmt.text.normalization import normalize
+
 PAD_ID = 0
 UNK_ID = 1
 BOS_ID = 2
@@ -100,8 +102,11 @@ class SubwordEncoder:
         return [BOS_ID] + self._processor.encode(text, out_type=int) + [EOS_ID]
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Detokenizes ids, skipping PAD/BOS/EOS."""
-        return self._processor.decode([int(i) for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)])
+        """Detokenizes ids, skipping PAD/BOS/EOS, and normalizes the text as the serving graph does.
+
+        A lone "▁" piece decodes to a stray space; `normalize` collapses and strips it.
+        """
+        return normalize(self._processor.decode([int(i) for i in ids if i not in (PAD_ID, BOS_ID, EOS_ID)]))
 
     def vocabulary(self) -> List[str]:
         """The pieces in id order."""
