@@ -6,12 +6,14 @@ p50/p95 latency per call, cased sacreBLEU, and whether the cache gives the same 
 recomputation. Timing covers the whole string-in/string-out call (normalization, tokenization,
 decoding, detokenization) after one untimed warm-up call per shape.
 
-The model has the `quick` preset's shape. Decoding lengths (hence speed) depend on the weights, so the
-model is trained here for `--train-seconds` on the cleaned train split (random weights would decode
-until the length limit); `--model-cache DIR` keeps the trained weights and SentencePiece model for the
-next run.
+Decoding lengths (hence speed) depend on the weights, so a trained model is measured: with
+`--run-dir`, the model of a finished `tfx-nmt run` (the `--output-dir` of `make run`: the quick model);
+otherwise a model of the preset's shape trained here for `--train-seconds` on the cleaned train split
+(random weights would decode until the length limit), `--model-cache DIR` keeping its weights and
+SentencePiece model for the next run.
 
-    python bench/decode.py --data-dir DIR [--train-seconds 600] [--model-cache DIR] [--sentences 1000]
+    python bench/decode.py --data-dir DIR --run-dir outputs/quick [--sentences 1000]
+    python bench/decode.py --data-dir DIR [--train-seconds 600] [--model-cache DIR]
 """
 import argparse
 import os
@@ -28,6 +30,7 @@ from tfx_nmt.components.translation_metrics import corpus_scores
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
+from tfx_nmt.models.restore import restore_run_model
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.serving.clients import length_sorted_batches
@@ -92,14 +95,22 @@ def measure(function, sources, batch_size: int, encoder) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("TFX_NMT_DATA_DIR"))
-    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--run-dir", default=None, help="output dir of a finished tfx-nmt run whose model to measure")
+    parser.add_argument("--preset", default="quick", help="shape of the model trained here without --run-dir")
     parser.add_argument("--train-seconds", type=float, default=600)
     parser.add_argument("--model-cache", default=None, help="directory keeping the trained model between runs")
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences to translate")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--batch-1-sentences", type=int, default=0,
+                        help="translate only the first N sentences at batch size 1 (0: all); batch 1 is slow")
     args = parser.parse_args()
-    config = get_preset(args.preset)
-    model, proto = trained_model(config, args.data_dir, args.train_seconds, args.model_cache)
+    if args.run_dir:
+        run = restore_run_model(args.run_dir)
+        config, model, proto = run.config, run.model, run.tokenizer_model
+        print(f"loaded the model of the {config.preset} run in {args.run_dir}", flush=True)
+    else:
+        config = get_preset(args.preset)
+        model, proto = trained_model(config, args.data_dir, args.train_seconds, args.model_cache)
     encoder = subword.SubwordEncoder(proto)
     pairs = corpus.read_corpus(args.data_dir, "en", "de", {"test": args.sentences})["test"]
     sources = [normalize(s) for s, _ in pairs]
@@ -107,28 +118,29 @@ def main():
     print(f"{len(sources)} test sentences, {config.d_model}-d {config.num_encoder_layers}+"
           f"{config.num_decoder_layers} layers, beam {config.beam_size}, alpha {config.length_penalty_alpha}",
           flush=True)
-    print(f"{'search':8s} {'batch':>5s} {'cache':>6s} {'sent/s':>8s} {'tok/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} "
+    print(f"{'search':8s} {'batch':>5s} {'sents':>5s} {'cache':>6s} {'sent/s':>8s} {'tok/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} "
           f"{'BLEU':>6s} {'same as cache':>13s}", flush=True)
     results = {}
     for search in ("greedy", "beam"):
         for batch_size in args.batch_sizes:
+            count = args.batch_1_sentences if batch_size == 1 and args.batch_1_sentences else len(sources)
             for use_cache in (True, False):
                 module = TranslatorServingModule(model, proto, config.max_decode_length_a,
                                                  config.max_decode_length_b, config.beam_size,
                                                  config.length_penalty_alpha, use_cache=use_cache)
                 function = module.serve if search == "beam" else module.translate_greedy
-                result = measure(function, sources, batch_size, encoder)
+                result = measure(function, sources[:count], batch_size, encoder)
                 results[search, batch_size, use_cache] = result
-                bleu = corpus_scores(result["translations"], references).bleu
+                bleu = corpus_scores(result["translations"], references[:count]).bleu
                 same = "" if use_cache else \
                     str(result["translations"] == results[search, batch_size, True]["translations"])
                 latency = (f"{result['p50_ms']:>8.1f} {result['p95_ms']:>8.1f}" if batch_size == 1
                            else f"{'':>8s} {'':>8s}")
-                print(f"{search:8s} {batch_size:>5d} {str(use_cache):>6s} {result['sentences_per_sec']:>8.2f} "
+                print(f"{search:8s} {batch_size:>5d} {count:>5d} {str(use_cache):>6s} {result['sentences_per_sec']:>8.2f} "
                       f"{result['tokens_per_sec']:>8.0f} {latency} {bleu:>6.2f} {same:>13s}", flush=True)
             speedup = results[search, batch_size, True]["tokens_per_sec"] / \
                 results[search, batch_size, False]["tokens_per_sec"]
-            print(f"{'':8s} {batch_size:>5d} cache speed-up x{speedup:.2f}", flush=True)
+            print(f"{'':8s} {batch_size:>5d} {count:>5d} cache speed-up x{speedup:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,15 @@
 """Decoding with the trained smoke model on real Multi30k test sentences: the incremental cache gives the
 same tokens as full recomputation, and each row of a batch is translated as if it were alone."""
-import glob
-import json
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  The pushed SavedModel's SentencePiece ops.
 
 from tfx_nmt.components import corpus
-from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.models import decoding
 from tfx_nmt.models.export import TranslatorServingModule
-from tfx_nmt.models.trainer import build_model
+from tfx_nmt.models.restore import restore_run_model
 from tfx_nmt.pipeline.presets import get_preset
-from tfx_nmt.text.subword import SubwordEncoder
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +21,11 @@ def test_sentences(data_dir):
 
 @pytest.fixture(scope="module")
 def smoke_module(smoke_run):
-    """A TranslatorServingModule over the smoke model rebuilt in Python from the Trainer's checkpoint."""
-    output_dir, summary, _ = smoke_run
-    [tokenizer_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", "SubwordTokenizer", "tokenizer", "*"))
-    tokenizer_model = read_tokenizer_model(tokenizer_dir)
-    config = get_preset("smoke")
-    model = build_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
-    # The Trainer's last checkpoint (tfx_nmt.models.callbacks.CheckpointAndResume) holds the final weights;
-    # training_stats.json says where it is.
-    [stats_path] = glob.glob(os.path.join(output_dir, "pipeline_root", "Trainer", "model_run", "*",
-                                          "training_stats.json"))
-    with open(stats_path) as f:
-        checkpoint_dir = json.load(f)["checkpoint_dir"]
-    status = tf.train.Checkpoint(model=model).read(tf.train.latest_checkpoint(checkpoint_dir))
-    status.expect_partial().assert_existing_objects_matched()
-    return TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a, config.max_decode_length_b,
-                                   config.beam_size, config.length_penalty_alpha)
+    """A TranslatorServingModule over the smoke model rebuilt in Python from the run's Model artifact."""
+    run = restore_run_model(smoke_run[0])
+    config = run.config
+    return TranslatorServingModule(run.model, run.tokenizer_model, config.max_decode_length_a,
+                                   config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +66,12 @@ def test_each_row_is_translated_as_if_alone(pushed_model, test_sentences):
             alone = function(text=tf.constant([sentence]))
             assert alone["translation"].numpy()[0] == batch["translation"].numpy()[i], (signature, sentence)
             assert alone["score"].numpy()[0] == pytest.approx(batch["score"].numpy()[i], abs=1e-5)
+
+
+def test_restored_model_translates_as_the_pushed_model(smoke_module, pushed_model, test_sentences):
+    """`restore_run_model` rebuilds the weights the Trainer exported (benchmarks decode with it)."""
+    text = tf.constant(test_sentences)
+    restored = smoke_module.translate_greedy(text)["translation"].numpy().tolist()
+    pushed = pushed_model.signatures["translate_greedy"](text=text)["translation"].numpy().tolist()
+    assert restored == pushed
+    assert len(set(restored)) > 1, restored

@@ -1,0 +1,67 @@
+"""The trained Keras model of a finished run, rebuilt in Python from its Model artifact.
+
+The serving SavedModel holds the decoding graph, not a Keras model. Benchmarks and analyses that need
+the Keras model itself (to decode with and without the decoder cache, to average checkpoints) rebuild it
+from the run's `run_summary.json`: the RunConfig in `config`, the Trainer's Model artifact, whose
+`Format-Checkpoint` (`tfx_nmt.models.warm_start.write_model_checkpoint`) holds the exported weights, and
+the SubwordTokenizer artifact's SentencePiece model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Dict
+
+import tensorflow as tf
+
+from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
+from tfx_nmt.config import RunConfig
+from tfx_nmt.models.trainer import build_model
+from tfx_nmt.models.transformer import TransformerTranslator
+from tfx_nmt.models.warm_start import CHECKPOINT_PREFIX, checkpoint_dir
+from tfx_nmt.text.subword import SubwordEncoder
+
+SUMMARY_FILE = "run_summary.json"
+
+
+@dataclasses.dataclass
+class RestoredRun:
+    """A finished run's model, SentencePiece model proto (bytes) and RunConfig."""
+
+    model: TransformerTranslator
+    tokenizer_model: bytes
+    config: RunConfig
+
+
+def read_summary(output_dir: str) -> Dict:
+    """`<output_dir>/run_summary.json`.
+
+    Raises:
+        FileNotFoundError: when the output dir holds no finished run.
+    """
+    path = os.path.join(output_dir, SUMMARY_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found: is {output_dir} the --output-dir of a finished tfx-nmt run?")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def restore_run_model(output_dir: str) -> RestoredRun:
+    """Rebuilds the model the run's Trainer exported, with its final weights.
+
+    Raises:
+        FileNotFoundError: no run summary, or the run has no trained model.
+        AssertionError: the checkpoint does not match the model's variables.
+    """
+    summary = read_summary(output_dir)
+    config = RunConfig.from_dict(summary["config"])
+    artifacts = summary["artifacts"]
+    if "Trainer.model" not in artifacts:
+        raise FileNotFoundError(f"the run in {output_dir} has no Trainer model")
+    tokenizer_model = read_tokenizer_model(artifacts["SubwordTokenizer.tokenizer"])
+    model = build_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
+    prefix = os.path.join(checkpoint_dir(artifacts["Trainer.model"]), CHECKPOINT_PREFIX)
+    status = tf.train.Checkpoint(model=model).read(prefix)
+    status.expect_partial().assert_existing_objects_matched()
+    return RestoredRun(model, tokenizer_model, config)
