@@ -14,6 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from conftest import REPO
 from test_blessing_and_push import tree_hashes
+from tfx_nmt.models.callbacks import TRAINING_TIME_FILE, read_training_time
 
 UPSTREAM_OF_TRAINER = {"ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
                        "SubwordTokenizer"}
@@ -155,9 +156,10 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
                in second.stderr
         assert time.time() - started < 120
 
-        # SIGKILL the first run once the Trainer has written a checkpoint, before it finishes.
+        # SIGKILL the first run once the Trainer has written a checkpoint and its training time, before it
+        # finishes.
         pattern = str(output_dir / "pipeline_root" / "Trainer" / "checkpoints" / "*" / "checkpoint")
-        while not glob.glob(pattern):
+        while not (glob.glob(pattern) and glob.glob(os.path.join(os.path.dirname(pattern), TRAINING_TIME_FILE))):
             assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
             time.sleep(0.1)
         os.killpg(first.pid, signal.SIGKILL)
@@ -172,6 +174,8 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     [checkpoint_dir] = [os.path.dirname(p) for p in glob.glob(pattern)]
     killed_at = _checkpoint_step(checkpoint_dir)
     assert 0 < killed_at < 150
+    trained_before_kill = read_training_time(checkpoint_dir, killed_at)
+    assert trained_before_kill["train_seconds"] > 0
     assert not glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model" / "*" / "Format-Serving"))
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
@@ -186,6 +190,9 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert stats["checkpoint_dir"] == checkpoint_dir
     assert stats["initial_step"] == killed_at  # The step counter continued from the checkpoint ...
     assert stats["steps"] == summary["train_steps"] == 150  # ... to the configured total, not 150 more.
+    # The training seconds (and the clock of max_train_seconds) continued too.
+    assert stats["train_seconds"] > trained_before_kill["train_seconds"]
+    assert stats["elapsed_seconds"] > trained_before_kill["elapsed_seconds"]
     assert summary["blessed"] is True
     assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
     # Nothing was written outside the output dir: not in the working directory, not in TMPDIR; the re-run
