@@ -124,3 +124,32 @@ def test_read_corpus_multi30k(data_dir):
     assert pairs["train"][0] == (
         "Two young, White males are outside near many bushes.",
         "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche.")
+
+
+def test_bad_lines_in_the_test_split_are_errors_even_when_dropping(tmp_path):
+    for stem in ("train", "val"):
+        _write(tmp_path / f"{stem}.en", b"a\nb\n")
+        _write(tmp_path / f"{stem}.de", b"x\ny\n")
+    source = _write(tmp_path / "test_2016_flickr.en", b"fine\nalso fine\nbad \xff byte\n")
+    _write(tmp_path / "test_2016_flickr.de", b"gut\nauch gut\nschlecht\n")
+    never_dropped = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
+                     "subset of the test set would inflate BLEU; fix the file")
+    for on_bad_line in ("drop", "error"):
+        with pytest.raises(corpus.CorpusError) as error:
+            corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line=on_bad_line)
+        assert str(error.value) == f"{source}:3: invalid UTF-8 (invalid start byte at byte 4); {never_dropped}"
+    # A test split given as TSV: a row without exactly one tab is an error too.
+    for name in ("test_2016_flickr.en", "test_2016_flickr.de"):
+        (tmp_path / name).unlink()
+    tsv = _write(tmp_path / "test_2016_flickr.en-de.tsv", b"A dog.\tEin Hund.\nno tab\n")
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
+    assert str(error.value) == (
+        f"{tsv}: 1 rows do not have exactly one tab (source<TAB>target), at lines 2; {never_dropped}")
+    # The same kinds of bad line in train and eval are dropped and counted.
+    _write(tmp_path / "test_2016_flickr.en-de.tsv", b"A dog.\tEin Hund.\n")
+    _write(tmp_path / "train.en", b"a\nb \xff\n")
+    _write(tmp_path / "val.de", b"x\ny \xff\n")
+    splits = corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
+    assert {split: (entry.pairs, entry.dropped["invalid_utf8"]) for split, entry in splits.items()} == {
+        "train": ([(1, "a", "x")], 1), "eval": ([(1, "a", "x")], 1), "test": ([(1, "A dog.", "Ein Hund.")], 0)}

@@ -14,6 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from conftest import REPO
 from test_blessing_and_push import tree_hashes
+from tfx_nmt.models.callbacks import TRAINING_TIME_FILE, read_training_time
 
 UPSTREAM_OF_TRAINER = {"ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
                        "SubwordTokenizer"}
@@ -155,9 +156,10 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
                in second.stderr
         assert time.time() - started < 120
 
-        # SIGKILL the first run once the Trainer has written a checkpoint, before it finishes.
+        # SIGKILL the first run once the Trainer has written a checkpoint and its training time, before it
+        # finishes.
         pattern = str(output_dir / "pipeline_root" / "Trainer" / "checkpoints" / "*" / "checkpoint")
-        while not glob.glob(pattern):
+        while not (glob.glob(pattern) and glob.glob(os.path.join(os.path.dirname(pattern), TRAINING_TIME_FILE))):
             assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
             time.sleep(0.1)
         os.killpg(first.pid, signal.SIGKILL)
@@ -165,10 +167,15 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    left_by_killed_run = set(os.listdir(tmp_dir))
+    # Every temporary file of the killed run and of its Beam workers is in the output dir's tmp/, where
+    # the SIGKILL left them; TMPDIR is as it was (empty).
+    assert os.listdir(tmp_dir) == []
+    assert any(name.startswith("__autograph_generated_file") for name in os.listdir(output_dir / "tmp"))
     [checkpoint_dir] = [os.path.dirname(p) for p in glob.glob(pattern)]
     killed_at = _checkpoint_step(checkpoint_dir)
     assert 0 < killed_at < 150
+    trained_before_kill = read_training_time(checkpoint_dir, killed_at)
+    assert trained_before_kill["train_seconds"] > 0
     assert not glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model" / "*" / "Format-Serving"))
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
@@ -183,13 +190,16 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert stats["checkpoint_dir"] == checkpoint_dir
     assert stats["initial_step"] == killed_at  # The step counter continued from the checkpoint ...
     assert stats["steps"] == summary["train_steps"] == 150  # ... to the configured total, not 150 more.
+    # The training seconds (and the clock of max_train_seconds) continued too.
+    assert stats["train_seconds"] > trained_before_kill["train_seconds"]
+    assert stats["elapsed_seconds"] > trained_before_kill["elapsed_seconds"]
     assert summary["blessed"] is True
     assert os.path.isfile(os.path.join(summary["pushed_model_dir"], "saved_model.pb"))
-    # Nothing was left outside the output dir by the completed run: not in the working directory, not in
-    # TMPDIR. (A SIGKILLed process cannot delete its temporary files, such as TensorFlow autograph's
-    # generated modules, removed by an atexit hook; the comparison is with what was there after the kill.)
+    # Nothing was written outside the output dir: not in the working directory, not in TMPDIR; the re-run
+    # emptied the output dir's tmp/ of what the killed run left, and removed it when it ended.
     assert os.listdir(work_dir) == []
-    assert set(os.listdir(tmp_dir)) == left_by_killed_run
+    assert os.listdir(tmp_dir) == []
+    assert not (output_dir / "tmp").exists()
 
     # The bad lines were dropped at ingest and counted; the report adds up.
     [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))

@@ -53,7 +53,8 @@ class RunConfig:
     source: str = "en"
     target: str = "de"
     # What ingest does with a line that is not UTF-8 or a TSV row without exactly one tab: "error"
-    # (stop, naming the file and line) or "drop" (drop the pair and count it in the CleaningReport).
+    # (stop, naming the file and line) or "drop" (drop the pair and count it in the CleaningReport; in
+    # the test split such a line stays an error).
     on_bad_line: str = "error"
     # Cleaning (train and eval splits only; the test split is normalized, never filtered).
     max_tokens: int = 80

@@ -7,7 +7,8 @@ Pure functions used by ParallelCorpusExampleGen; the tests call them directly. F
 
 Bad input is an error naming the file, the 1-based line number and the reason; with
 `on_bad_line="drop"` a pair whose line is not UTF-8, or a TSV row without exactly one tab, is dropped
-instead and counted (with the first `SAMPLE_SIZE` of them kept for the cleaning report).
+instead and counted (with the first `SAMPLE_SIZE` of them kept for the cleaning report), except in the
+test split: scoring a subset of the test set would inflate BLEU, so a bad line there is always an error.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ ON_BAD_LINE_CHOICES = ("error", "drop")
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
 # Rejected pairs kept per reason as examples for the report.
 SAMPLE_SIZE = 20
+# The split that is read whole or not at all, and what its bad-line errors tell the user to do.
+NEVER_DROPPED_SPLIT = "test"
+NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
+                        "subset of the test set would inflate BLEU; fix the file")
 
 
 class CorpusError(UserError, ValueError):
@@ -118,8 +123,11 @@ def read_raw_lines(path: str) -> List[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in byte_lines]
 
 
-def decode_line(line: bytes, path: str, number: int) -> str:
+def decode_line(line: bytes, path: str, number: int, advice: Optional[str] = None) -> str:
     """Decodes one line as UTF-8.
+
+    Args:
+        advice: what the error message tells the user to do; default: fix the file or drop such pairs.
 
     Raises:
         CorpusError: naming `path`, the 1-based line `number`, the reason and the byte offset.
@@ -127,14 +135,13 @@ def decode_line(line: bytes, path: str, number: int) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CorpusError(
-            f"{path}:{number}: invalid UTF-8 ({e.reason} at byte {e.start}); "
-            "fix the file or pass --on-bad-line drop to drop such pairs") from e
+        advice = advice or "fix the file or pass --on-bad-line drop to drop such pairs"
+        raise CorpusError(f"{path}:{number}: invalid UTF-8 ({e.reason} at byte {e.start}); {advice}") from e
 
 
-def _decode_or_none(line: bytes, path: str, number: int, on_bad_line: str) -> Optional[str]:
+def _decode_or_none(line: bytes, path: str, number: int, on_bad_line: str, advice: Optional[str]) -> Optional[str]:
     try:
-        return decode_line(line, path, number)
+        return decode_line(line, path, number, advice)
     except CorpusError:
         if on_bad_line == "drop":
             return None
@@ -151,13 +158,14 @@ def _empty_split(paths: Tuple[str, ...], num_lines: int) -> SplitCorpus:
 
 
 def read_paired_files(source_path: str, target_path: str, max_pairs: int = 0,
-                      on_bad_line: str = "error") -> SplitCorpus:
+                      on_bad_line: str = "error", advice: Optional[str] = None) -> SplitCorpus:
     """Reads two aligned files into numbered pairs.
 
     Args:
         source_path / target_path: the aligned files.
         max_pairs: keep only the first N lines when N > 0 (counts are still checked on whole files).
         on_bad_line: `error`, or `drop` to drop and count a pair whose source or target line is not UTF-8.
+        advice: the end of a bad-line error message (see `decode_line`).
 
     Raises:
         CorpusError: when the line counts differ (naming both files and both counts), or as
@@ -174,8 +182,8 @@ def read_paired_files(source_path: str, target_path: str, max_pairs: int = 0,
         source_lines, target_lines = source_lines[:max_pairs], target_lines[:max_pairs]
     split = _empty_split((source_path, target_path), len(source_lines))
     for number, (source_bytes, target_bytes) in enumerate(zip(source_lines, target_lines), start=1):
-        source = _decode_or_none(source_bytes, source_path, number, on_bad_line)
-        target = _decode_or_none(target_bytes, target_path, number, on_bad_line)
+        source = _decode_or_none(source_bytes, source_path, number, on_bad_line, advice)
+        target = _decode_or_none(target_bytes, target_path, number, on_bad_line, advice)
         if source is None or target is None:
             split.drop("invalid_utf8", number, _shown(source_bytes), _shown(target_bytes))
         else:
@@ -183,7 +191,8 @@ def read_paired_files(source_path: str, target_path: str, max_pairs: int = 0,
     return split
 
 
-def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error") -> SplitCorpus:
+def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error",
+                  advice: Optional[str] = None) -> SplitCorpus:
     """Reads a `source<TAB>target` file into numbered pairs. A blank line is an empty pair (the cleaner
     drops it from train/eval and counts it as `empty`).
 
@@ -192,6 +201,7 @@ def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error") -> 
         max_pairs: keep only the first N lines when N > 0.
         on_bad_line: `error`, or `drop` to drop and count rows that are not UTF-8 (`invalid_utf8`) or
             do not have exactly one tab (`tsv_columns`).
+        advice: the end of a bad-line error message; default: fix the file or drop such rows.
 
     Raises:
         CorpusError: as `read_raw_lines` / `decode_line`, and, when rows do not have exactly one tab,
@@ -203,7 +213,7 @@ def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error") -> 
         lines = lines[:max_pairs]
     split = _empty_split((path,), len(lines))
     for number, line in enumerate(lines, start=1):
-        text = _decode_or_none(line, path, number, on_bad_line)
+        text = _decode_or_none(line, path, number, on_bad_line, advice)
         if text is None:
             split.drop("invalid_utf8", number, _shown(line), "")
         elif text == "":
@@ -217,9 +227,10 @@ def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error") -> 
     if bad_rows and on_bad_line == "error":
         numbers = ", ".join(str(s["line"]) for s in split.samples["tsv_columns"])
         more = f" (first {SAMPLE_SIZE})" if bad_rows > SAMPLE_SIZE else ""
+        advice = advice or "fix the file or pass --on-bad-line drop to drop such rows"
         raise CorpusError(
             f"{path}: {bad_rows} rows do not have exactly one tab (source<TAB>target), at lines "
-            f"{numbers}{more}; fix the file or pass --on-bad-line drop to drop such rows")
+            f"{numbers}{more}; {advice}")
     return split
 
 
@@ -231,7 +242,9 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
         data_dir: directory holding the files of the stems of SPLIT_FILE_STEMS (see `find_split_files`).
         source / target: language codes, the file name suffixes (for example `en`, `de`).
         max_pairs: per split, keep only the first N lines when N > 0 (for small smoke runs).
-        on_bad_line: `error` or `drop` (see `read_paired_files` and `read_tsv_file`).
+        on_bad_line: `error` or `drop` (see `read_paired_files` and `read_tsv_file`), for train and eval;
+            the test split (NEVER_DROPPED_SPLIT) is always read with `error`, its messages ending in
+            NEVER_DROPPED_ADVICE.
 
     Returns:
         {split: SplitCorpus} for `train`, `eval` and `test`.
@@ -245,9 +258,11 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
     paths = {split: find_split_files(data_dir, stem, source, target) for split, stem in SPLIT_FILE_STEMS.items()}
     corpus = {}
     for split, files in paths.items():
-        limit = max_pairs.get(split, 0)
-        corpus[split] = (read_paired_files(*files, max_pairs=limit, on_bad_line=on_bad_line) if len(files) == 2
-                         else read_tsv_file(files[0], max_pairs=limit, on_bad_line=on_bad_line))
+        policy = {"max_pairs": max_pairs.get(split, 0), "on_bad_line": on_bad_line}
+        if split == NEVER_DROPPED_SPLIT:
+            policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
+        corpus[split] = (read_paired_files(*files, **policy) if len(files) == 2
+                         else read_tsv_file(files[0], **policy))
     return corpus
 
 

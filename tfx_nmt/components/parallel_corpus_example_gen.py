@@ -4,8 +4,9 @@ split) -> Examples with splits train/eval/test.
 Each tf.Example has two bytes features, `source` and `target`, the raw lines (UTF-8), and `line_number`
 (int64), the pair's 1-based line in its file. The files are read and checked (existence, gzip integrity,
 UTF-8, equal line counts, TSV columns) before anything is written, so a bad corpus fails here, before any
-other component runs. With `on_bad_line="drop"` the bad pairs are dropped instead, and their counts and
-first samples go to `ingest_report.json` in the artifact, which TextCleaner adds to the CleaningReport.
+other component runs. With `on_bad_line="drop"` the bad pairs of train and eval are dropped instead (never
+those of test), and their counts and first samples go to `ingest_report.json` in the artifact, which
+TextCleaner adds to the CleaningReport.
 """
 import json
 import logging
@@ -62,8 +63,8 @@ def ParallelCorpusExampleGen(
         data_dir: directory (local or any TensorFlow filesystem) holding the corpus files.
         source_language / target_language: file name language codes.
         max_*_pairs: keep the first N lines of a split when N > 0.
-        on_bad_line: `error` (default) or `drop`: what to do with a line that is not UTF-8 or a TSV row
-            without exactly one tab.
+        on_bad_line: `error` (default) or `drop`: what to do with a line of train or eval that is not
+            UTF-8 or a TSV row without exactly one tab; in test such a line is always an error.
         corpus_fingerprint: sizes and modification times of the files, so that the ML Metadata cache
             is not reused when a corpus file changes in place.
 

@@ -1,13 +1,19 @@
 """Keras callbacks of the Trainer: checkpointing with resume, a wall-clock budget, throughput."""
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
+from typing import Dict, Optional
 
 import keras
 import tensorflow as tf
 
 log = logging.getLogger(__name__)
+
+# In a checkpoint directory: {step: training time}, see `TrainingMonitor`.
+TRAINING_TIME_FILE = "training_time.json"
 
 
 class CheckpointAndResume(keras.callbacks.Callback):
@@ -37,6 +43,44 @@ class CheckpointAndResume(keras.callbacks.Callback):
         self._manager.save(checkpoint_number=int(self.model.optimizer.iterations.numpy()))
 
 
+def _training_time_records(checkpoint_dir: str) -> Dict[int, Dict[str, float]]:
+    """{optimizer step: training time} of `checkpoint_dir`'s TRAINING_TIME_FILE; {} when it has none."""
+    path = os.path.join(checkpoint_dir, TRAINING_TIME_FILE)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as f:
+        return {int(step): record for step, record in json.load(f).items()}
+
+
+def read_training_time(checkpoint_dir: str, step: int) -> Dict[str, float]:
+    """The training time recorded in `checkpoint_dir` with the checkpoint of optimizer step `step`.
+
+    A run killed between writing a checkpoint and its record resumes from the record of the checkpoint
+    before, so at most one epoch's seconds are not counted.
+
+    Returns:
+        {"elapsed_seconds", "train_seconds", "target_tokens"} (see `TrainingMonitor`) of the newest
+        record at or before `step`; zeros when there is none (a training that starts).
+    """
+    records = _training_time_records(checkpoint_dir)
+    earlier = [s for s in records if s <= step]
+    if not earlier:
+        return {"elapsed_seconds": 0.0, "train_seconds": 0.0, "target_tokens": 0.0}
+    return records[max(earlier)]
+
+
+def _record_training_time(checkpoint_dir: str, step: int, record: Dict[str, float]) -> None:
+    """Adds `record` under `step` to `checkpoint_dir`'s TRAINING_TIME_FILE, atomically: the new file is
+    written beside it, then renamed over it."""
+    records = _training_time_records(checkpoint_dir)
+    records[step] = record
+    path = os.path.join(checkpoint_dir, TRAINING_TIME_FILE)
+    tf.io.gfile.makedirs(checkpoint_dir)
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+        json.dump(records, f, indent=2, sort_keys=True)
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+
+
 def format_duration(seconds: float) -> str:
     """`1h 02m`, `4m 05s` or `17s`, for progress lines."""
     seconds = int(round(max(seconds, 0.0)))
@@ -57,19 +101,34 @@ class TrainingMonitor(keras.callbacks.Callback):
     `log_every_seconds` during an epoch it logs the step, the running loss, the throughput and the time
     left: Keras's own progress bar shows that only on a terminal, and prints one line per epoch otherwise.
 
+    With `checkpoint_dir`, the budget spans a resumed training: at the end of every epoch the monitor
+    records its clock in the checkpoint directory under the step reached (`training_time.json`, beside
+    the checkpoint `CheckpointAndResume` has just written: place the monitor after it in the callback
+    list), and a training that resumes from a checkpoint starts from the record of its step.
+
+    Attributes:
+        elapsed_seconds_before: seconds of training (validation included) before this `fit`, as recorded
+            with the checkpoint it resumed from; the budget counts them.
+        train_seconds: seconds of training, validation excluded, those before this `fit` included.
+        target_tokens: non-padding target tokens trained on, those before this `fit` included.
+
     Args:
         max_steps: stop once `optimizer.iterations` reaches this.
-        max_seconds: stop after this many seconds of training (0: no budget).
+        max_seconds: stop after this many seconds of training, validation included (0: no budget).
         log_every_seconds: interval of the progress lines (0: none).
+        checkpoint_dir: the directory `CheckpointAndResume` writes; None: nothing recorded or resumed.
     """
 
-    def __init__(self, max_steps: int, max_seconds: float = 0.0, log_every_seconds: float = 30.0):
+    def __init__(self, max_steps: int, max_seconds: float = 0.0, log_every_seconds: float = 30.0,
+                 checkpoint_dir: Optional[str] = None):
         super().__init__()
         self.max_steps = max_steps
         self.max_seconds = max_seconds
         self.log_every_seconds = log_every_seconds
+        self.checkpoint_dir = checkpoint_dir
         self._start_step = 0
         self._last_log = None
+        self.elapsed_seconds_before = 0.0
         self.train_seconds = 0.0
         self.target_tokens = 0.0
         self.start_time = None
@@ -80,6 +139,15 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start_time = self._last_log = time.time()
         self._start_step = int(self.model.optimizer.iterations.numpy())
+        if self.checkpoint_dir:
+            record = read_training_time(self.checkpoint_dir, self._start_step)
+            self.elapsed_seconds_before = record["elapsed_seconds"]
+            self.train_seconds, self.target_tokens = record["train_seconds"], record["target_tokens"]
+
+    def elapsed_seconds(self, now: float) -> float:
+        """Seconds of training at time `now` (validation included), those before a resume included: what
+        the budget counts."""
+        return self.elapsed_seconds_before + now - self.start_time
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
@@ -93,7 +161,7 @@ class TrainingMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        over_budget = self.max_seconds and time.time() - self.start_time >= self.max_seconds
+        over_budget = self.max_seconds and self.elapsed_seconds(time.time()) >= self.max_seconds
         if step >= self.max_steps or over_budget:
             self.model.stop_training = True
         if self.log_every_seconds and time.time() - self._last_log >= self.log_every_seconds:
@@ -102,11 +170,10 @@ class TrainingMonitor(keras.callbacks.Callback):
     def seconds_left(self, step: int, now: float) -> float:
         """Estimated seconds until training stops: the step limit at the rate so far, or the wall-clock
         budget when that comes first."""
-        elapsed = now - self.start_time
-        rate = (step - self._start_step) / max(elapsed, 1e-9)
+        rate = (step - self._start_step) / max(now - self.start_time, 1e-9)
         left = (self.max_steps - step) / rate if rate > 0 else float("inf")
         if self.max_seconds:
-            left = min(left, self.max_seconds - elapsed)
+            left = min(left, self.max_seconds - self.elapsed_seconds(now))
         return max(left, 0.0)
 
     def _log_progress(self, step: int, logs) -> None:
@@ -116,20 +183,27 @@ class TrainingMonitor(keras.callbacks.Callback):
         tokens_per_second = float(logs.get("target_tokens", 0.0)) / max(epoch_seconds, 1e-9)
         log.info("Trainer: step %d of %d, loss %.3f, %.0f target tokens/s, %s elapsed, about %s left", step,
                  self.max_steps, float(logs.get("loss", float("nan"))), tokens_per_second,
-                 format_duration(now - self.start_time), format_duration(self.seconds_left(step, now)))
+                 format_duration(self.elapsed_seconds(now)), format_duration(self.seconds_left(step, now)))
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.time() - self._epoch_start - self._test_seconds
+        now = time.time()
+        seconds = now - self._epoch_start - self._test_seconds
         tokens = float(logs.get("target_tokens", 0.0)) if logs else 0.0
+        step = int(self.model.optimizer.iterations.numpy())
         self.train_seconds += seconds
         self.target_tokens += tokens
+        if self.checkpoint_dir:
+            _record_training_time(self.checkpoint_dir, step, {
+                "elapsed_seconds": self.elapsed_seconds(now), "train_seconds": self.train_seconds,
+                "target_tokens": self.target_tokens})
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             logs["target_tokens_per_sec"] = tokens / max(seconds, 1e-9)
-            logs["step"] = int(self.model.optimizer.iterations.numpy())
+            logs["step"] = step
 
     @property
     def tokens_per_second(self) -> float:
-        """Non-padding target tokens per second over all of training (validation excluded)."""
+        """Non-padding target tokens per second over all of training (validation excluded), those before a
+        resume included."""
         return self.target_tokens / max(self.train_seconds, 1e-9)
 

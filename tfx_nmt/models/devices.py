@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 def configure_cpu_replicas(replicas: int) -> None:
     """Splits the CPU into `replicas` logical devices (no-op for 1, or when GPUs are present).
 
-    Must run before TensorFlow initializes its devices (before the first op); the CLI calls it at
-    start-up. Calling it again with the same count is harmless.
+    Must run before TensorFlow initializes its devices (before the first op); `run_local` calls it
+    first thing. Calling it again with the same count is harmless.
 
     Raises:
         RuntimeError: when TensorFlow is already initialized with a different number of CPU devices.

@@ -105,15 +105,18 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     """Builds, compiles and fits the model under `strategy` (default: `make_strategy` of `config`).
 
     Args:
-        checkpoint_dir: where checkpoints are written every epoch and resumed from.
+        checkpoint_dir: where checkpoints, with the training time up to each, are written every epoch and
+            resumed from.
         tokenizer_model: SentencePiece model proto; detokenizes the translations of the validation BLEU.
         strategy: a tf.distribute strategy created by `make_strategy`.
         warm_start: when its `checkpoint` is set, training starts from it and runs `train_steps` more
             steps; else from scratch.
 
     Returns:
-        (model, stats dict with `steps`, `initial_step`, `train_seconds`, `target_tokens`,
-        `target_tokens_per_sec`, final `loss` and `val_loss`).
+        (model, stats dict with `steps`, `initial_step`, `train_seconds` (validation excluded),
+        `elapsed_seconds` (validation included: what `max_train_seconds` limits), `target_tokens`,
+        `target_tokens_per_sec`, final `loss` and `val_loss`); seconds and tokens count the whole
+        training, also the part before a resume from `checkpoint_dir`.
     """
     if strategy is None:
         strategy = make_strategy(config.replicas, config.strategy)
@@ -137,7 +140,8 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     # so the monitor logs progress every 30 s instead.
     interactive = sys.stdout.isatty()
     monitor = training_callbacks.TrainingMonitor(base_step + train_steps, config.max_train_seconds,
-                                                 log_every_seconds=0.0 if interactive else 30.0)
+                                                 log_every_seconds=0.0 if interactive else 30.0,
+                                                 checkpoint_dir=checkpoint_dir)
     callbacks = restore + [checkpoints, monitor]
     if config.validation_bleu_sentences:
         source_ids, references = read_validation_pairs(eval_files, config.validation_bleu_sentences,
@@ -161,6 +165,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         "steps": int(model.optimizer.iterations.numpy()),
         "initial_step": checkpoints.initial_step or base_step,
         "train_seconds": monitor.train_seconds,
+        "elapsed_seconds": monitor.elapsed_seconds(time.time()),
         "target_tokens": monitor.target_tokens,
         "target_tokens_per_sec": monitor.tokens_per_second,
         "loss": history.history.get("loss", [float("nan")])[-1],

@@ -96,13 +96,11 @@ def configure_logging() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tfx_nmt.models.devices import configure_cpu_replicas
     from tfx_nmt.pipeline import run_summary
     from tfx_nmt.pipeline.data_source import resolve_data_dir
     from tfx_nmt.pipeline.local_runner import run_local
 
     config = config_from_args(args)
-    configure_cpu_replicas(config.replicas)
     data_dir = resolve_data_dir(args.data_dir)
     summary = run_local(config, data_dir, args.output_dir, args.beam_workers)
     print(run_summary.format_table(summary))

@@ -8,6 +8,7 @@ Layout of `--output-dir`:
     run_summary.json            metrics and timings of the last run
     tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
     report.html                 the run report (tfx_nmt.reporting), charts embedded
+    tmp/                        $TMPDIR of the running run and its child processes, see `run_tmp_dir`
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import List, Optional
 
 from tfx_nmt.config import RunConfig
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
+from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,11 @@ def direct_runner_args(workers: int) -> List[str]:
 
 def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int] = None) -> dict:
     """Runs the whole pipeline with LocalDagRunner; writes `run_summary.json`, `report.html` and the pushed
-    model's model card.
+    model's model card. Temporary files, of this process and of its child processes, go to `output_dir`'s
+    `tmp/`.
+
+    Call it before TensorFlow is imported or initialized in this process: it points `$TMPDIR` into
+    `output_dir` and splits the CPU into `config.replicas` logical devices first.
 
     Args:
         config: the run's knobs.
@@ -83,20 +89,22 @@ def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: O
         OutputDirLockedError: another run holds `output_dir`; raised before anything is written.
         RuntimeError: a component failed (TFX's own error, raised from the failing executor).
     """
-    with hold_output_dir(os.path.abspath(output_dir)):
+    output_dir = os.path.abspath(output_dir)
+    with hold_output_dir(output_dir), run_tmp_dir(output_dir):
         return _run_locked(config, data_dir, output_dir, beam_workers)
 
 
 def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int]) -> dict:
     from tfx import v1 as tfx
 
+    from tfx_nmt.models.devices import configure_cpu_replicas
     from tfx_nmt.pipeline import run_summary
     from tfx_nmt.pipeline.component_progress import ComponentProgress
     from tfx_nmt.pipeline.pipeline import create_pipeline
     from tfx_nmt.reporting.documents import write_run_documents
 
-    paths = LocalPaths(os.path.abspath(output_dir))
-    os.makedirs(paths.output_dir, exist_ok=True)
+    configure_cpu_replicas(config.replicas)
+    paths = LocalPaths(output_dir)
     workers = beam_workers or os.cpu_count() or 1
     pipeline = create_pipeline(
         config,

@@ -1,0 +1,56 @@
+"""Every temporary file of a local run, and of its child processes, goes under `<output_dir>/tmp/`.
+
+TensorFlow (autograph's generated modules), SentencePiece's trainer input, Beam's worker processes and
+TFX write temporary files to `$TMPDIR` (Python's `tempfile`, and native code reading the variable). A
+run killed by SIGKILL cannot remove them, and they would pile up outside its output directory. With
+`$TMPDIR` inside the output directory, the next run into the same directory removes them: it empties
+the directory while holding the directory's lock (`output_dir_lock`), so it never deletes the files of
+a run in progress.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from typing import Iterator
+
+TMP_DIR = "tmp"
+
+
+@contextlib.contextmanager
+def run_tmp_dir(output_dir: str) -> Iterator[str]:
+    """Inside the `with` block, `$TMPDIR` and `tempfile.tempdir` are `<output_dir>/tmp`, emptied on entry
+    and removed on exit; their previous values are restored on exit.
+
+    Enter it only while holding `output_dir`'s lock, and before importing TensorFlow, Beam or TFX (a
+    library may keep the temporary directory it sees at import). Child processes started inside the
+    block inherit `$TMPDIR`.
+
+    Args:
+        output_dir: an absolute path.
+
+    Yields:
+        The temporary directory's path.
+
+    Raises:
+        OSError: when `<output_dir>/tmp` cannot be emptied or created (for example when it is a symbolic
+            link, which is never followed).
+    """
+    path = os.path.join(output_dir, TMP_DIR)
+    if os.path.lexists(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    previous_variable, previous_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = path
+    try:
+        yield path
+    finally:
+        tempfile.tempdir = previous_tempdir
+        if previous_variable is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = previous_variable
+        # What cannot be removed now (a file a child process still holds) is inside the output
+        # directory, and the next run empties it; failing a finished run for it would help nobody.
+        shutil.rmtree(path, ignore_errors=True)
