@@ -21,6 +21,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from machine import machine_line
 from train_throughput import write_tokenized
 
 from tfx_nmt.components import corpus
@@ -98,6 +99,7 @@ def main():
     parser.add_argument("--sentences", type=int, default=1000, help="test sentences to translate")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     config = get_preset(args.preset)
     model, proto = trained_model(config, args.data_dir, args.train_seconds, args.model_cache)
     encoder = subword.SubwordEncoder(proto)
