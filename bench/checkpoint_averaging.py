@@ -23,7 +23,7 @@ from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_score
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
 from tfx_nmt.models.export import TranslatorServingModule
-from tfx_nmt.models.trainer import build_model
+from tfx_nmt.models.trainer import build_model, compiled_model
 from tfx_nmt.serving.clients import translate_all
 from tfx_nmt.text.subword import SubwordEncoder
 
@@ -44,7 +44,8 @@ def main():
     kept = checkpoint_steps(stats["checkpoint_dir"])
     if not kept:
         parser.error(f"no checkpoint in {stats['checkpoint_dir']}")
-    model = build_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
+    vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
+    model, scratch = build_model(config, vocabulary_size), compiled_model(config, vocabulary_size)
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a, config.max_decode_length_b,
                                      config.beam_size, config.length_penalty_alpha)
 
@@ -59,7 +60,7 @@ def main():
     print(f"{'N':>2s}  {'steps averaged':32s} {'BLEU':>6s} {'BLEU lc tok':>11s}", flush=True)
     for n in range(1, min(args.max_n, len(kept)) + 1):
         chosen = kept[-n:]
-        average_checkpoints(model, [path for _, path in chosen])
+        average_checkpoints(model, [path for _, path in chosen], scratch)
         hypotheses, _ = translate_all(translate, sources, args.batch_size or config.decode_batch_size)
         scores = corpus_scores(hypotheses, references)
         lowercase_bleu = comparable_bleu(hypotheses, references, config.target)

@@ -8,8 +8,14 @@ written every `--save-interval-updates` steps, `--num-update-checkpoints N`: the
 model parameter; optimizer state is not averaged.
 
 Checkpoints are those `tfx_nmt.models.callbacks.CheckpointAndResume` writes: TensorFlow object-based
-checkpoints of `tf.train.Checkpoint(model=..., optimizer=...)` numbered by optimizer step. Only the
-`model` part is read.
+checkpoints of `tf.train.Checkpoint(model=..., optimizer=...)` numbered by optimizer step. They are read
+into a scratch copy of the model, never into the model being averaged: that model's optimizer must stay
+as it is, and `Checkpoint(model=...)` alone does not reach every weight. On the TensorFlow backend,
+Keras 3 leaves layers kept in a Python list (the encoder and decoder stacks) out of a model's checkpoint
+dependencies (only SavedModel export follows them); the checkpoint holds their weights through the
+optimizer's list of the variables it trains. The copy is therefore compiled with the training's optimizer
+(the same class and schedule, so that the optimizer's part of the checkpoint lines up) and restored
+together with it, and every weight is checked to have been read.
 """
 from __future__ import annotations
 
@@ -37,38 +43,52 @@ def checkpoint_steps(directory: str) -> List[Tuple[int, str]]:
     return [(int(path.rsplit("-", 1)[1]), path) for path in state.all_model_checkpoint_paths]
 
 
-def average_checkpoints(model: keras.Model, paths: Sequence[str]) -> None:
+def average_checkpoints(model: keras.Model, paths: Sequence[str], scratch: keras.Model) -> None:
     """Sets every weight of `model` to its arithmetic mean over the checkpoints `paths`.
 
-    Each checkpoint is restored into `model` in turn (the `model` object of the checkpoint only; optimizer
-    slots and step counter are neither read nor changed), its weights accumulated in float64, and the
-    means are assigned at the end, cast to each weight's dtype. `model.weights` is Keras's list of layer
-    weights: trainable and non-trainable, without metric state and random-seed state. Memory: one float64
-    copy of the weights besides the model.
+    Each checkpoint is restored into `scratch` (see the module docstring), its weights accumulated in
+    float64; the means are then assigned to `model`, cast to each weight's dtype. Only model weights are
+    read: `model.weights` is Keras's list of layer weights (trainable and non-trainable, without metric
+    and random-seed state); the optimizer of `model` (slots, step counter) is neither read nor changed.
+    Memory: the scratch model, its optimizer's slots, and one float64 copy of the weights.
 
     Args:
-        model: a built model of the checkpoints' architecture (under a tf.distribute strategy, restoring
-            and assigning in cross-replica context updates every replica).
+        model: the model to set, built (under a tf.distribute strategy, assigning in cross-replica
+            context updates every replica).
         paths: checkpoint prefixes (`.../ckpt-1600`); at least one.
+        scratch: a built model of the same architecture as `model`, outside any strategy, compiled with
+            an optimizer like the training's (`tfx_nmt.models.trainer.compiled_model`); its weights and
+            optimizer state are overwritten.
 
     Raises:
-        ValueError: when `paths` is empty.
-        AssertionError: when a checkpoint lacks a weight of `model` (another architecture).
+        ValueError: when `paths` is empty, when `scratch` and `model` differ in their weights' shapes, or
+            when a checkpoint holds no value (or NaN) for a weight of the model.
     """
     if not paths:
         raise ValueError("average_checkpoints needs at least one checkpoint")
-    checkpoint = tf.train.Checkpoint(model=model)
-    sums = [np.zeros(w.shape, np.float64) for w in model.weights]
+    shapes = [tuple(w.shape) for w in model.weights]
+    if [tuple(w.shape) for w in scratch.weights] != shapes:
+        raise ValueError("the scratch model's weights differ in number or shape from the model's")
+    if not scratch.optimizer.built:
+        scratch.optimizer.build(scratch.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=scratch, optimizer=scratch.optimizer)
+    sums = [np.zeros(shape, np.float64) for shape in shapes]
     for path in paths:
-        checkpoint.read(path).expect_partial().assert_existing_objects_matched()
-        for total, weight in zip(sums, model.weights):
-            total += keras.ops.convert_to_numpy(weight)
+        for weight in scratch.weights:  # NaN marks a weight the checkpoint did not restore.
+            weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+        checkpoint.read(path).expect_partial()
+        for total, weight in zip(sums, scratch.weights):
+            value = keras.ops.convert_to_numpy(weight)
+            if np.isnan(value).any():
+                raise ValueError(f"{path} holds no value (or NaN) for the weight {weight.path}")
+            total += value
     for total, weight in zip(sums, model.weights):
         weight.assign((total / len(paths)).astype(weight.dtype))
 
 
-def average_last_checkpoints(model: keras.Model, directory: str, count: int) -> List[int]:
-    """Averages the newest `count` checkpoints of `directory` into `model` (`average_checkpoints`).
+def average_last_checkpoints(model: keras.Model, directory: str, count: int, scratch: keras.Model) -> List[int]:
+    """Averages the newest `count` checkpoints of `directory` into `model` (`average_checkpoints`, which
+    reads them into `scratch`).
 
     When `directory` keeps fewer than `count` checkpoints (training stopped early, by its time budget
     for example), all of them are averaged and a warning is logged.
@@ -93,7 +113,7 @@ def average_last_checkpoints(model: keras.Model, directory: str, count: int) -> 
         log.warning("Only %d checkpoint(s) in %s, fewer than the %d asked to average: averaging them all",
                     len(chosen), directory, count)
     steps = [step for step, _ in chosen]
-    average_checkpoints(model, [path for _, path in chosen])
+    average_checkpoints(model, [path for _, path in chosen], scratch)
     log.info("Averaged the model weights of %d checkpoint(s), steps %s", len(steps),
              ", ".join(str(s) for s in steps))
     return steps

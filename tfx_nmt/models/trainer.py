@@ -71,6 +71,14 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
         beta_1=0.9, beta_2=0.98, epsilon=1e-9)
 
 
+def compiled_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
+    """`build_model` compiled with `make_optimizer` (and XLA when `config.jit_compile`), as it is trained
+    and checkpointed (variables created in the current strategy scope)."""
+    model = build_model(config, vocabulary_size)
+    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+    return model
+
+
 def checkpoint_directory(fn_args) -> str:
     """Where the Trainer checkpoints: `<Trainer output dir>/checkpoints/<fingerprint>/`.
 
@@ -129,8 +137,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     validation_steps = max(1, sum(1 for _ in eval_dataset))
     train_dataset, eval_dataset = _shard_batches(train_dataset), _shard_batches(eval_dataset)
     with strategy.scope():
-        model = build_model(config, vocabulary_size)
-        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+        model = compiled_model(config, vocabulary_size)
     steps_per_epoch = max(1, min(config.steps_per_epoch, train_steps))
     # Checkpoint averaging reads the newest `average_checkpoints` checkpoints: keep at least that many.
     checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir,
@@ -208,8 +215,8 @@ def run_fn(fn_args) -> None:
     # (the optimizer state stays the final one).
     stats["averaged_checkpoint_steps"] = None
     if config.average_checkpoints > 1:
-        stats["averaged_checkpoint_steps"] = average_last_checkpoints(model, checkpoint_dir,
-                                                                      config.average_checkpoints)
+        stats["averaged_checkpoint_steps"] = average_last_checkpoints(
+            model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
     log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
