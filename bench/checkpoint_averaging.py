@@ -66,7 +66,8 @@ def main():
         lowercase_bleu = comparable_bleu(hypotheses, references, config.target)
         steps = ", ".join(str(step) for step, _ in chosen)
         print(f"{n:>2d}  {steps:32s} {scores.bleu:>6.2f} {lowercase_bleu:>11.2f}", flush=True)
-    print(f"BLEU: sacreBLEU {scores.bleu_signature}; BLEU lc tok: see BENCHMARKS.md", flush=True)
+    print(f"BLEU: cased sacreBLEU, {scores.bleu_signature}; BLEU lc tok: lowercased, punctuation-normalized, "
+          "Moses-tokenized (BENCHMARKS.md, BLEU procedures)", flush=True)
 
 
 if __name__ == "__main__":

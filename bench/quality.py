@@ -91,8 +91,8 @@ def main():
     if os.path.exists(os.path.join(args.output_dir, "metadata.sqlite")):
         parser.error(f"{args.output_dir} holds a run already; remove it or choose another --output-dir")
     print(machine_line(), flush=True)
-    print(f"`tfx-nmt run --preset {args.preset} --output-dir {args.output_dir} {' '.join(run_args)}`"
-          f" (log: {args.output_dir}/bench.log)", flush=True)
+    command = " ".join(["tfx-nmt run --preset", args.preset, "--output-dir", args.output_dir] + run_args)
+    print(f"{command}  (log: {os.path.join(args.output_dir, 'bench.log')})", flush=True)
     run = run_pipeline(args.preset, args.output_dir, args.data_dir, run_args,
                        os.path.join(args.output_dir, "bench.log"))
     model_run_dir = run.summary["artifacts"]["Trainer.model_run"]

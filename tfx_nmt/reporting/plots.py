@@ -69,7 +69,7 @@ def two_axis_line_chart_png(left: Dict[str, List[Tuple[float, float]]], right: D
     right_axes.set_ylabel(right_label)
     left_axes.grid(True, alpha=0.3)
     if lines:
-        left_axes.legend(lines, [line.get_label() for line in lines])
+        left_axes.legend(lines, [line.get_label() for line in lines], fontsize="small")
     return _png(figure)
 
 
