@@ -46,6 +46,9 @@ test: $(STAMP) chromium
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks print tables (BENCHMARKS.md); they are measurements, not tests.
+# TensorFlow's start-up lines and Google clients' FutureWarnings would bury the tables.
+bench bench-quality: export TF_CPP_MIN_LOG_LEVEL = 2
+bench bench-quality: export PYTHONWARNINGS = ignore::FutureWarning
 bench: $(STAMP)
 	$(BIN)/python bench/train_throughput.py $(BENCH_THROUGHPUT_ARGS)
 	$(BIN)/python bench/data_components.py $(BENCH_DATA_ARGS)
