@@ -1,4 +1,5 @@
-# tfx-nmt: `make run` trains, evaluates and pushes the quick model; `make test` runs the test suite.
+# tfx-nmt: `make run` trains, evaluates and pushes the quick model; `make test` runs the test suite;
+# `make bench` and `make bench-quality` print the benchmark tables of BENCHMARKS.md.
 # Every target installs the environment first when it is missing or older than the lock file.
 SHELL := /bin/bash
 VENV ?= .venv
@@ -9,6 +10,14 @@ PRESET ?= quick
 OUTPUT_DIR ?= outputs/$(PRESET)
 RUN_ARGS ?=
 PYTEST_ARGS ?=
+# `make bench`: about 15 minutes on an idle 2-core CPU (throughput ~5, data components ~5, smoke ~4).
+BENCH_THROUGHPUT_ARGS ?= --preset quick --steps 40 --warmup 10 --baseline-batch 64
+BENCH_DATA_ARGS ?= --vocabulary-size 8000
+BENCH_OVERHEAD_ARGS ?= --preset smoke
+# `make bench-quality`: the quick preset end to end into a fresh BENCH_OUTPUT_DIR (removed first).
+BENCH_OUTPUT_DIR ?= outputs/bench-quality
+BENCH_FIGURE ?= bench/figures/training_curve_quick.png
+BENCH_QUALITY_ARGS ?= --preset quick
 
 # The shared copy of Multi30k beside the checkout, when there is one; else the code's own default.
 SHARED_DATA := $(abspath ../shared/data/multi30k)
@@ -18,7 +27,7 @@ export TFX_NMT_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install run test bench clean lock chromium
+.PHONY: install run test bench bench-quality clean lock chromium
 install: $(STAMP)
 
 $(STAMP): requirements.lock setup.py
@@ -35,6 +44,19 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+
+# Benchmarks print tables (BENCHMARKS.md); they are measurements, not tests.
+# TensorFlow's start-up lines and Google clients' FutureWarnings would bury the tables.
+bench bench-quality: export TF_CPP_MIN_LOG_LEVEL = 2
+bench bench-quality: export PYTHONWARNINGS = ignore::FutureWarning
+bench: $(STAMP)
+	$(BIN)/python bench/train_throughput.py $(BENCH_THROUGHPUT_ARGS)
+	$(BIN)/python bench/data_components.py $(BENCH_DATA_ARGS)
+	$(BIN)/python bench/pipeline_overhead.py $(BENCH_OVERHEAD_ARGS)
+
+bench-quality: $(STAMP)
+	rm -rf $(BENCH_OUTPUT_DIR)
+	$(BIN)/python bench/quality.py --output-dir $(BENCH_OUTPUT_DIR) --figure $(BENCH_FIGURE) $(BENCH_QUALITY_ARGS)
 
 # Headless Chromium opens the run report in the tests: Debian's `chromium` package, installed when missing
 # (as root, or through sudo); nothing happens when it is already on PATH.

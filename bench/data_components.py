@@ -14,6 +14,7 @@ import time
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
+from machine import machine_line
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
@@ -56,6 +57,7 @@ def main():
     parser.add_argument("--data-dir", default=os.environ.get("TFX_NMT_DATA_DIR"))
     parser.add_argument("--vocabulary-size", type=int, default=8000)
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     pairs = corpus.read_corpus(args.data_dir, "en", "de", {})["train"]
     rules = CleaningRules()
     model_proto = subword.train_sentencepiece((x for pair in pairs for x in pair), args.vocabulary_size)

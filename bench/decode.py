@@ -23,6 +23,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from machine import machine_line
 from train_throughput import write_tokenized
 
 from tfx_nmt.components import corpus
@@ -104,6 +105,7 @@ def main():
     parser.add_argument("--batch-1-sentences", type=int, default=0,
                         help="translate only the first N sentences at batch size 1 (0: all); batch 1 is slow")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     if args.run_dir:
         run = restore_run_model(args.run_dir)
         config, model, proto = run.config, run.model, run.tokenizer_model

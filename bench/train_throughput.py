@@ -15,6 +15,7 @@ import tempfile
 import time
 
 import tensorflow as tf
+from machine import machine_line
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import CleaningRules, clean_pair
@@ -86,6 +87,7 @@ def main():
     parser.add_argument("--configs", nargs="+", default=[""],
                         help="comma-separated field=value overrides of the preset, one set per config")
     args = parser.parse_args()
+    print(machine_line(), flush=True)
     base = get_preset(args.preset)
     with tempfile.TemporaryDirectory() as workdir:
         path = os.path.join(workdir, "train.gz")

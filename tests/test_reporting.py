@@ -15,7 +15,8 @@ from PIL import Image
 from tfx_nmt.models.callbacks import TrainingMonitor, format_duration
 from tfx_nmt.pipeline.component_progress import CACHED, FINISHED, RUNNING, ComponentProgress
 from tfx_nmt.reporting import plots, translation_analysis
-from tfx_nmt.reporting.training_curves import read_scalar_events, read_training_curves
+from tfx_nmt.reporting.training_curves import (ScalarEvent, against_wall_time, read_scalar_events,
+                                               read_training_curves)
 
 
 def words(n: int) -> str:
@@ -77,7 +78,10 @@ def test_charts_are_png_images():
                                  "empty": []}, "Loss", "nats")
     bars = plots.bar_chart_png(["1-10", "11-20", "21-30", "31+"], [30.5, 22.0, float("nan"), 10.0],
                                ["30.5 (n=3)", "22.0 (n=5)", "n/a (n=0)", "10.0 (n=1)"], "BLEU", "words", "BLEU")
-    for data in (line, bars):
+    two_axes = plots.two_axis_line_chart_png({"training loss": [(5.5, 5.1), (9.0, 4.2)], "empty": []},
+                                             {"validation BLEU": [(5.6, 3.0), (9.1, 12.5)]},
+                                             "Training", "nats", "BLEU", "minutes")
+    for data in (line, bars, two_axes):
         image = _decode_png(data)
         assert image.size == (560, 320)
         assert len(data) > 10_000
@@ -112,6 +116,13 @@ def test_training_curves_map_epochs_to_steps_across_a_resumed_fit(tmp_path):
     assert histories[1]["step"] == [9, 12]
     steps = [e for e in read_scalar_events(str(tmp_path / "train")) if e.tag == "epoch_step"]
     assert [(e.step, e.value) for e in steps] == [(0, 3.0), (1, 6.0), (0, 9.0), (1, 12.0)]
+
+
+def test_curves_against_wall_time_are_minutes_since_the_origin():
+    events = [ScalarEvent("epoch_loss", 1, 1_000_270.0, 4.0), ScalarEvent("epoch_bleu", 0, 1_000_100.0, 2.0),
+              ScalarEvent("epoch_loss", 0, 1_000_090.0, 5.0)]
+    assert against_wall_time(events, "epoch_loss", origin=1_000_000.0) == [(1.5, 5.0), (4.5, 4.0)]
+    assert against_wall_time(events, "epoch_step", origin=1_000_000.0) == []
 
 
 def test_training_curves_need_the_step_scalar(tmp_path):

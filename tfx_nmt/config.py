@@ -84,6 +84,12 @@ class RunConfig:
     label_smoothing: float = 0.1
     steps_per_epoch: int = 500
     eval_batches: int = 20
+    # Checkpoints are written at the end of every epoch and, when this is > 0, also every
+    # `checkpoint_every_steps` optimizer steps: a finer cadence for checkpoint averaging than epochs.
+    checkpoint_every_steps: int = 0
+    # Export the mean of the model weights of the last N checkpoints instead of the final weights
+    # (Vaswani et al. 2017, section 6.1; fairseq's scripts/average_checkpoints.py); 0 or 1: off.
+    average_checkpoints: int = 0
     # Validation pairs translated greedily after every epoch for a validation BLEU curve (0: none).
     validation_bleu_sentences: int = 64
     replicas: int = 1
@@ -110,6 +116,9 @@ class RunConfig:
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        for name in ("checkpoint_every_steps", "average_checkpoints"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     def model_config(self) -> ModelConfig:
         """The Transformer's shape, taken from this run's fields."""

@@ -17,18 +17,29 @@ TRAINING_TIME_FILE = "training_time.json"
 
 
 class CheckpointAndResume(keras.callbacks.Callback):
-    """Saves model and optimizer state (step counter included) at the end of every epoch, keeping the
-    newest `max_to_keep`, and restores the newest checkpoint of `directory` when training starts.
+    """Saves model and optimizer state (step counter included) at the end of every epoch, and also every
+    `every_steps` optimizer steps when that is set, keeping the newest `max_to_keep`; restores the newest
+    checkpoint of `directory` when training starts.
 
-    A Trainer that was killed and run again with the same `directory` continues from its last epoch:
-    the optimizer's step counter (`optimizer.iterations`) continues instead of restarting at 0.
+    A Trainer that was killed and run again with the same `directory` continues from its last checkpoint:
+    the optimizer's step counter (`optimizer.iterations`) continues instead of restarting at 0. Each
+    checkpoint is numbered by the optimizer step it was saved at (`ckpt-<step>`), which is what checkpoint
+    averaging (`tfx_nmt.models.checkpoint_averaging`) reports.
+
+    Args:
+        directory: where checkpoints are written and resumed from.
+        max_to_keep: newest checkpoints kept; older ones are deleted.
+        every_steps: also save whenever the optimizer step is a multiple of this (0: at epoch ends only).
+            An epoch end that falls on a step just saved does not save it again.
     """
 
-    def __init__(self, directory: str, max_to_keep: int = 5):
+    def __init__(self, directory: str, max_to_keep: int = 5, every_steps: int = 0):
         super().__init__()
         self.directory = directory
         self.max_to_keep = max_to_keep
+        self.every_steps = every_steps
         self._manager = None
+        self._last_saved_step = None
         self.initial_step = 0
 
     def on_train_begin(self, logs=None):
@@ -37,10 +48,21 @@ class CheckpointAndResume(keras.callbacks.Callback):
         if self._manager.latest_checkpoint:
             checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             self.initial_step = int(self.model.optimizer.iterations.numpy())
+            self._last_saved_step = self.initial_step
             log.info("Resumed from %s at step %d", self._manager.latest_checkpoint, self.initial_step)
 
+    def _save(self) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        if step != self._last_saved_step:
+            self._manager.save(checkpoint_number=step)
+            self._last_saved_step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_steps and int(self.model.optimizer.iterations.numpy()) % self.every_steps == 0:
+            self._save()
+
     def on_epoch_end(self, epoch, logs=None):
-        self._manager.save(checkpoint_number=int(self.model.optimizer.iterations.numpy()))
+        self._save()
 
 
 def _training_time_records(checkpoint_dir: str) -> Dict[int, Dict[str, float]]:

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
-from tfx_nmt.models.trainer import build_model, make_optimizer
+from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.warm_start import CHECKPOINT_PREFIX, checkpoint_dir
 from tfx_nmt.text.subword import SubwordEncoder
@@ -60,14 +60,13 @@ def restore_run_model(output_dir: str) -> RestoredRun:
     if "Trainer.model" not in artifacts:
         raise FileNotFoundError(f"the run in {output_dir} has no Trainer model")
     tokenizer_model = read_tokenizer_model(artifacts["SubwordTokenizer.tokenizer"])
-    model = build_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
+    model = compiled_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
     # Keras 3 layers kept in Python lists (the encoder and decoder stacks) are not children of the model
     # in TensorFlow's checkpoint graph; the checkpoint reaches their variables through the optimizer's
-    # `_trainable_variables`. So the optimizer is built over the model's variables, in the Trainer's
-    # order, and restored with it.
-    optimizer = make_optimizer(config)
-    optimizer.build(model.trainable_variables)
+    # `_trainable_variables`. So the model is compiled as the Trainer compiles it, its optimizer built over
+    # the model's variables in the Trainer's order, and restored with it.
+    model.optimizer.build(model.trainable_variables)
     prefix = os.path.join(checkpoint_dir(artifacts["Trainer.model"]), CHECKPOINT_PREFIX)
-    status = tf.train.Checkpoint(model=model, optimizer=optimizer).read(prefix)
+    status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(prefix)
     status.assert_existing_objects_matched()
     return RestoredRun(model, tokenizer_model, config)

@@ -31,6 +31,7 @@ import tensorflow as tf
 from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models import callbacks as training_callbacks
+from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
 from tfx_nmt.models.devices import is_chief, make_strategy
 from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
@@ -70,6 +71,14 @@ def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
         beta_1=0.9, beta_2=0.98, epsilon=1e-9)
 
 
+def compiled_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
+    """`build_model` compiled with `make_optimizer` (and XLA when `config.jit_compile`), as it is trained
+    and checkpointed (variables created in the current strategy scope)."""
+    model = build_model(config, vocabulary_size)
+    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+    return model
+
+
 def checkpoint_directory(fn_args) -> str:
     """Where the Trainer checkpoints: `<Trainer output dir>/checkpoints/<fingerprint>/`.
 
@@ -105,8 +114,8 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     """Builds, compiles and fits the model under `strategy` (default: `make_strategy` of `config`).
 
     Args:
-        checkpoint_dir: where checkpoints, with the training time up to each, are written every epoch and
-            resumed from.
+        checkpoint_dir: where checkpoints are written (every epoch, and every `checkpoint_every_steps`
+            steps when set), with the training time up to each epoch, and resumed from.
         tokenizer_model: SentencePiece model proto; detokenizes the translations of the validation BLEU.
         strategy: a tf.distribute strategy created by `make_strategy`.
         warm_start: when its `checkpoint` is set, training starts from it and runs `train_steps` more
@@ -130,10 +139,12 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     validation_steps = max(1, sum(1 for _ in eval_dataset))
     train_dataset, eval_dataset = _shard_batches(train_dataset), _shard_batches(eval_dataset)
     with strategy.scope():
-        model = build_model(config, vocabulary_size)
-        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+        model = compiled_model(config, vocabulary_size)
     steps_per_epoch = max(1, min(config.steps_per_epoch, train_steps))
-    checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir)
+    # Checkpoint averaging reads the newest `average_checkpoints` checkpoints: keep at least that many.
+    checkpoints = training_callbacks.CheckpointAndResume(checkpoint_dir,
+                                                         max_to_keep=max(5, config.average_checkpoints),
+                                                         every_steps=config.checkpoint_every_steps)
     restore = [RestoreWarmStart(warm_start.checkpoint)] if warm_start and warm_start.checkpoint else []
     base_step = warm_start.initial_step if restore else 0
     # On a terminal Keras draws a progress bar with ETA; elsewhere (logs, CI) it prints a line per epoch,
@@ -204,6 +215,12 @@ def run_fn(fn_args) -> None:
     stats["warm_start"] = warm_start.as_dict() if warm_start else None
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
+    # The exported model, and the Format-Checkpoint a warm start continues from, get the averaged weights
+    # (the optimizer state stays the final one).
+    stats["averaged_checkpoint_steps"] = None
+    if config.average_checkpoints > 1:
+        stats["averaged_checkpoint_steps"] = average_last_checkpoints(
+            model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
     log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,

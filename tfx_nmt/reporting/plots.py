@@ -45,6 +45,34 @@ def line_chart_png(series: Dict[str, List[Tuple[int, float]]], title: str, y_lab
     return _png(figure)
 
 
+def two_axis_line_chart_png(left: Dict[str, List[Tuple[float, float]]], right: Dict[str, List[Tuple[float, float]]],
+                            title: str, left_label: str, right_label: str, x_label: str) -> bytes:
+    """A line chart of quantities in two units over one x axis: the `left` series against the left y axis
+    (solid lines), the `right` series against a right y axis (dashed lines), one legend for both. Empty
+    series are left out of the chart and its legend.
+
+    Returns:
+        PNG bytes, 560x320 pixels.
+    """
+    figure = Figure(figsize=_SIZE_INCHES)
+    left_axes = figure.add_subplot()
+    right_axes = left_axes.twinx()
+    lines = []
+    drawn = [(left_axes, "-", name, points) for name, points in left.items() if points] + \
+        [(right_axes, "--", name, points) for name, points in right.items() if points]
+    for color, (axes, style, name, points) in enumerate(drawn):
+        xs, ys = zip(*points)
+        lines += axes.plot(xs, ys, style, marker="o", markersize=3, color=f"C{color}", label=name)
+    left_axes.set_title(title)
+    left_axes.set_xlabel(x_label)
+    left_axes.set_ylabel(left_label)
+    right_axes.set_ylabel(right_label)
+    left_axes.grid(True, alpha=0.3)
+    if lines:
+        left_axes.legend(lines, [line.get_label() for line in lines], fontsize="small")
+    return _png(figure)
+
+
 def bar_chart_png(labels: Sequence[str], values: Sequence[float], annotations: Sequence[str], title: str,
                   x_label: str, y_label: str) -> bytes:
     """A bar chart with one bar per label, its annotation written above it. NaN values draw no bar (the

@@ -96,6 +96,15 @@ def against_steps(events: List[ScalarEvent], step_events: List[ScalarEvent], tag
     return sorted(points.items())
 
 
+def against_wall_time(events: List[ScalarEvent], tag: str, origin: float) -> List[Tuple[float, float]]:
+    """The `tag` events as (minutes since `origin`, value), in wall-time order.
+
+    Args:
+        origin: seconds since the Unix epoch, for example when the pipeline run started.
+    """
+    return sorted(((e.wall_time - origin) / 60.0, e.value) for e in events if e.tag == tag)
+
+
 def read_training_curves(model_run_dir: str) -> TrainingCurves:
     """The Trainer's curves from `<model_run_dir>/train` and `<model_run_dir>/validation`.
 

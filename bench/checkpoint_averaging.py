@@ -1,0 +1,74 @@
+"""Checkpoint averaging measured offline on a finished run, without retraining: for N = 1 .. `--max-n`
+(as many as the run's Trainer kept), the model weights of the newest N checkpoints are averaged
+(`tfx_nmt.models.checkpoint_averaging`) and the test split is translated greedily and scored.
+
+Reads from `<output-dir>`: `run_summary.json` (the run's config, its artifact URIs), the Trainer's
+`training_stats.json` (`checkpoint_dir`), the SubwordTokenizer's SentencePiece model and the TextCleaner's
+test split (what the TranslationEvaluator scores). The model is rebuilt with the run's config. Prints, per
+N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of greedy translations
+(`translate_greedy`; the TranslationEvaluator's figures use beam search, so N = 1 is below the run's BLEU).
+
+    python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64]
+"""
+import argparse
+import json
+import os
+
+import tensorflow as tf
+from machine import machine_line
+
+from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
+from tfx_nmt.components.translation_evaluator import read_pairs
+from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
+from tfx_nmt.config import RunConfig
+from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
+from tfx_nmt.models.export import TranslatorServingModule
+from tfx_nmt.models.trainer import build_model, compiled_model
+from tfx_nmt.serving.clients import translate_all
+from tfx_nmt.text.subword import SubwordEncoder
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", required=True, help="the `--output-dir` of a finished `tfx-nmt run`")
+    parser.add_argument("--max-n", type=int, default=5, help="average up to this many newest checkpoints")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the run's decode_batch_size")
+    args = parser.parse_args()
+    with open(os.path.join(args.output_dir, "run_summary.json")) as f:
+        summary = json.load(f)
+    config, artifacts = RunConfig.from_dict(summary["config"]), summary["artifacts"]
+    with open(os.path.join(artifacts["Trainer.model_run"], "training_stats.json")) as f:
+        stats = json.load(f)
+    tokenizer_model = read_tokenizer_model(artifacts["SubwordTokenizer.tokenizer"])
+    sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], "test")
+    kept = checkpoint_steps(stats["checkpoint_dir"])
+    if not kept:
+        parser.error(f"no checkpoint in {stats['checkpoint_dir']}")
+    vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
+    model, scratch = build_model(config, vocabulary_size), compiled_model(config, vocabulary_size)
+    module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a, config.max_decode_length_b,
+                                     config.beam_size, config.length_penalty_alpha)
+
+    def translate(texts):
+        outputs = module.translate_greedy(tf.constant(texts))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
+
+    print(machine_line(), flush=True)
+    print(f"run {args.output_dir}: preset {config.preset}, {summary['train_steps']} steps, "
+          f"{len(kept)} checkpoints kept (steps {', '.join(str(s) for s, _ in kept)}), "
+          f"{len(sources)} test sentences, greedy", flush=True)
+    print(f"{'N':>2s}  {'steps averaged':32s} {'BLEU':>6s} {'BLEU lc tok':>11s}", flush=True)
+    for n in range(1, min(args.max_n, len(kept)) + 1):
+        chosen = kept[-n:]
+        average_checkpoints(model, [path for _, path in chosen], scratch)
+        hypotheses, _ = translate_all(translate, sources, args.batch_size or config.decode_batch_size)
+        scores = corpus_scores(hypotheses, references)
+        lowercase_bleu = comparable_bleu(hypotheses, references, config.target)
+        steps = ", ".join(str(step) for step, _ in chosen)
+        print(f"{n:>2d}  {steps:32s} {scores.bleu:>6.2f} {lowercase_bleu:>11.2f}", flush=True)
+    print(f"BLEU: cased sacreBLEU, {scores.bleu_signature}; BLEU lc tok: lowercased, punctuation-normalized, "
+          "Moses-tokenized (BENCHMARKS.md, BLEU procedures)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""The machine line every benchmark prints first, so that a table can be copied with what it ran on."""
+import datetime
+import os
+import platform
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_line() -> str:
+    """`machine: <CPU model>, <n> cores usable (<m> online), <memory> GB RAM, Python x.y, <UTC date>`."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"machine: {cpu_model()}, {usable} cores usable ({os.cpu_count()} online), {memory_gb:.1f} GB RAM, "
+            f"Python {platform.python_version()}, {date}")
