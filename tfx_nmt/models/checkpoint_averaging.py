@@ -44,7 +44,8 @@ def checkpoint_steps(directory: str) -> List[Tuple[int, str]]:
 
 
 def average_checkpoints(model: keras.Model, paths: Sequence[str], scratch: keras.Model) -> None:
-    """Sets every weight of `model` to its arithmetic mean over the checkpoints `paths`.
+    """Sets every weight of `model` to its arithmetic mean over the checkpoints `paths` (with one path:
+    that checkpoint's weights).
 
     Each checkpoint is restored into `scratch` (see the module docstring), its weights accumulated in
     float64; the means are then assigned to `model`, cast to each weight's dtype. Only model weights are
