@@ -4,6 +4,9 @@
 - `quick`: the default. The full corpus and a small model trained for up to 1,600 steps or 23 minutes
   of wall-clock training time, whichever comes first, so that `make run` ends within 30 minutes on a
   2-core CPU (BENCHMARKS.md).
+- `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
+  up to 8,000 steps or 105 minutes of wall-clock training time, the last 5 checkpoints (100 steps apart)
+  averaged: the most a 2-core CPU does in a 2-hour working session. Not yet measured (BENCHMARKS.md).
 - `base`: Transformer-base (Vaswani et al. 2017, table 3), for GPUs and clusters.
 """
 from __future__ import annotations
@@ -28,6 +31,14 @@ PRESETS: Dict[str, RunConfig] = {
         d_model=128, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=512, dropout=0.1,
         train_steps=1600, max_train_seconds=1380, steps_per_epoch=200, tokens_per_batch=3072,
         learning_rate=1.5e-3, warmup_steps=400, eval_batches=20,
+    ),
+    "cpu-long": RunConfig(
+        preset="cpu-long",
+        vocabulary_size=8000,
+        d_model=256, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=1024, dropout=0.1,
+        train_steps=8000, max_train_seconds=6300, steps_per_epoch=500, tokens_per_batch=4096,
+        learning_rate=1e-3, warmup_steps=1000, eval_batches=20,
+        checkpoint_every_steps=100, average_checkpoints=5,
     ),
     "base": RunConfig(
         preset="base",
