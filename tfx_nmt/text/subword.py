@@ -9,8 +9,9 @@ Reference: Kudo & Richardson 2018, https://arxiv.org/abs/1808.06226.
 """
 from __future__ import annotations
 
+import io
+import itertools
 import os
-import tempfile
 from typing import Iterable, List
 
 from tfx_nmt.text.normalization import normalize
@@ -47,37 +48,32 @@ def train_sentencepiece(
 
     if model_type not in ("unigram", "bpe"):
         raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus_path = os.path.join(tmp, "corpus.txt")
-        count = 0
-        with open(corpus_path, "w", encoding="utf-8") as f:
-            for sentence in sentences:
-                if sentence:
-                    f.write(sentence.replace("\n", " ") + "\n")
-                    count += 1
-        if count == 0:
-            raise ValueError("cannot train a subword model on an empty corpus")
-        prefix = os.path.join(tmp, "spm")
-        spm.SentencePieceTrainer.train(
-            input=corpus_path,
-            model_prefix=prefix,
-            vocab_size=vocabulary_size,
-            model_type=model_type,
-            character_coverage=1.0,
-            byte_fallback=True,
-            hard_vocab_limit=False,
-            normalization_rule_name="identity",
-            pad_id=PAD_ID,
-            unk_id=UNK_ID,
-            bos_id=BOS_ID,
-            eos_id=EOS_ID,
-            input_sentence_size=2_000_000,
-            shuffle_input_sentence=True,
-            num_threads=num_threads or os.cpu_count() or 1,
-            minloglevel=2,
-        )
-        with open(prefix + ".model", "rb") as f:
-            return f.read()
+    # Sentences are streamed to the trainer and the model comes back in memory: no temporary file, and no
+    # path recorded in the model's trainer_spec (the proto is embedded in the serving SavedModel).
+    lines = (sentence.replace("\n", " ") for sentence in sentences if sentence)
+    first = next(lines, None)
+    if first is None:
+        raise ValueError("cannot train a subword model on an empty corpus")
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=itertools.chain([first], lines),
+        model_writer=model,
+        vocab_size=vocabulary_size,
+        model_type=model_type,
+        character_coverage=1.0,
+        byte_fallback=True,
+        hard_vocab_limit=False,
+        normalization_rule_name="identity",
+        pad_id=PAD_ID,
+        unk_id=UNK_ID,
+        bos_id=BOS_ID,
+        eos_id=EOS_ID,
+        input_sentence_size=2_000_000,
+        shuffle_input_sentence=True,
+        num_threads=num_threads or os.cpu_count() or 1,
+        minloglevel=2,
+    )
+    return model.getvalue()
 
 
 class SubwordEncoder:
