@@ -42,15 +42,23 @@ def test_cache_gives_the_same_tokens_as_full_recomputation(smoke_module, test_se
 
     @tf.function
     def decode(use_cache):
-        greedy = decoding.greedy_decode(model, source_ids, max_lengths, use_cache)
-        beam, log_prob, _ = decoding.beam_decode(model, source_ids, max_lengths, config.beam_size,
-                                                 config.length_penalty_alpha, use_cache)
-        return greedy, beam, log_prob
+        greedy, greedy_log_prob, greedy_tokens = decoding.greedy_decode(model, source_ids, max_lengths, use_cache)
+        beam, beam_log_prob, beam_tokens = decoding.beam_decode(model, source_ids, max_lengths, config.beam_size,
+                                                                config.length_penalty_alpha, use_cache)
+        return greedy, beam, greedy_tokens, beam_tokens, greedy_log_prob, beam_log_prob
 
     cached, recomputed = decode(True), decode(False)
-    for with_cache, without_cache in zip(cached[:2], recomputed[:2]):
+    for with_cache, without_cache in zip(cached[:4], recomputed[:4]):
         np.testing.assert_array_equal(with_cache.numpy(), without_cache.numpy())
-    np.testing.assert_allclose(cached[2].numpy(), recomputed[2].numpy(), atol=1e-4)
+    for with_cache, without_cache in zip(cached[4:], recomputed[4:]):
+        np.testing.assert_allclose(with_cache.numpy(), without_cache.numpy(), atol=1e-4)
+    # The searches' own log-probabilities are those of teacher-forced scoring of their outputs, but for
+    # the small probability the model gives to PAD: the searches never generate PAD and normalize without it.
+    for output_ids, log_prob, num_tokens in ((cached[0], cached[4], cached[2]), (cached[1], cached[5], cached[3])):
+        forced_log_prob, forced_tokens = decoding.sequence_log_probability(model, source_ids, output_ids)
+        np.testing.assert_array_equal(num_tokens.numpy(), forced_tokens.numpy())
+        assert np.all(log_prob.numpy() >= forced_log_prob.numpy())
+        np.testing.assert_allclose(log_prob.numpy(), forced_log_prob.numpy(), rtol=1e-3)
     # Real outputs, not trivial ones: every row has generated tokens.
     lengths = np.sum(cached[0].numpy() != 0, axis=1)
     assert np.all(lengths > 3), lengths

@@ -43,11 +43,12 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
     """Beam search over a step function.
 
     Args:
-        step: `step(token_ids int32 [B * K, T], cache, index) -> (log_probs float32 [B * K, V], cache)`,
-            the log-probabilities of the token at position `index` given positions `< index`; row
+        step: `step(token_ids int32 [B * K, T], cache, index) -> (logits float32 [B * K, V], cache)`,
+            the scores of the token at position `index` given positions `< index` (their log-softmax
+            is its log-probabilities; a token that must never be generated has logit `NEG_INF`); row
             `b * K + k` is hypothesis k of source b. `tfx_nmt.models.decoding.cached_step` is one.
         cache: nested structure of float tensors `[B * K, ...]` (may be empty), reordered along the
-            beams after each step.
+            beams after each step; their other dimensions may change from one step to the next.
         max_lengths: int32 `[B]`, each row's output length limit, BOS included, >= 2. A hypothesis
             that reaches it without EOS is finished as it is.
         beam_size: K, hypotheses kept per row.
@@ -84,7 +85,8 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
     def body(index, alive_seqs, alive_log_probs, cache, finished_seqs, finished_scores,
              finished_log_probs, finished_lengths, done):
         flat_seqs = tf.reshape(alive_seqs, [batch_size * beam_size, max_length])
-        log_probs, cache = step(flat_seqs, cache, index)
+        logits, cache = step(flat_seqs, cache, index)
+        log_probs = tf.nn.log_softmax(logits, axis=-1)
         vocabulary_size = tf.shape(log_probs)[-1]
         candidates = alive_log_probs[:, :, tf.newaxis] + tf.reshape(
             log_probs, [batch_size, beam_size, vocabulary_size])

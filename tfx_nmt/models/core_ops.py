@@ -1,7 +1,7 @@
-"""Builds keras_hub's decoder caches and samplers from core TensorFlow ops only, for TF Serving.
+"""Builds keras_hub's decoder caches from core TensorFlow ops only, for TF Serving.
 
 Why: Keras 3's TensorFlow backend implements `keras.ops.slice_update` (which keras_hub's
-`CachedMultiHeadAttention` and samplers use to write one position of a cache or prompt) with
+`CachedMultiHeadAttention` uses to write one position of a cache) with
 `XlaDynamicUpdateSlice`. Outside an XLA cluster that op runs through XLA's compile-on-demand kernel,
 which the stock TF Serving model server only enables with its experimental `--xla_cpu_compilation_enabled`
 flag (off by default; see tensorflow/serving issues #2214 and #2217): a serving graph containing it fails

@@ -1,20 +1,22 @@
 """Autoregressive decoding of a TransformerTranslator, written with TensorFlow ops only so that it runs
 inside the exported serving graph.
 
-Both searches drive a *step function* `step(token_ids, cache, index) -> (log_probs, cache)` that scores
+Both searches drive a *step function* `step(token_ids, cache, index) -> (logits, cache)` that scores
 the token at position `index` given the tokens before it:
 
 - `cached_step` (the serving default) embeds only the newest token and runs it through the decoder
   layers against keras_hub `TransformerDecoder` caches: self-attention keys/values
-  (`[N, 2, T_max, heads, head_dim]` per layer, filled one position per step) and cross-attention
+  (`[N, 2, index, heads, head_dim]` per layer, grown by one position per step, so that a step attends
+  over the prefix only and not over the longest output the batch allows) and cross-attention
   keys/values computed once from the encoder output (`[N, 2, S, heads, head_dim]` per layer). The
   encoder runs once per input.
 - `recompute_step` runs the whole decoder over the prefix at every step (what the TensorFlow and Keras
   tutorials do); kept as the reference the cache is tested and benchmarked against.
 
-Greedy search is keras_hub's `GreedySampler`; beam search is `tfx_nmt.models.beam_search`. Both trace
-their graphs under `core_ops.core_slice_update()`, so that the cache writes are core TensorFlow ops that
-TF Serving runs (see `tfx_nmt.models.core_ops` for why).
+Greedy search is `tfx_nmt.models.greedy_search`, beam search `tfx_nmt.models.beam_search` (each module
+says why keras_hub's samplers do not fit). Both trace their graphs under `core_ops.core_slice_update()`,
+so that the cache writes are core TensorFlow ops that TF Serving runs (see `tfx_nmt.models.core_ops`
+for why).
 
 Maximum output length: row b of a batch gets at most `min(cap, ceil(a * source_tokens_b + b))` tokens
 (BOS included; `source_tokens_b` counts BOS and EOS of the source), so that a row's output does not depend
@@ -22,10 +24,10 @@ on the other rows of its batch.
 """
 from __future__ import annotations
 
-import keras_hub
 import tensorflow as tf
 
 from tfx_nmt.models import beam_search as beam_search_lib
+from tfx_nmt.models.greedy_search import greedy_search
 from tfx_nmt.models.core_ops import core_slice_update
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
 
@@ -45,43 +47,38 @@ def max_decode_lengths(source_ids, a: float, b: int, cap: int):
     return tf.clip_by_value(limit, 2, cap)
 
 
-def _batch_max(lengths):
-    """`max(lengths)`, or 2 for an empty batch: the time dimension of the decoding buffers."""
-    return tf.reduce_max(tf.concat([lengths, [2]], axis=0))
-
-
-def _log_probs(model, hidden):
-    """Log-softmax over the vocabulary with PAD_ID forbidden: `[N, 1, d_model]` -> `[N, V]` float32.
+def _logits(model, hidden):
+    """Next-token logits with PAD_ID forbidden: `[N, 1, d_model]` -> `[N, V]` float32.
 
     PAD is never a training label, and a PAD inside a prefix would be masked as padding when the
-    prefix is re-read (`recompute_step`), so it is never generated.
+    prefix is re-read (`recompute_step`), so it is never generated: its logit is `NEG_INF`.
     """
-    log_probs = tf.nn.log_softmax(model.project(hidden)[:, 0, :], axis=-1)
-    forbid = tf.one_hot(PAD_ID, tf.shape(log_probs)[-1], on_value=True, off_value=False)
-    return tf.where(forbid, tf.constant(beam_search_lib.NEG_INF), log_probs)
+    logits = model.project(hidden)[:, 0, :]
+    forbid = tf.one_hot(PAD_ID, tf.shape(logits)[-1], on_value=True, off_value=False)
+    return tf.where(forbid, tf.constant(beam_search_lib.NEG_INF), logits)
 
 
-def cached_step(model, encoder_output, source_padding_mask, max_length, copies: int = 1):
+def cached_step(model, encoder_output, source_padding_mask, copies: int = 1):
     """The incremental step function and its initial cache.
 
     Args:
         model: a TransformerTranslator.
         encoder_output: float `[B, S, d_model]`; source_padding_mask: bool `[B, S]`.
-        max_length: scalar int32, the self-attention cache length (BOS included).
         copies: rows per source (the beam size; 1 for greedy). The cache has `N = B * copies` rows,
             row `b * copies + k` belonging to source b.
 
     Returns:
-        (step, cache): `step(token_ids int32 [N, T], cache, index) -> (log_probs float32 [N, V], cache)`
+        (step, cache): `step(token_ids int32 [N, T], cache, index) -> (logits float32 [N, V], cache)`
         reads only `token_ids[:, index - 1]`; `cache` is a tuple of self-attention caches, one
-        `[N, 2, max_length, heads, head_dim]` tensor per decoder layer.
+        `[N, 2, index - 1, heads, head_dim]` tensor per decoder layer on entry to a step (empty at the
+        first), one position longer on return.
     """
     batch_size = tf.shape(encoder_output)[0]
     head_dim = model.d_model // model.num_heads
     x = model.embed(tf.fill([batch_size, 1], BOS_ID))
     self_caches, cross_caches = [], []
     for layer in model.decoder_layers:
-        self_cache = tf.zeros([batch_size * copies, 2, max_length, model.num_heads, head_dim], x.dtype)
+        self_cache = tf.zeros([batch_size * copies, 2, 0, model.num_heads, head_dim], x.dtype)
         cross_cache = tf.zeros([batch_size, 2, tf.shape(encoder_output)[1], model.num_heads, head_dim],
                                x.dtype)
         # One call with cross_attention_cache_update_index=0 computes the layer's cross-attention
@@ -95,18 +92,21 @@ def cached_step(model, encoder_output, source_padding_mask, max_length, copies: 
         cross_caches.append(tf.repeat(cross_cache, copies, axis=0))
     encoder_output = tf.repeat(encoder_output, copies, axis=0)
     source_padding_mask = tf.repeat(source_padding_mask, copies, axis=0)
+    new_position = [[0, 0], [0, 0], [0, 1], [0, 0], [0, 0]]
 
     def step(token_ids, cache, index):
         position = index - 1
         x = model.embed(token_ids[:, position:index], start_index=position)
         new_cache = []
         for layer, self_cache, cross_cache in zip(model.decoder_layers, cache, cross_caches):
+            # The layer writes this position's keys/values into the new last slot.
             x, self_cache, _ = layer(
                 x, encoder_output, encoder_padding_mask=source_padding_mask,
-                self_attention_cache=self_cache, self_attention_cache_update_index=position,
+                self_attention_cache=tf.pad(self_cache, new_position),
+                self_attention_cache_update_index=position,
                 cross_attention_cache=cross_cache, cross_attention_cache_update_index=None)
             new_cache.append(self_cache)
-        return _log_probs(model, x), tuple(new_cache)
+        return _logits(model, x), tuple(new_cache)
 
     return step, tuple(self_caches)
 
@@ -125,19 +125,19 @@ def recompute_step(model, encoder_output, source_padding_mask, copies: int = 1):
         for layer in model.decoder_layers:
             x = layer(x, encoder_output, decoder_padding_mask=target_padding_mask,
                       encoder_padding_mask=source_padding_mask)
-        return _log_probs(model, x[:, -1:, :]), cache
+        return _logits(model, x[:, -1:, :]), cache
 
     return step, ()
 
 
-def _step_function(model, encoder_output, source_padding_mask, max_length, copies, use_cache):
+def _step_function(model, encoder_output, source_padding_mask, copies, use_cache):
     if use_cache:
-        return cached_step(model, encoder_output, source_padding_mask, max_length, copies)
+        return cached_step(model, encoder_output, source_padding_mask, copies)
     return recompute_step(model, encoder_output, source_padding_mask, copies)
 
 
 def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
-    """Greedy search (keras_hub `GreedySampler`).
+    """Greedy search (`tfx_nmt.models.greedy_search`) over the model's step function.
 
     Args:
         model: a TransformerTranslator.
@@ -146,25 +146,14 @@ def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
         use_cache: incremental decoder cache (True) or full recomputation of the prefix at each step.
 
     Returns:
-        int32 `[B, T]`, `T = max(max_lengths)`: BOS, the generated tokens, EOS, then PAD_ID after EOS and
-        after the row's own limit.
+        (token_ids int32 `[B, T]`, `T = max(max_lengths)`: BOS, the generated tokens, EOS, then PAD_ID
+        after EOS and after the row's own limit; log_probability float32 `[B]` of each output (sum over
+        its tokens, EOS included); num_tokens int32 `[B]`).
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    max_length = _batch_max(max_lengths)
-    batch_size = tf.shape(source_ids)[0]
-    prompt = tf.concat([tf.fill([batch_size, 1], BOS_ID),
-                        tf.fill([batch_size, max_length - 1], PAD_ID)], axis=1)
     with core_slice_update():
-        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, 1, use_cache)
-
-        def next_token_logits(prompt, cache, index):
-            log_probs, cache = step(prompt, cache, index)
-            return log_probs, None, cache
-
-        output = keras_hub.samplers.GreedySampler()(
-            next_token_logits, prompt, cache=cache, index=1, stop_token_ids=[EOS_ID])
-    within_limit = tf.range(max_length)[tf.newaxis, :] < max_lengths[:, tf.newaxis]
-    return mask_after_eos(tf.where(within_limit, tf.cast(output, tf.int32), PAD_ID))
+        step, cache = _step_function(model, encoder_output, source_padding_mask, 1, use_cache)
+        return greedy_search(step, cache, max_lengths, BOS_ID, EOS_ID, PAD_ID)
 
 
 def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_alpha: float,
@@ -181,19 +170,10 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
         output (sum over its tokens, EOS included), num_tokens int32 `[B]`).
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    max_length = _batch_max(max_lengths)
     with core_slice_update():
-        step, cache = _step_function(model, encoder_output, source_padding_mask, max_length, beam_size,
-                                     use_cache)
+        step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
         return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
                                            BOS_ID, EOS_ID, PAD_ID)
-
-
-def mask_after_eos(token_ids):
-    """Replaces every token after the first EOS of each row by PAD_ID. int `[B, T]` -> same."""
-    is_eos = tf.cast(tf.equal(token_ids, EOS_ID), tf.int32)
-    after_eos = tf.cumsum(is_eos, axis=1, exclusive=True) > 0
-    return tf.where(after_eos, tf.zeros_like(token_ids) + PAD_ID, token_ids)
 
 
 def sequence_log_probability(model, source_ids, target_ids):

@@ -85,8 +85,8 @@ class TranslatorServingModule(tf.Module):
             output_ids, log_prob, num_tokens = decoding.beam_decode(
                 self.model, source_ids, max_lengths, self._beam_size, self._alpha, self._use_cache)
         else:
-            output_ids = decoding.greedy_decode(self.model, source_ids, max_lengths, self._use_cache)
-            log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, output_ids)
+            output_ids, log_prob, num_tokens = decoding.greedy_decode(
+                self.model, source_ids, max_lengths, self._use_cache)
         score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         empty = tf.equal(text, "")
         translation = tf.where(empty, "", self._detokenize(output_ids))

@@ -82,7 +82,7 @@ class ValidationBleu(keras.callbacks.Callback):
         @tf.function
         def translate(source_ids):
             max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, model.max_target_length)
-            return decoding.greedy_decode(model, source_ids, max_lengths)
+            return decoding.greedy_decode(model, source_ids, max_lengths)[0]
 
         self._translate = translate
 

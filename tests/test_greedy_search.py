@@ -1,0 +1,65 @@
+"""Greedy search on a toy bigram model with hand-computed outputs, log-probabilities and row limits."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfx_nmt.models.greedy_search import greedy_search
+
+PAD, BOS, EOS = 0, 2, 3
+
+
+def chain_table():
+    """Logits `[6, 6]` whose argmax path from BOS is 4, 5, EOS; P(4|BOS) = 0.6, P(5|4) = 0.7, P(EOS|5) = 0.8."""
+    probabilities = np.full((6, 6), 1e-9)
+    probabilities[BOS, 4], probabilities[BOS, 5] = 0.6, 0.4
+    probabilities[4, 5], probabilities[4, EOS] = 0.7, 0.3
+    probabilities[5, EOS], probabilities[5, 4] = 0.8, 0.2
+    probabilities[EOS, 4] = 1.0
+    logits = np.log(probabilities)
+    logits[:, PAD] = -1e9
+    return tf.constant(logits, tf.float32)
+
+
+def run(max_lengths):
+    table = chain_table()
+
+    def step(token_ids, cache, index):
+        return tf.gather(table, token_ids[:, index - 1]), cache
+
+    ids, log_prob, num_tokens = greedy_search(step, (), tf.constant(max_lengths, tf.int32), BOS, EOS, PAD)
+    return ids.numpy(), log_prob.numpy(), num_tokens.numpy()
+
+
+def test_each_row_stops_at_eos_or_at_its_own_limit():
+    ids, log_prob, num_tokens = run([2, 3, 4, 7])
+    assert ids.tolist() == [
+        [BOS, 4, PAD, PAD, PAD, PAD, PAD],
+        [BOS, 4, 5, PAD, PAD, PAD, PAD],
+        [BOS, 4, 5, EOS, PAD, PAD, PAD],
+        [BOS, 4, 5, EOS, PAD, PAD, PAD],
+    ]
+    assert num_tokens.tolist() == [1, 2, 3, 3]
+    expected = [math.log(0.6), math.log(0.6 * 0.7), math.log(0.6 * 0.7 * 0.8), math.log(0.6 * 0.7 * 0.8)]
+    np.testing.assert_allclose(log_prob, expected, atol=1e-5)
+
+
+def test_a_row_decodes_the_same_alone_and_in_a_batch():
+    batch = run([2, 7])
+    alone = run([7])
+    assert batch[0][1].tolist() == alone[0][0].tolist()
+    assert batch[1][1] == pytest.approx(alone[1][0])
+    assert batch[2][1] == alone[2][0]
+
+
+def test_the_cache_may_grow_from_step_to_step():
+    table = chain_table()
+
+    def step(token_ids, cache, index):
+        # The cache gains one position per step, as the decoder's self-attention cache does.
+        cache = tf.concat([cache, tf.cast(token_ids[:, index - 1:index], tf.float32)], axis=1)
+        return tf.gather(table, token_ids[:, index - 1]), cache
+
+    ids, _, _ = greedy_search(step, tf.zeros([1, 0]), tf.constant([7]), BOS, EOS, PAD)
+    assert ids.numpy()[0].tolist() == [BOS, 4, 5, EOS, PAD, PAD, PAD]
