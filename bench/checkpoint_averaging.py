@@ -2,9 +2,9 @@
 (as many as the run's Trainer kept), the model weights of the newest N checkpoints are averaged
 (`tfx_nmt.models.checkpoint_averaging`) and the test split is translated greedily and scored.
 
-Reads from `<output-dir>`: `run_summary.json` (the run's config, its artifact URIs), the Trainer's
-`training_stats.json` (`checkpoint_dir`), the SubwordTokenizer's SentencePiece model and the TextCleaner's
-test split (what the TranslationEvaluator scores). The model is rebuilt with the run's config. Prints, per
+Reads from `<output-dir>`: the run's model, config and SentencePiece model
+(`tfx_nmt.models.restore.restore_run_model`), the Trainer's `training_stats.json` (`checkpoint_dir`) and
+the TextCleaner's test split (what the TranslationEvaluator scores). Prints, per
 N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of greedy translations
 (`translate_greedy`; the TranslationEvaluator's figures use beam search, so N = 1 is below the run's BLEU).
 
@@ -17,15 +17,13 @@ import os
 import tensorflow as tf
 from machine import machine_line
 
-from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.components.translation_evaluator import read_pairs
 from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
-from tfx_nmt.config import RunConfig
 from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
 from tfx_nmt.models.export import TranslatorServingModule
-from tfx_nmt.models.trainer import build_model, compiled_model
+from tfx_nmt.models.restore import read_summary, restore_run_model
+from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.serving.clients import translate_all
-from tfx_nmt.text.subword import SubwordEncoder
 
 
 def main():
@@ -34,20 +32,19 @@ def main():
     parser.add_argument("--max-n", type=int, default=5, help="average up to this many newest checkpoints")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the run's decode_batch_size")
     args = parser.parse_args()
-    with open(os.path.join(args.output_dir, "run_summary.json")) as f:
-        summary = json.load(f)
-    config, artifacts = RunConfig.from_dict(summary["config"]), summary["artifacts"]
+    summary = read_summary(args.output_dir)
+    artifacts = summary["artifacts"]
     with open(os.path.join(artifacts["Trainer.model_run"], "training_stats.json")) as f:
         stats = json.load(f)
-    tokenizer_model = read_tokenizer_model(artifacts["SubwordTokenizer.tokenizer"])
-    sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], "test")
     kept = checkpoint_steps(stats["checkpoint_dir"])
     if not kept:
         parser.error(f"no checkpoint in {stats['checkpoint_dir']}")
-    vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
-    model, scratch = build_model(config, vocabulary_size), compiled_model(config, vocabulary_size)
-    module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a, config.max_decode_length_b,
-                                     config.beam_size, config.length_penalty_alpha)
+    sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], "test")
+    run = restore_run_model(args.output_dir)
+    config, model = run.config, run.model
+    scratch = compiled_model(config, model.vocabulary_size)
+    module = TranslatorServingModule(model, run.tokenizer_model, config.max_decode_length_a,
+                                     config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
 
     def translate(texts):
         outputs = module.translate_greedy(tf.constant(texts))
