@@ -1,6 +1,7 @@
 """Wall seconds of cleaning plus tokenization of the Multi30k train split: the components' Beam code on
-the DirectRunner (multi-processing, 1 and 2 workers) against a plain single-process Python loop doing
-the same transforms (normalize, filter, deduplicate, SentencePiece-encode, serialize).
+the DirectRunner (1 worker: in process; 2 workers: 2 worker processes; `direct_runner_args`) against a
+plain single-process Python loop doing the same transforms (normalize, filter, deduplicate,
+SentencePiece-encode, serialize).
 
 The SentencePiece model is learned once beforehand (not timed: both paths use the same model).
 

@@ -1,4 +1,5 @@
-"""The Beam components give the same outputs on the DirectRunner with 1 worker and with 2 worker processes.
+"""The Beam components give the same outputs on the DirectRunner with 1 worker (in process) and with 2
+worker processes.
 
 The cleaning and tokenization pipelines are the components' own functions (`clean_examples`,
 `tokenize_examples`) on 3,000/300/300 real Multi30k pairs; the SentencePiece model is learned from each
@@ -50,7 +51,7 @@ def examples_multiset(directory, split, features):
 
 
 def run_components(work, raw, workers):
-    """Cleaning, then SentencePiece learning, then tokenization, Beam on `workers` processes."""
+    """Cleaning, then SentencePiece learning, then tokenization, Beam on `workers` workers."""
     options = PipelineOptions(direct_runner_args(workers))
     cleaned, tokenized = os.path.join(work, "cleaned"), os.path.join(work, "tokenized")
     counts_prefix = os.path.join(work, "report", "counts")

@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
     run.add_argument("--output-dir", default="outputs",
                      help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
-    run.add_argument("--beam-workers", type=int, default=None,
-                     help="DirectRunner worker processes (default: one per CPU core)")
+    run.add_argument("--beam-workers", type=int, default=1,
+                     help="Beam DirectRunner workers: 1 (default) runs Beam in this process, N > 1 in N worker "
+                          "processes, which pay off only on corpora of millions of pairs")
     _add_preset_flags(run)
     translate_command.add_parser(commands)
     deployment.add_parser(commands)

@@ -1,5 +1,5 @@
-"""Runs the pipeline on this machine: LocalDagRunner, ML Metadata on SQLite, Beam's DirectRunner in
-multi-processing mode with one worker per core.
+"""Runs the pipeline on this machine: LocalDagRunner, ML Metadata on SQLite, Beam's DirectRunner in this
+process or on worker processes (`direct_runner_args`).
 
 Layout of `--output-dir`:
     pipeline_root/              component outputs (artifacts), one directory per component
@@ -64,7 +64,16 @@ def corpus_fingerprint(data_dir: str) -> str:
 
 
 def direct_runner_args(workers: int) -> List[str]:
-    """Beam options for the DirectRunner in multi-processing mode with `workers` processes."""
+    """Beam options for the DirectRunner: one worker runs in this process (`in_memory`); more run as that
+    many worker processes (`multi_processing`).
+
+    Worker processes each start a Python interpreter and import the components' modules, for every Beam
+    pipeline of the run. On the 2-core reference machine that start-up dominates Multi30k's 29,000 pairs:
+    cleaning plus tokenization take 8 s in process against 84 s on 2 worker processes (BENCHMARKS.md,
+    data components). Processes pay off on corpora of millions of pairs and machines with many cores.
+    """
+    if workers <= 1:
+        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
     return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
@@ -80,7 +89,7 @@ def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: O
         config: the run's knobs.
         data_dir: the corpus directory.
         output_dir: see the module docstring; created when missing.
-        beam_workers: DirectRunner processes; defaults to the number of CPU cores.
+        beam_workers: DirectRunner workers (`direct_runner_args`); default 1, in this process.
 
     Returns:
         The run summary (see `run_summary.build_run_summary`).
@@ -105,7 +114,7 @@ def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers:
 
     configure_cpu_replicas(config.replicas)
     paths = LocalPaths(output_dir)
-    workers = beam_workers or os.cpu_count() or 1
+    workers = beam_workers or 1
     pipeline = create_pipeline(
         config,
         pipeline_name=pipeline_name(config),
