@@ -8,6 +8,7 @@ The SentencePiece model is learned once beforehand (not timed: both paths use th
     python bench/data_components.py --data-dir DIR
 """
 import argparse
+import collections
 import os
 import tempfile
 import time
@@ -19,26 +20,33 @@ from machine import machine_line
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
-from tfx_nmt.components.examples_io import make_text_example, split_uri
+from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, make_text_example, split_uri
 from tfx_nmt.components.subword_tokenizer import tokenize_examples
 from tfx_nmt.components.text_cleaner import clean_examples, read_json_lines
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
 
-def plain_loop(pairs, rules: CleaningRules, encoder: subword.SubwordEncoder) -> int:
-    """The same transforms in one Python process; returns the number of examples produced."""
-    seen, records = set(), []
-    for source, target in pairs:
-        source, target, outcome = clean_pair(source, target, rules, True)
-        if outcome != KEPT or (source, target) in seen:
-            continue
-        seen.add((source, target))
-        example = tf.train.Example.FromString(make_text_example({"source": source, "target": target}))
-        example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(source))
-        example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(target))
-        records.append(example.SerializeToString())
-    return len(records)
+def plain_loop(raw_uri: str, output_path: str, rules: CleaningRules, encoder: subword.SubwordEncoder) -> int:
+    """The same transforms in one Python process, from the raw Examples the Beam path reads to a GZIP
+    TFRecord file of tokenized Examples, counting the outcomes as the TextCleaner's report does; returns
+    the number of examples written."""
+    seen, outcomes = set(), collections.Counter()
+    with tf.io.TFRecordWriter(output_path, "GZIP") as writer:
+        for example in iterate_examples(raw_uri, "train"):
+            source, target, outcome = clean_pair(bytes_feature(example, "source").decode("utf-8"),
+                                                 bytes_feature(example, "target").decode("utf-8"), rules, True)
+            if outcome == KEPT and (source, target) in seen:
+                outcome = "duplicate"
+            outcomes[outcome] += 1
+            if outcome != KEPT:
+                continue
+            seen.add((source, target))
+            example = tf.train.Example.FromString(make_text_example({"source": source, "target": target}))
+            example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(source))
+            example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(target))
+            writer.write(example.SerializeToString())
+    return outcomes[KEPT]
 
 
 def beam_components(raw_uri: str, workdir: str, workers: int, rules: CleaningRules, model_proto: bytes) -> None:
@@ -70,7 +78,7 @@ def main():
             for s, t in pairs:
                 writer.write(make_text_example({"source": s, "target": t}))
         started = time.time()
-        produced = plain_loop(pairs, rules, encoder)
+        produced = plain_loop(raw, os.path.join(workdir, "loop.gz"), rules, encoder)
         loop_seconds = time.time() - started
         print(f"{'path':32s} {'seconds':>8s} {'x loop':>7s}", flush=True)
         print(f"{'plain Python loop':32s} {loop_seconds:>8.1f} {1.0:>7.2f}   ({produced} examples)", flush=True)
