@@ -49,6 +49,14 @@ def _add_preset_flags(parser: argparse.ArgumentParser) -> None:
     _add_config_flags(parser)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from tfx_nmt.kubeflow.commands import add_commands
@@ -61,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
     run.add_argument("--output-dir", default="outputs",
                      help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
-    run.add_argument("--beam-workers", type=int, default=1,
+    run.add_argument("--beam-workers", type=positive_int, default=1,
                      help="Beam DirectRunner workers: 1 (default) runs Beam in this process, N > 1 in N worker "
                           "processes, which pay off only on corpora of millions of pairs")
     _add_preset_flags(run)

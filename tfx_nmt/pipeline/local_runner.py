@@ -126,8 +126,9 @@ def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers:
         beam_pipeline_args=direct_runner_args(workers),
         corpus_fingerprint=corpus_fingerprint(data_dir),
     )
-    log.info("Running pipeline %s (preset %s) into %s, Beam DirectRunner with %d workers",
-             pipeline.pipeline_info.pipeline_name, config.preset, paths.output_dir, workers)
+    log.info("Running pipeline %s (preset %s) into %s, Beam DirectRunner %s",
+             pipeline.pipeline_info.pipeline_name, config.preset, paths.output_dir,
+             "in process" if workers == 1 else f"on {workers} worker processes")
     with ComponentProgress():
         tfx.orchestration.LocalDagRunner().run(pipeline)
     summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
