@@ -1,0 +1,103 @@
+"""What each training lever adds: the preset's model trained for the same wall-clock budget once as the
+preset has it and once per variant that moves one lever, each scored on the Multi30k test split.
+
+Every variant learns from the same cleaned, tokenized train split (one SentencePiece model, learned once),
+with the same seed, for `--train-seconds` of training (`TrainingMonitor`, the Trainer's time cap; the
+inverse-square-root schedule does not depend on the step count), then translates the 1,000 test sentences
+greedily (`translate_greedy`) and prints cased sacreBLEU, the lowercased Moses-tokenized BLEU
+(BENCHMARKS.md, BLEU procedures), the steps trained and the difference to the preset. A variant is a
+comma-separated list of RunConfig overrides (`label_smoothing=0`); `input=naive` trains on fixed-size
+batches padded to the longest sequence of the corpus instead of length buckets (train_throughput's
+baseline).
+
+The budget is shorter than a real run's, so the figures say what a lever adds early in training; one seed
+each, so differences under about 0.5 BLEU are within seed noise.
+
+    python bench/levers.py --data-dir DIR [--train-seconds 600] [--variants "label_smoothing=0" "warmup_steps=100"]
+"""
+import argparse
+import os
+import tempfile
+
+import keras
+import tensorflow as tf
+from machine import machine_line
+from train_throughput import naive_dataset, parse_overrides, write_tokenized
+
+from tfx_nmt.components import corpus
+from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
+from tfx_nmt.models.callbacks import TrainingMonitor
+from tfx_nmt.models.export import TranslatorServingModule
+from tfx_nmt.models.input_pipeline import make_dataset
+from tfx_nmt.models.trainer import build_model, make_optimizer
+from tfx_nmt.pipeline.presets import get_preset
+from tfx_nmt.serving.clients import translate_all
+from tfx_nmt.text.normalization import normalize
+
+DEFAULT_VARIANTS = ["label_smoothing=0", "dropout=0", "input=naive"]
+NAIVE_BATCH = 64
+
+
+def train_and_score(config, spec: str, path: str, vocabulary_size: int, proto: bytes, train_seconds: float,
+                    sources, references) -> dict:
+    """Trains one variant for `train_seconds` (seconds) and scores its greedy test translations."""
+    naive = "input=naive" in spec.split(",")
+    if naive:
+        dataset = naive_dataset(path, NAIVE_BATCH, config)
+    else:
+        dataset = make_dataset([path], config.tokens_per_batch, config.max_source_length,
+                               config.max_target_length, training=True, seed=config.seed)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, vocabulary_size)
+    model.compile(optimizer=make_optimizer(config))
+    monitor = TrainingMonitor(config.train_steps, train_seconds)
+    model.fit(dataset, epochs=10 ** 6, steps_per_epoch=config.steps_per_epoch, callbacks=[monitor], verbose=0)
+    module = TranslatorServingModule(model, proto, config.max_decode_length_a, config.max_decode_length_b,
+                                     config.beam_size, config.length_penalty_alpha)
+
+    def translate(texts):
+        outputs = module.translate_greedy(tf.constant(texts))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
+
+    hypotheses, _ = translate_all(translate, sources, config.decode_batch_size)
+    scores = corpus_scores(hypotheses, references)
+    return {"steps": int(model.optimizer.iterations.numpy()), "seconds": monitor.train_seconds,
+            "bleu": scores.bleu, "bleu_lc_tok": comparable_bleu(hypotheses, references, config.target),
+            "signature": scores.bleu_signature}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("TFX_NMT_DATA_DIR"))
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--train-seconds", type=float, default=600, help="training budget per variant, seconds")
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS,
+                        help="comma-separated RunConfig overrides, or input=naive; one lever each")
+    args = parser.parse_args()
+    if not args.data_dir:
+        parser.error("pass --data-dir or set TFX_NMT_DATA_DIR")
+    print(machine_line(), flush=True)
+    base = get_preset(args.preset)
+    pairs = corpus.read_corpus(args.data_dir, base.source, base.target, {})["test"]
+    sources = [normalize(s) for s, _ in pairs]
+    references = [normalize(t) for _, t in pairs]
+    with tempfile.TemporaryDirectory() as workdir:
+        vocabulary_size, proto = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
+        path = os.path.join(workdir, "train.gz")
+        print(f"preset {args.preset}, {args.train_seconds:.0f} s of training per variant, "
+              f"{len(sources)} test sentences, greedy", flush=True)
+        print(f"{'variant':28s} {'steps':>6s} {'BLEU':>6s} {'lc tok':>7s} {'Δ BLEU':>7s} {'Δ lc tok':>8s}", flush=True)
+        preset = None
+        for spec in [""] + args.variants:
+            overrides = ",".join(item for item in spec.split(",") if item and item != "input=naive")
+            result = train_and_score(parse_overrides(base, overrides), spec, path, vocabulary_size, proto,
+                                     args.train_seconds, sources, references)
+            preset = preset or result
+            print(f"{spec or '(preset)':28s} {result['steps']:>6d} {result['bleu']:>6.2f} {result['bleu_lc_tok']:>7.2f} "
+                  f"{result['bleu'] - preset['bleu']:>+7.2f} {result['bleu_lc_tok'] - preset['bleu_lc_tok']:>+8.2f}",
+                  flush=True)
+        print(f"BLEU: cased sacreBLEU, {preset['signature']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
