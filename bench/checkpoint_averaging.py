@@ -13,6 +13,7 @@ N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU o
 import argparse
 import json
 import os
+from typing import List
 
 import tensorflow as tf
 from machine import machine_line
@@ -24,6 +25,15 @@ from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.restore import read_summary, restore_run_model
 from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.serving.clients import translate_all
+
+
+def greedy_translations(module: TranslatorServingModule, sources: List[str], batch_size: int) -> List[str]:
+    """`module.translate_greedy` over `sources` in length-sorted batches of `batch_size`, in input order."""
+    def translate(texts):
+        outputs = module.translate_greedy(tf.constant(texts))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
+
+    return translate_all(translate, sources, batch_size)[0]
 
 
 def main():
@@ -46,10 +56,6 @@ def main():
     module = TranslatorServingModule(model, run.tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
 
-    def translate(texts):
-        outputs = module.translate_greedy(tf.constant(texts))
-        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
-
     print(machine_line(), flush=True)
     print(f"run {args.output_dir}: preset {config.preset}, {summary['train_steps']} steps, "
           f"{len(kept)} checkpoints kept (steps {', '.join(str(s) for s, _ in kept)}), "
@@ -58,7 +64,7 @@ def main():
     for n in range(1, min(args.max_n, len(kept)) + 1):
         chosen = kept[-n:]
         average_checkpoints(model, [path for _, path in chosen], scratch)
-        hypotheses, _ = translate_all(translate, sources, args.batch_size or config.decode_batch_size)
+        hypotheses = greedy_translations(module, sources, args.batch_size or config.decode_batch_size)
         scores = corpus_scores(hypotheses, references)
         lowercase_bleu = comparable_bleu(hypotheses, references, config.target)
         steps = ", ".join(str(step) for step, _ in chosen)

@@ -11,7 +11,8 @@ batches padded to the longest sequence of the corpus instead of length buckets (
 baseline).
 
 The budget is shorter than a real run's, so the figures say what a lever adds early in training; one seed
-each, so differences under about 0.5 BLEU are within seed noise.
+each, and two quick runs of the same preset differed by 1.7 BLEU, so differences under about 1 BLEU are not
+significant (BENCHMARKS.md, levers).
 
     python bench/levers.py --data-dir DIR [--train-seconds 600] [--variants "label_smoothing=0" "warmup_steps=100"]
 """
@@ -20,7 +21,7 @@ import os
 import tempfile
 
 import keras
-import tensorflow as tf
+from checkpoint_averaging import greedy_translations
 from machine import machine_line
 from train_throughput import naive_dataset, parse_overrides, write_tokenized
 
@@ -31,17 +32,17 @@ from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.pipeline.presets import get_preset
-from tfx_nmt.serving.clients import translate_all
 from tfx_nmt.text.normalization import normalize
 
-DEFAULT_VARIANTS = ["label_smoothing=0", "dropout=0", "input=naive"]
+NAIVE_INPUT = "input=naive"
+DEFAULT_VARIANTS = ["label_smoothing=0", "dropout=0", NAIVE_INPUT]
 NAIVE_BATCH = 64
 
 
-def train_and_score(config, spec: str, path: str, vocabulary_size: int, proto: bytes, train_seconds: float,
+def train_and_score(config, naive: bool, path: str, vocabulary_size: int, proto: bytes, train_seconds: float,
                     sources, references) -> dict:
-    """Trains one variant for `train_seconds` (seconds) and scores its greedy test translations."""
-    naive = "input=naive" in spec.split(",")
+    """Trains one variant for `train_seconds` (seconds), on naive batches if `naive`, and scores its greedy
+    test translations."""
     if naive:
         dataset = naive_dataset(path, NAIVE_BATCH, config)
     else:
@@ -55,11 +56,7 @@ def train_and_score(config, spec: str, path: str, vocabulary_size: int, proto: b
     module = TranslatorServingModule(model, proto, config.max_decode_length_a, config.max_decode_length_b,
                                      config.beam_size, config.length_penalty_alpha)
 
-    def translate(texts):
-        outputs = module.translate_greedy(tf.constant(texts))
-        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
-
-    hypotheses, _ = translate_all(translate, sources, config.decode_batch_size)
+    hypotheses = greedy_translations(module, sources, config.decode_batch_size)
     scores = corpus_scores(hypotheses, references)
     return {"steps": int(model.optimizer.iterations.numpy()), "seconds": monitor.train_seconds,
             "bleu": scores.bleu, "bleu_lc_tok": comparable_bleu(hypotheses, references, config.target),
@@ -89,9 +86,10 @@ def main():
         print(f"{'variant':28s} {'steps':>6s} {'BLEU':>6s} {'lc tok':>7s} {'Δ BLEU':>7s} {'Δ lc tok':>8s}", flush=True)
         preset = None
         for spec in [""] + args.variants:
-            overrides = ",".join(item for item in spec.split(",") if item and item != "input=naive")
-            result = train_and_score(parse_overrides(base, overrides), spec, path, vocabulary_size, proto,
-                                     args.train_seconds, sources, references)
+            items = [item for item in spec.split(",") if item]
+            overrides = ",".join(item for item in items if item != NAIVE_INPUT)
+            result = train_and_score(parse_overrides(base, overrides), NAIVE_INPUT in items, path, vocabulary_size,
+                                     proto, args.train_seconds, sources, references)
             preset = preset or result
             print(f"{spec or '(preset)':28s} {result['steps']:>6d} {result['bleu']:>6.2f} {result['bleu_lc_tok']:>7.2f} "
                   f"{result['bleu'] - preset['bleu']:>+7.2f} {result['bleu_lc_tok'] - preset['bleu_lc_tok']:>+8.2f}",
