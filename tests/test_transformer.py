@@ -58,3 +58,16 @@ def test_inverse_square_root_schedule():
 def test_config_round_trip(model):
     rebuilt = TransformerTranslator.from_config(model.get_config())
     assert rebuilt.get_config() == model.get_config()
+
+
+def test_untied_output_projection_is_its_own_matrix(model):
+    untied = TransformerTranslator.from_config({**model.get_config(), "tie_embeddings": False})
+    inputs = {"source_ids": tf.constant([[2, 3]]), "target_in": tf.constant([[2, 3]])}
+    untied(inputs)
+    # One more [d_model, vocabulary_size] matrix: 32 x 50 weights.
+    assert untied.count_params() - model.count_params() == 32 * 50
+    assert tuple(untied.token_embedding.reverse_embeddings.shape) == (32, 50)
+    assert not hasattr(model.token_embedding, "reverse_embeddings")
+    assert untied.get_config()["tie_embeddings"] is False and model.get_config()["tie_embeddings"] is True
+    untied.token_embedding.reverse_embeddings.assign(tf.zeros([32, 50]))
+    np.testing.assert_array_equal(untied(inputs).numpy(), np.zeros([1, 2, 50], np.float32))

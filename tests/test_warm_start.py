@@ -58,6 +58,13 @@ def test_plan_warm_start_needs_the_same_tokenizer_and_shape(tmp_path):
     assert other_tokenizer.reason == "the tokenizer changed (base model's sha256 aaaaaaaaaaaa, this run's bbbbbbbbbbbb)"
     wider = plan_warm_start(base, SHA_A, TINY.replace(d_model=64, ff_dim=128).model_config())
     assert wider.checkpoint is None and wider.reason == "the model shape changed: d_model 32 -> 64, ff_dim 64 -> 128"
+    untied = plan_warm_start(base, SHA_A, TINY.replace(tie_embeddings=False).model_config())
+    assert untied.checkpoint is None and untied.reason == "the model shape changed: tie_embeddings True -> False"
+    # A base model saved before `tie_embeddings` existed was tied.
+    del state["model_config"]["tie_embeddings"]
+    with open(os.path.join(base, CHECKPOINT_DIR, STATE_FILE), "w") as f:
+        json.dump(state, f)
+    assert plan_warm_start(base, SHA_A, TINY.model_config()).initial_step == 3
     assert plan_warm_start(None, SHA_A, TINY.model_config()).reason == "no blessed model in ML Metadata yet"
     assert plan_warm_start(str(tmp_path / "old"), SHA_A, TINY.model_config()).reason == \
         "the base model has no Format-Checkpoint/model_state.json"

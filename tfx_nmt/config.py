@@ -27,6 +27,9 @@ class ModelConfig:
             longer training pairs are dropped, longer serving inputs are truncated.
         normalize_first: pre-layer-normalization (Xiong et al. 2020) when True, else post-LN as in the
             original paper.
+        tie_embeddings: when True the output projection is the transposed token embedding (Press & Wolf
+            2017); when False it is a separate `[d_model, vocabulary_size]` matrix. Source and target
+            embeddings are always shared (one joint vocabulary).
     """
 
     vocabulary_size: int = 8000
@@ -39,6 +42,7 @@ class ModelConfig:
     max_source_length: int = 128
     max_target_length: int = 128
     normalize_first: bool = True
+    tie_embeddings: bool = True
 
 
 STRATEGIES = ("mirrored", "multi_worker")
@@ -75,6 +79,8 @@ class RunConfig:
     max_source_length: int = 128
     max_target_length: int = 128
     normalize_first: bool = True
+    # Output projection tied to the shared source/target embedding (ModelConfig.tie_embeddings).
+    tie_embeddings: bool = True
     # Training.
     train_steps: int = 100000
     max_train_seconds: float = 0.0

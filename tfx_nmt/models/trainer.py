@@ -59,6 +59,7 @@ def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslato
         max_target_length=config.max_target_length,
         normalize_first=config.normalize_first,
         label_smoothing=config.label_smoothing,
+        tie_embeddings=config.tie_embeddings,
     )
     model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 5]])})
     return model

@@ -55,13 +55,15 @@ def label_smoothed_nll(labels, logits, label_smoothing: float):
 
 @keras.saving.register_keras_serializable(package="tfx_nmt")
 class TransformerTranslator(keras.Model):
-    """Encoder-decoder Transformer with a shared source/target embedding tied to the output projection.
+    """Encoder-decoder Transformer with a shared source/target embedding, by default tied to the output
+    projection.
 
     Token embeddings are scaled by sqrt(d_model) and added to sinusoidal position encodings
     (`keras_hub.layers.SinePositionEncoding`); the encoder is a stack of
     `keras_hub.layers.TransformerEncoder`, the decoder of `keras_hub.layers.TransformerDecoder` with
     cross-attention; logits are the decoder output times the transposed embedding matrix
-    (`keras_hub.layers.ReversibleEmbedding`, Press & Wolf 2017, https://arxiv.org/abs/1608.05859).
+    (`keras_hub.layers.ReversibleEmbedding`, Press & Wolf 2017, https://arxiv.org/abs/1608.05859), or,
+    with `tie_embeddings=False`, times a separate `[d_model, vocabulary_size]` matrix of the same layer.
 
     Masking: ids equal to PAD_ID (0) are padding. The encoder's self-attention and the decoder's
     cross-attention ignore padded source positions; the decoder's self-attention ignores padded target
@@ -101,6 +103,7 @@ class TransformerTranslator(keras.Model):
         max_target_length: int = 128,
         normalize_first: bool = True,
         label_smoothing: float = 0.1,
+        tie_embeddings: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -115,9 +118,10 @@ class TransformerTranslator(keras.Model):
         self.max_target_length = max_target_length
         self.normalize_first = normalize_first
         self.label_smoothing = label_smoothing
+        self.tie_embeddings = tie_embeddings
 
         self.token_embedding = keras_hub.layers.ReversibleEmbedding(
-            vocabulary_size, d_model, tie_weights=True,
+            vocabulary_size, d_model, tie_weights=tie_embeddings,
             embeddings_initializer=keras.initializers.RandomNormal(stddev=d_model ** -0.5),
             name="token_embedding")
         self.position_encoding = keras_hub.layers.SinePositionEncoding(name="position_encoding")
@@ -166,7 +170,7 @@ class TransformerTranslator(keras.Model):
         return self.project(x)
 
     def project(self, hidden):
-        """Final norm (pre-LN) and tied output projection: `[B, T, d_model]` -> logits `[B, T, V]` float32."""
+        """Final norm (pre-LN) and output projection: `[B, T, d_model]` -> logits `[B, T, V]` float32."""
         if self.decoder_norm is not None:
             hidden = self.decoder_norm(hidden)
         return tf.cast(self.token_embedding(hidden, reverse=True), tf.float32)
@@ -239,5 +243,6 @@ class TransformerTranslator(keras.Model):
             "max_target_length": self.max_target_length,
             "normalize_first": self.normalize_first,
             "label_smoothing": self.label_smoothing,
+            "tie_embeddings": self.tie_embeddings,
         })
         return config

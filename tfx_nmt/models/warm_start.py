@@ -32,7 +32,7 @@ CHECKPOINT_PREFIX = "ckpt"
 STATE_FILE = "model_state.json"
 # The ModelConfig fields that decide the variables' shapes (the vocabulary is the tokenizer's).
 SHAPE_FIELDS = ("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
-                "normalize_first")
+                "normalize_first", "tie_embeddings")
 log = logging.getLogger(__name__)
 
 
@@ -115,10 +115,12 @@ def plan_warm_start(base_model_dir: Optional[str], tokenizer_sha256: str,
                          f"the tokenizer changed (base model's sha256 {state['tokenizer_sha256'][:12]}, "
                          f"this run's {tokenizer_sha256[:12]})")
     current = dataclasses.asdict(model_config)
-    changed = [k for k in SHAPE_FIELDS if state["model_config"].get(k) != current[k]]
+    # A base model saved before a field existed has that field's default.
+    base = {**dataclasses.asdict(ModelConfig()), **state["model_config"]}
+    changed = [k for k in SHAPE_FIELDS if base[k] != current[k]]
     if changed:
         return WarmStart(None, 0, base_model_dir, "the model shape changed: " + ", ".join(
-            f"{k} {state['model_config'].get(k)} -> {current[k]}" for k in changed))
+            f"{k} {base[k]} -> {current[k]}" for k in changed))
     return WarmStart(os.path.join(checkpoint_dir(base_model_dir), CHECKPOINT_PREFIX), int(state["step"]),
                      base_model_dir, f"same tokenizer and shape; continuing from step {state['step']}")
 

@@ -31,7 +31,8 @@ def render_model_card(run: RunArtifacts) -> str:
     shape = (f"d_model {config['d_model']}, {config['num_encoder_layers']} encoder and "
              f"{config['num_decoder_layers']} decoder layers, {config['num_heads']} heads, feed-forward width "
              f"{config['ff_dim']}, dropout {config['dropout']}, "
-             f"{'pre' if config['normalize_first'] else 'post'}-layer-norm")
+             f"{'pre' if config['normalize_first'] else 'post'}-layer-norm, "
+             f"{'tied' if config.get('tie_embeddings', True) else 'untied'} output embedding")
     length_cap = (f"min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens "
                   f"+ {config['max_decode_length_b']}))")
     version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
