@@ -32,7 +32,7 @@ def render_model_card(run: RunArtifacts) -> str:
              f"{config['num_decoder_layers']} decoder layers, {config['num_heads']} heads, feed-forward width "
              f"{config['ff_dim']}, dropout {config['dropout']}, "
              f"{'pre' if config['normalize_first'] else 'post'}-layer-norm, "
-             f"{'tied' if config.get('tie_embeddings', True) else 'untied'} output embedding")
+             f"{'tied' if config['tie_embeddings'] else 'untied'} output embedding")
     length_cap = (f"min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens "
                   f"+ {config['max_decode_length_b']}))")
     version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
