@@ -8,6 +8,8 @@ in separate worker processes, so the tokenizer must load there too.
 """
 import collections
 import os
+import subprocess
+import sys
 
 import apache_beam as beam
 import pytest
@@ -16,9 +18,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import CleaningRules
-from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_files, split_uri
-from tfx_nmt.components.subword_tokenizer import tokenize_examples, train_sentences
-from tfx_nmt.components.text_cleaner import assemble_report, clean_examples, read_json_lines
+from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, make_text_example,
+                                            split_files, split_uri)
+from tfx_nmt.components.subword_tokenizer import train_sentences
+from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
+from tfx_nmt.components.text_cleaner import assemble_report, read_json_lines
+from tfx_nmt.components.text_cleaner_beam import clean_examples
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -44,8 +49,7 @@ def write_raw_examples(directory, data_dir):
 def examples_multiset(directory, split, features):
     """Counter of tuples of the named features (bytes, or tuples of int64 ids) over one split."""
     def value(example, name):
-        feature = example.features.feature[name]
-        return tuple(feature.int64_list.value) if feature.HasField("int64_list") else feature.bytes_list.value[0]
+        return tuple(int64_feature(example, name)) if name.endswith("_ids") else bytes_feature(example, name)
 
     return collections.Counter(tuple(value(e, n) for n in features) for e in iterate_examples(directory, split))
 
@@ -105,3 +109,12 @@ def test_vocabulary_and_token_ids_are_the_same_with_one_and_two_workers(outputs)
         assert source_ids[0] == target_ids[0] == subword.BOS_ID
         assert source_ids[-1] == target_ids[-1] == subword.EOS_ID
         assert encoder.decode(source_ids) == source.decode() and encoder.decode(target_ids) == target.decode()
+
+
+def test_beam_modules_import_neither_tensorflow_nor_tfx():
+    """Beam worker processes import the modules of the DoFns they run; TensorFlow and TFX would add
+    seconds to every worker's start (BENCHMARKS.md, data components)."""
+    script = ("import sys, tfx_nmt.components.text_cleaner_beam, tfx_nmt.components.subword_tokenizer_beam; "
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tfx', 'keras'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

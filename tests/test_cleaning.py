@@ -7,8 +7,8 @@ import tensorflow as tf
 from tfx_nmt.components import cleaning
 from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, line_number, make_pair_example,
                                             split_uri)
-from tfx_nmt.components.text_cleaner import (assemble_report, assemble_samples, clean_examples,
-                                             read_json_lines)
+from tfx_nmt.components.text_cleaner import assemble_report, assemble_samples, read_json_lines
+from tfx_nmt.components.text_cleaner_beam import clean_examples
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
 SPLITS = ["train", "eval", "test"]

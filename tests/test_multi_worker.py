@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.examples_io import make_text_example, split_uri
-from tfx_nmt.components.subword_tokenizer import tokenize_examples, write_tokenizer
+from tfx_nmt.components.subword_tokenizer import write_tokenizer
+from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
 from tfx_nmt.text.normalization import normalize
 
 TRAIN_STEPS = 6

@@ -5,8 +5,9 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components.examples_io import iterate_examples, make_text_example, split_uri
-from tfx_nmt.components.subword_tokenizer import tokenization_counts, tokenize_examples
+from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, make_text_example,
+                                            split_uri)
+from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.text import subword
@@ -34,8 +35,7 @@ def test_beam_and_serving_graph_give_identical_ids(tmp_path, spm_model):
         tokenize_examples(p, raw, tokenized, ["test"], spm_model)
     beam_ids = {}
     for example in iterate_examples(tokenized, "test"):
-        text = example.features.feature["source"].bytes_list.value[0].decode()
-        beam_ids[text] = list(example.features.feature["source_ids"].int64_list.value)
+        beam_ids[bytes_feature(example, "source").decode()] = int64_feature(example, "source_ids")
     assert set(beam_ids) == set(cleaned)
     total_tokens = sum(len(ids) for ids in beam_ids.values())  # Source and target are the same text.
     assert tokenization_counts(p.result) == {

@@ -19,6 +19,8 @@ from tfx_nmt.text.normalization import normalize
 
 KEPT = "kept"
 DROP_REASONS = ("empty", "too_long", "length_ratio", "duplicate")
+# Rejected pairs kept per reason as examples for the report (of ingest and of cleaning).
+SAMPLE_SIZE = 20
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.errors import ConfigError, UserError
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
@@ -27,8 +28,6 @@ SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "te
 ON_BAD_LINE_CHOICES = ("error", "drop")
 # Why ingest drops a pair (only with on_bad_line="drop").
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
-# Rejected pairs kept per reason as examples for the report.
-SAMPLE_SIZE = 20
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.
 NEVER_DROPPED_SPLIT = "test"
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "

@@ -1,18 +1,31 @@
 """Reading and writing the splits of a TFX Examples artifact: `<uri>/Split-<name>/*.gz`, GZIP TFRecords of
 serialized tf.train.Example, the layout TFX's own ExampleGen writes and StatisticsGen/Trainer read.
+
+tf.train.Examples are parsed and serialized with tfx_bsl's coders (C++, over Apache Arrow), not with
+TensorFlow's protobuf classes: Beam worker processes import this module, and importing TensorFlow (and
+TFX) would add seconds to the start of every worker of every Beam pipeline (BENCHMARKS.md, data
+components). Only `iterate_examples`, which runs in the launching process, reads with TensorFlow.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
-import tensorflow as tf
+import numpy as np
+import pyarrow as pa
+from apache_beam.io.filesystems import FileSystems
+from tfx_bsl.coders import example_coder
 
 RECORD_PREFIX = "data_tfrecord"
 # int64 feature: the 1-based line of a pair in its corpus file, so that "the first N" rejected pairs and
 # the test order survive Beam's unordered processing.
 LINE_NUMBER = "line_number"
+# Examples encoded (or decoded) per call in Beam: the coders work on batches.
+MAX_BATCH_SIZE = 1024
+# Parsed tf.train.Example: feature name -> values (np.ndarray of bytes objects or of int64; None for a
+# feature present without values).
+Features = Dict[str, Optional[np.ndarray]]
 
 
 def split_uri(artifact_uri: str, split: str) -> str:
@@ -21,8 +34,9 @@ def split_uri(artifact_uri: str, split: str) -> str:
 
 
 def split_files(artifact_uri: str, split: str) -> List[str]:
-    """Sorted paths of the TFRecord files of one split."""
-    return sorted(tf.io.gfile.glob(os.path.join(split_uri(artifact_uri, split), "*")))
+    """Sorted paths of the TFRecord files of one split (any filesystem Beam knows: local, gs://)."""
+    pattern = os.path.join(split_uri(artifact_uri, split), "*")
+    return sorted(m.path for result in FileSystems.match([pattern]) for m in result.metadata_list)
 
 
 class WriteSplit(beam.PTransform):
@@ -47,37 +61,79 @@ class ReadSplit(beam.PTransform):
         return pipeline | beam.io.ReadFromTFRecord(self._pattern)
 
 
-def iterate_examples(artifact_uri: str, split: str) -> Iterator[tf.train.Example]:
-    """Yields the parsed tf.train.Examples of one split, in file order (eager, for small-to-medium splits)."""
+def parse_example(record: bytes) -> Features:
+    """The features of one serialized tf.train.Example (tfx_bsl's `ExampleToNumpyDict`)."""
+    return example_coder.ExampleToNumpyDict(record)
+
+
+def iterate_examples(artifact_uri: str, split: str) -> Iterator[Features]:
+    """Yields the parsed Examples of one split (see `parse_example`), in file order (eager, for
+    small-to-medium splits)."""
+    # Imported here: the launching process has TensorFlow loaded already; Beam workers never call this.
+    import tensorflow as tf
+
     files = split_files(artifact_uri, split)
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator():
-        yield tf.train.Example.FromString(record)
+        yield parse_example(record)
 
 
-def bytes_feature(example: tf.train.Example, name: str) -> bytes:
-    """The single bytes value of feature `name`; b"" when the feature is absent or empty."""
-    values = example.features.feature[name].bytes_list.value
-    return values[0] if values else b""
+def bytes_feature(example: Features, name: str) -> bytes:
+    """The first bytes value of feature `name`; b"" when the feature is absent or empty."""
+    values = example.get(name)
+    return values[0] if values is not None and len(values) else b""
+
+
+def int64_feature(example: Features, name: str) -> List[int]:
+    """The int64 values of feature `name`; [] when the feature is absent or empty."""
+    values = example.get(name)
+    return [] if values is None else [int(v) for v in values]
+
+
+def line_number(example: Features) -> int:
+    """The `line_number` feature of an example; 0 when it has none."""
+    numbers = int64_feature(example, LINE_NUMBER)
+    return numbers[0] if numbers else 0
+
+
+def encode_examples(batch: pa.RecordBatch) -> List[bytes]:
+    """Serializes each row of `batch` as a tf.train.Example (tfx_bsl's `RecordBatchToExamplesEncoder`).
+
+    Args:
+        batch: one column per feature, each a list array: of binary for a bytes_list, of int64 for an
+            int64_list; a null row is a feature without values.
+
+    Returns:
+        One serialized tf.train.Example per row, in row order.
+    """
+    return example_coder.RecordBatchToExamplesEncoder().encode(batch)
+
+
+def pair_examples(pairs: Sequence[Tuple[int, str, str]]) -> List[bytes]:
+    """Serializes (line number, source, target) pairs as tf.Examples: `source`, `target` (UTF-8 bytes)
+    and `line_number` (int64)."""
+    return encode_examples(pa.RecordBatch.from_arrays([
+        pa.array([[s.encode("utf-8")] for _, s, _ in pairs], pa.list_(pa.binary())),
+        pa.array([[t.encode("utf-8")] for _, _, t in pairs], pa.list_(pa.binary())),
+        pa.array([[n] for n, _, _ in pairs], pa.list_(pa.int64())),
+    ], ["source", "target", LINE_NUMBER]))
+
+
+def make_pair_example(line_number: int, source: str, target: str) -> bytes:
+    """One pair as a serialized tf.Example (see `pair_examples`, faster for many pairs)."""
+    return pair_examples([(line_number, source, target)])[0]
 
 
 def make_text_example(features: Dict[str, str]) -> bytes:
     """Serializes {name: text} as a tf.train.Example of single-valued UTF-8 bytes features."""
-    return tf.train.Example(features=tf.train.Features(feature={
-        name: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode("utf-8")]))
-        for name, text in features.items()
-    })).SerializeToString()
+    return encode_examples(pa.RecordBatch.from_arrays(
+        [pa.array([[text.encode("utf-8")]], pa.list_(pa.binary())) for text in features.values()],
+        list(features)))[0]
 
 
-def make_pair_example(line_number: int, source: str, target: str) -> bytes:
-    """Serializes a sentence pair as a tf.Example: `source`, `target` (UTF-8 bytes) and `line_number` (int64)."""
-    example = tf.train.Example()
-    example.features.feature["source"].bytes_list.value.append(source.encode("utf-8"))
-    example.features.feature["target"].bytes_list.value.append(target.encode("utf-8"))
-    example.features.feature[LINE_NUMBER].int64_list.value.append(line_number)
-    return example.SerializeToString()
+class PairsToExamples(beam.PTransform):
+    """(line number, source, target) tuples -> serialized tf.Examples (`pair_examples`), encoded in batches
+    (one at a time costs about 30 times more)."""
 
+    def expand(self, pairs):
+        return pairs | beam.BatchElements(max_batch_size=MAX_BATCH_SIZE) | beam.FlatMap(pair_examples)
 
-def line_number(example: tf.train.Example) -> int:
-    """The `line_number` feature of an example; 0 when it has none."""
-    values = example.features.feature[LINE_NUMBER].int64_list.value
-    return values[0] if values else 0

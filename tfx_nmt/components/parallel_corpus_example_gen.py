@@ -20,7 +20,7 @@ from tfx.types import artifact_utils
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 
 from tfx_nmt.components import corpus
-from tfx_nmt.components.examples_io import WriteSplit, make_pair_example
+from tfx_nmt.components.examples_io import PairsToExamples, WriteSplit
 
 SPLITS = tuple(corpus.SPLIT_FILE_STEMS)
 INGEST_REPORT_FILE = "ingest_report.json"
@@ -87,6 +87,6 @@ def ParallelCorpusExampleGen(
             _ = (
                 p
                 | f"Create[{split}]" >> beam.Create(splits[split].pairs, reshuffle=False)
-                | f"ToExample[{split}]" >> beam.MapTuple(make_pair_example)
+                | f"ToExample[{split}]" >> PairsToExamples()
                 | f"Write[{split}]" >> WriteSplit(examples.uri, split)
             )

@@ -1,5 +1,5 @@
 """SubwordTokenizer: learns a joint SentencePiece model on the cleaned train split, then tokenizes every
-split in Beam.
+split in Beam (`subword_tokenizer_beam`).
 
 Outputs
 - `tokenized_examples`: the same splits, each tf.Example with `source`, `target` (text) and
@@ -9,24 +9,22 @@ Outputs
   that role in TFX: the preprocessing the Trainer embeds in the serving graph, delivered through the
   Trainer's `transform_graph` input (`fn_args.transform_output`). It is not a tf.Transform output.
 """
-import collections
 import hashlib
 import json
 import logging
 import os
-from typing import Dict, Iterator, List
+from typing import Iterator
 
 import apache_beam as beam
-from apache_beam.runners.runner import PipelineResult
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
-from tfx_nmt.components.examples_io import ReadSplit, WriteSplit, bytes_feature, iterate_examples
+from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
+from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
 from tfx_nmt.text import subword
 
-COUNTER_NAMESPACE = "SubwordTokenizer"
 log = logging.getLogger(__name__)
 
 
@@ -35,46 +33,6 @@ def train_sentences(examples_uri: str) -> Iterator[str]:
     for example in iterate_examples(examples_uri, "train"):
         yield bytes_feature(example, "source").decode("utf-8")
         yield bytes_feature(example, "target").decode("utf-8")
-
-
-class TokenizeExample(beam.DoFn):
-    """Adds `source_ids` and `target_ids` (int64, BOS/EOS included) to a serialized tf.Example, and counts
-    pairs and tokens of `split` in Beam counters (see `tokenization_counts`).
-
-    The SentencePiece model is loaded once per worker in `setup`, from the proto bytes carried by the
-    DoFn, so nothing depends on a file path or on TensorFlow custom ops being registered in the worker.
-    """
-
-    def __init__(self, model_proto: bytes, split: str):
-        super().__init__()
-        self._model_proto = model_proto
-        self._encoder = None
-        self._pairs = beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/pairs")
-        self._tokens = {side: beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/{side}_tokens")
-                        for side in ("source", "target")}
-
-    def setup(self):
-        self._encoder = subword.SubwordEncoder(self._model_proto)
-
-    def process(self, record: bytes):
-        example = tf.train.Example.FromString(record)
-        for side in ("source", "target"):
-            ids = self._encoder.encode(bytes_feature(example, side).decode("utf-8"))
-            example.features.feature[f"{side}_ids"].int64_list.value.extend(ids)
-            self._tokens[side].inc(len(ids))
-        self._pairs.inc()
-        yield example.SerializeToString()
-
-
-def tokenization_counts(result: PipelineResult) -> Dict[str, Dict[str, int]]:
-    """{split: {"pairs", "source_tokens", "target_tokens"}} from the counters of a finished pipeline
-    (tokens include BOS and EOS)."""
-    counts = collections.defaultdict(dict)
-    query = result.metrics().query(beam.metrics.MetricsFilter().with_namespace(COUNTER_NAMESPACE))
-    for counter in query["counters"]:
-        split, name = counter.key.metric.name.split("/", 1)
-        counts[split][name] = counts[split].get(name, 0) + counter.committed
-    return dict(counts)
 
 
 def write_tokenizer(model_proto: bytes, directory: str) -> dict:
@@ -103,18 +61,6 @@ def read_tokenizer_model(directory: str) -> bytes:
     """The SentencePiece model proto bytes of a tokenizer artifact directory."""
     with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "rb") as f:
         return f.read()
-
-
-def tokenize_examples(pipeline: beam.Pipeline, examples_uri: str, tokenized_uri: str, splits: List[str],
-                      model_proto: bytes) -> None:
-    """Adds the tokenization of every split of `examples_uri` into `tokenized_uri` to `pipeline`."""
-    for split in splits:
-        _ = (
-            pipeline
-            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
-            | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExample(model_proto, split))
-            | f"Write[{split}]" >> WriteSplit(tokenized_uri, split)
-        )
 
 
 @tfx.dsl.components.component(use_beam=True)

@@ -1,4 +1,5 @@
-"""TextCleaner: a Beam pipeline that normalizes, filters and deduplicates the parallel corpus.
+"""TextCleaner: normalizes, filters and deduplicates the parallel corpus with a Beam pipeline
+(`text_cleaner_beam`), and writes the CleaningReport.
 
 It first reads ExampleValidator's anomalies and stops the run when TFDV found any, so that training
 never starts on a corpus whose statistics do not match its schema.
@@ -6,7 +7,7 @@ never starts on a corpus whose statistics do not match its schema.
 import json
 import logging
 import os
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -16,19 +17,16 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
 from tfx_nmt.components.artifacts import CleaningReport
-from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, CleaningRules, clean_pair
-from tfx_nmt.components.corpus import INGEST_DROP_REASONS, SAMPLE_SIZE
-from tfx_nmt.components.examples_io import (ReadSplit, WriteSplit, bytes_feature, line_number,
-                                            make_pair_example)
+from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, SAMPLE_SIZE, CleaningRules
+from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
+from tfx_nmt.components.text_cleaner_beam import clean_examples
 from tfx_nmt.errors import UserError
 
 REPORT_FILE = "cleaning_report.json"
 SAMPLES_FILE = "rejected_samples.json"
 # Ingest drops (only with on_bad_line="drop") come first: they happen first.
 ALL_DROP_REASONS = INGEST_DROP_REASONS + DROP_REASONS
-FILTERED_SPLITS = ("train", "eval")
-DEDUPLICATED_SPLITS = ("train",)
 log = logging.getLogger(__name__)
 
 
@@ -54,14 +52,6 @@ def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
         if anomalies.data_missing:
             found.append(f"{split}: dataset: no examples (the split is empty)")
     return found
-
-
-def _clean_record(record: bytes, rules: CleaningRules, filter_pairs: bool) -> Tuple:
-    """(line number, raw source, raw target, clean source, clean target, outcome) of a serialized pair."""
-    example = tf.train.Example.FromString(record)
-    source = bytes_feature(example, "source").decode("utf-8")
-    target = bytes_feature(example, "target").decode("utf-8")
-    return (line_number(example), source, target) + clean_pair(source, target, rules, filter_pairs)
 
 
 def assemble_report(counts: Iterable[Dict], splits: Iterable[str],
@@ -107,68 +97,6 @@ def assemble_samples(rows: Iterable[Dict], splits: Iterable[str],
         for reason, rejected in by_reason.items():
             by_reason[reason] = sorted(rejected, key=lambda s: s["line"])[:SAMPLE_SIZE]
     return samples
-
-
-def _deduplicate(kept, split: str):
-    """(unique pairs, duplicates): keeps the first occurrence (lowest line number) of each clean pair."""
-    grouped = (
-        kept
-        | f"KeyByPair[{split}]" >> beam.Map(lambda o: ((o[3], o[4]), o))
-        | f"GroupPairs[{split}]" >> beam.GroupByKey()
-        | f"SortCopies[{split}]" >> beam.MapTuple(lambda pair, copies: sorted(copies))
-    )
-    unique = grouped | f"First[{split}]" >> beam.Map(lambda copies: copies[0])
-    duplicates = grouped | f"Copies[{split}]" >> beam.FlatMap(
-        lambda copies: [o[:5] + ("duplicate",) for o in copies[1:]])
-    return unique, duplicates
-
-
-def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str, splits: List[str],
-                   rules: CleaningRules, counts_prefix: str, samples_prefix: str) -> None:
-    """Adds the cleaning of every split to `pipeline` (run it to execute).
-
-    Writes the cleaned splits under `cleaned_uri` (tf.Examples {source, target, line_number}),
-    `{split, outcome, count}` JSON lines to files starting with `counts_prefix` and
-    `{split, reason, samples}` JSON lines (the first SAMPLE_SIZE rejected pairs per reason, by line
-    number) to files starting with `samples_prefix`; read both with `read_json_lines`.
-    """
-    all_counts, all_samples = [], []
-    for split in splits:
-        outcomes = (
-            pipeline
-            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
-            | f"Clean[{split}]" >> beam.Map(_clean_record, rules, split in FILTERED_SPLITS)
-        )
-        kept = outcomes | f"Kept[{split}]" >> beam.Filter(lambda o: o[5] == KEPT)
-        rejected = outcomes | f"Rejected[{split}]" >> beam.Filter(lambda o: o[5] != KEPT)
-        outcome_counts = outcomes | f"Outcome[{split}]" >> beam.Map(lambda o: (o[5], 1))
-        if split in DEDUPLICATED_SPLITS:
-            kept, duplicates = _deduplicate(kept, split)
-            outcome_counts = (
-                (outcome_counts, duplicates | f"OneDuplicate[{split}]" >> beam.Map(lambda o: (o[5], 1)))
-                | f"Merge[{split}]" >> beam.Flatten())
-            rejected = (rejected, duplicates) | f"AllRejected[{split}]" >> beam.Flatten()
-        _ = (
-            kept
-            | f"ToExample[{split}]" >> beam.Map(lambda o: make_pair_example(o[0], o[3], o[4]))
-            | f"Write[{split}]" >> WriteSplit(cleaned_uri, split)
-        )
-        all_counts.append(
-            outcome_counts
-            | f"Sum[{split}]" >> beam.CombinePerKey(sum)
-            | f"Row[{split}]" >> beam.MapTuple(
-                lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
-        )
-        all_samples.append(
-            rejected
-            | f"ByReason[{split}]" >> beam.Map(lambda o: (o[5], (o[0], o[1], o[2])))
-            | f"FirstLines[{split}]" >> beam.combiners.Top.SmallestPerKey(SAMPLE_SIZE)
-            | f"SampleRow[{split}]" >> beam.MapTuple(lambda reason, first, split=split: json.dumps({
-                "split": split, "reason": reason,
-                "samples": [{"line": n, "source": s, "target": t} for n, s, t in first]}))
-        )
-    _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
-    _ = all_samples | "AllSamples" >> beam.Flatten() | "WriteSamples" >> beam.io.WriteToText(samples_prefix)
 
 
 def read_json_lines(prefix: str) -> List[Dict]:
