@@ -1,9 +1,10 @@
 """Wall seconds of cleaning plus tokenization of the Multi30k train split: the components' Beam code on
-the DirectRunner (1 worker: in process; 2 workers: 2 worker processes; `direct_runner_args`) against a
-plain single-process Python loop doing the same transforms (normalize, filter, deduplicate,
-SentencePiece-encode, serialize).
+the DirectRunner (1 worker: in process; 2 workers: 2 worker processes, as `direct_runner_args` gives
+them; and, for comparison, 2 worker threads in one process) against a plain single-process Python loop
+doing the same transforms (normalize, filter, deduplicate, SentencePiece-encode, serialize).
 
-The SentencePiece model is learned once beforehand (not timed: both paths use the same model).
+The SentencePiece model is learned once beforehand (not timed: both paths use the same model). The last
+row times the same two pipelines on 2 worker processes with one element each: the start-up floor.
 
     python bench/data_components.py --data-dir DIR
 """
@@ -12,6 +13,7 @@ import collections
 import os
 import tempfile
 import time
+from typing import List
 
 import apache_beam as beam
 import tensorflow as tf
@@ -20,9 +22,11 @@ from machine import machine_line
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
-from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, make_text_example, split_uri
-from tfx_nmt.components.subword_tokenizer import tokenize_examples
-from tfx_nmt.components.text_cleaner import clean_examples, read_json_lines
+from tfx_nmt.components.examples_io import (LINE_NUMBER, bytes_feature, iterate_examples, line_number, pair_examples,
+                                            split_uri)
+from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
+from tfx_nmt.components.text_cleaner import read_json_lines
+from tfx_nmt.components.text_cleaner_beam import clean_examples
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -33,32 +37,46 @@ def plain_loop(raw_uri: str, output_path: str, rules: CleaningRules, encoder: su
     the number of examples written."""
     seen, outcomes = set(), collections.Counter()
     with tf.io.TFRecordWriter(output_path, "GZIP") as writer:
-        for example in iterate_examples(raw_uri, "train"):
-            source, target, outcome = clean_pair(bytes_feature(example, "source").decode("utf-8"),
-                                                 bytes_feature(example, "target").decode("utf-8"), rules, True)
+        for raw in iterate_examples(raw_uri, "train"):
+            source, target, outcome = clean_pair(bytes_feature(raw, "source").decode("utf-8"),
+                                                 bytes_feature(raw, "target").decode("utf-8"), rules, True)
             if outcome == KEPT and (source, target) in seen:
                 outcome = "duplicate"
             outcomes[outcome] += 1
             if outcome != KEPT:
                 continue
             seen.add((source, target))
-            example = tf.train.Example.FromString(make_text_example({"source": source, "target": target}))
+            example = tf.train.Example()
+            example.features.feature["source"].bytes_list.value.append(source.encode("utf-8"))
+            example.features.feature["target"].bytes_list.value.append(target.encode("utf-8"))
+            example.features.feature[LINE_NUMBER].int64_list.value.append(line_number(raw))
             example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(source))
             example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(target))
             writer.write(example.SerializeToString())
     return outcomes[KEPT]
 
 
-def beam_components(raw_uri: str, workdir: str, workers: int, rules: CleaningRules, model_proto: bytes) -> None:
+def beam_components(raw_uri: str, workdir: str, runner_args: List[str], rules: CleaningRules,
+                    model_proto: bytes) -> None:
     """TextCleaner's then SubwordTokenizer's Beam pipelines, as the components run them."""
     cleaned, tokenized = os.path.join(workdir, "cleaned"), os.path.join(workdir, "tokenized")
-    with beam.Pipeline(options=PipelineOptions(direct_runner_args(workers))) as p:
+    with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
         clean_examples(p, raw_uri, cleaned, ["train"], rules, os.path.join(workdir, "counts"),
                        os.path.join(workdir, "samples"))
     read_json_lines(os.path.join(workdir, "counts"))
     read_json_lines(os.path.join(workdir, "samples"))
-    with beam.Pipeline(options=PipelineOptions(direct_runner_args(workers))) as p:
+    with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
         tokenize_examples(p, cleaned, tokenized, ["train"], model_proto)
+
+
+def start_up_seconds(runner_args: List[str], pipelines: int = 2) -> float:
+    """Wall seconds of `pipelines` Beam pipelines that carry one element each: what the runner costs
+    before any data (on worker processes: starting them)."""
+    started = time.time()
+    for _ in range(pipelines):
+        with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
+            _ = p | beam.Create([0]) | beam.Map(abs)
+    return time.time() - started
 
 
 def main():
@@ -75,19 +93,26 @@ def main():
         raw = os.path.join(workdir, "raw")
         os.makedirs(split_uri(raw, "train"))
         with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "train"), "data.gz"), "GZIP") as writer:
-            for s, t in pairs:
-                writer.write(make_text_example({"source": s, "target": t}))
+            for record in pair_examples([(number, s, t) for number, (s, t) in enumerate(pairs, 1)]):
+                writer.write(record)
         started = time.time()
         produced = plain_loop(raw, os.path.join(workdir, "loop.gz"), rules, encoder)
         loop_seconds = time.time() - started
         print(f"{'path':32s} {'seconds':>8s} {'x loop':>7s}", flush=True)
         print(f"{'plain Python loop':32s} {loop_seconds:>8.1f} {1.0:>7.2f}   ({produced} examples)", flush=True)
-        for workers in (1, 2):
+        paths = {
+            "Beam DirectRunner, 1 worker": direct_runner_args(1),
+            "Beam DirectRunner, 2 processes": direct_runner_args(2),
+            "Beam DirectRunner, 2 threads": ["--direct_running_mode=multi_threading", "--direct_num_workers=2"],
+        }
+        for number, (path, runner_args) in enumerate(paths.items()):
             started = time.time()
-            beam_components(raw, os.path.join(workdir, f"w{workers}"), workers, rules, model_proto)
+            beam_components(raw, os.path.join(workdir, f"path{number}"), runner_args, rules, model_proto)
             seconds = time.time() - started
-            print(f"{f'Beam DirectRunner, {workers} worker(s)':32s} {seconds:>8.1f} {seconds / loop_seconds:>7.2f}",
-                  flush=True)
+            print(f"{path:32s} {seconds:>8.1f} {seconds / loop_seconds:>7.2f}", flush=True)
+        seconds = start_up_seconds(direct_runner_args(2))
+        print(f"{'2 processes, start-up only':32s} {seconds:>8.1f} {seconds / loop_seconds:>7.2f}   "
+              "(the same two pipelines, one element each)", flush=True)
 
 
 if __name__ == "__main__":
