@@ -4,8 +4,9 @@ against a naive baseline in the same run.
 Ours: `tfx_nmt.models.input_pipeline.make_dataset` (length buckets of about `tokens_per_batch` padded
 tokens, prefetching). Baseline: the same model and optimizer on fixed-size batches of `--baseline-batch`
 sentences, every sequence padded to the longest in the corpus, no bucketing, no prefetch, no XLA.
-Prints non-padding target tokens per second after a warm-up. Learns a SentencePiece model and writes
-tokenized TFRecords to a temporary directory first (not timed).
+Prints non-padding target tokens per second after a warm-up; the two sides' timed steps alternate in
+`--rounds` chunks, so that the ratio holds when the machine's speed changes during the run. Learns a
+SentencePiece model and writes tokenized TFRecords to a temporary directory first (not timed).
 
     python bench/train_throughput.py --data-dir DIR [--preset quick] [--configs "d_model=128,ff_dim=512" ...]
 """
@@ -13,6 +14,7 @@ import argparse
 import os
 import tempfile
 import time
+from typing import Dict, Tuple
 
 import tensorflow as tf
 from machine import machine_line
@@ -55,16 +57,38 @@ def naive_dataset(path: str, batch_size: int, config: RunConfig) -> tf.data.Data
     return batches.map(lambda s, t: ({"source_ids": s, "target_in": t[:, :-1]}, t[:, 1:]))
 
 
-def measure(config: RunConfig, dataset: tf.data.Dataset, vocabulary_size: int, steps: int, warmup: int) -> dict:
-    """Trains `warmup` then `steps` steps; returns tokens/s of the timed steps."""
-    model = build_model(config, vocabulary_size)
-    model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
-    model.fit(dataset, steps_per_epoch=warmup, epochs=1, verbose=0)
-    started = time.time()
-    history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.time() - started
-    tokens = history.history["target_tokens"][-1]
-    return {"tokens_per_sec": tokens / seconds, "seconds": seconds, "params": model.count_params()}
+def measure_interleaved(sides: Dict[str, Tuple[RunConfig, tf.data.Dataset]], vocabulary_size: int, steps: int,
+                        warmup: int, rounds: int) -> Dict[str, dict]:
+    """Trains one model per side: `warmup` untimed steps each, then `steps` timed steps each, in `rounds`
+    alternating chunks (side A's chunk, side B's chunk, A, B, ...), so that a change of the machine's speed
+    during the run weighs on every side alike. A step is `train_on_batch` on the next batch of the side's
+    iterator; the time of `next` counts (the baseline has no prefetch).
+
+    Returns:
+        {side: {"tokens_per_sec", "seconds", "params"}}: non-padding target tokens per second of the timed
+        steps (the model's `target_tokens` metric), their wall seconds, and the model's parameter count.
+    """
+    state = {}
+    for name, (config, dataset) in sides.items():
+        model = build_model(config, vocabulary_size)
+        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+        iterator = iter(dataset)
+        logs = None
+        for _ in range(warmup):
+            logs = model.train_on_batch(*next(iterator), return_dict=True)
+        state[name] = {"model": model, "iterator": iterator, "tokens": -float(logs["target_tokens"]),
+                       "seconds": 0.0}
+    chunks = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
+    for chunk in chunks:
+        for side in state.values():
+            started = time.time()
+            for _ in range(chunk):
+                logs = side["model"].train_on_batch(*next(side["iterator"]), return_dict=True)
+            side["seconds"] += time.time() - started
+            side["last_tokens"] = float(logs["target_tokens"])
+    return {name: {"tokens_per_sec": (side["tokens"] + side["last_tokens"]) / side["seconds"],
+                   "seconds": side["seconds"], "params": side["model"].count_params()}
+            for name, side in state.items()}
 
 
 def parse_overrides(base: RunConfig, spec: str) -> RunConfig:
@@ -83,6 +107,8 @@ def main():
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="the timed steps of each side are split into this many chunks, alternating sides")
     parser.add_argument("--baseline-batch", type=int, default=64, help="sentences per naive batch")
     parser.add_argument("--configs", nargs="+", default=[""],
                         help="comma-separated field=value overrides of the preset, one set per config")
@@ -95,15 +121,16 @@ def main():
         print(f"{'config':56s} {'input pipeline':>16s} {'params':>10s} {'tokens/s':>9s}", flush=True)
         for spec in args.configs:
             config = parse_overrides(base, spec)
-            rows = [("length buckets", make_dataset([path], config.tokens_per_batch, config.max_source_length,
-                                                    config.max_target_length, training=True)),
-                    ("naive baseline", naive_dataset(path, args.baseline_batch, config.replace(jit_compile=False)))]
-            results = {}
-            for name, dataset in rows:
-                run_config = config if name == "length buckets" else config.replace(jit_compile=False)
-                results[name] = measure(run_config, dataset, vocabulary_size, args.steps, args.warmup)
+            naive_config = config.replace(jit_compile=False)
+            sides = {
+                "length buckets": (config, make_dataset([path], config.tokens_per_batch, config.max_source_length,
+                                                        config.max_target_length, training=True)),
+                "naive baseline": (naive_config, naive_dataset(path, args.baseline_batch, naive_config)),
+            }
+            results = measure_interleaved(sides, vocabulary_size, args.steps, args.warmup, args.rounds)
+            for name, result in results.items():
                 print(f"{spec or '(preset ' + args.preset + ')':56s} {name:>16s} "
-                      f"{results[name]['params']:>10,d} {results[name]['tokens_per_sec']:>9.0f}", flush=True)
+                      f"{result['params']:>10,d} {result['tokens_per_sec']:>9.0f}", flush=True)
             ratio = results["length buckets"]["tokens_per_sec"] / results["naive baseline"]["tokens_per_sec"]
             print(f"{'':56s} {'speed-up':>16s} {'':>10s} {ratio:>8.2f}x", flush=True)
 

@@ -71,3 +71,17 @@ def test_untied_output_projection_is_its_own_matrix(model):
     assert untied.get_config()["tie_embeddings"] is False and model.get_config()["tie_embeddings"] is True
     untied.token_embedding.reverse_embeddings.assign(tf.zeros([32, 50]))
     np.testing.assert_array_equal(untied(inputs).numpy(), np.zeros([1, 2, 50], np.float32))
+
+
+def test_train_on_batch_counts_target_tokens_and_refuses_sample_weights():
+    model = TransformerTranslator(vocabulary_size=50, d_model=16, num_encoder_layers=1, num_decoder_layers=1,
+                                  num_heads=2, ff_dim=32, dropout=0.0)
+    model.compile(optimizer="adam")
+    inputs = {"source_ids": np.array([[2, 5, 6, 3], [2, 7, 3, 0]]), "target_in": np.array([[2, 8, 9], [2, 4, 0]])}
+    labels = np.array([[8, 9, 3], [4, 3, 0]])
+    first = model.train_on_batch(inputs, labels, return_dict=True)
+    second = model.train_on_batch(inputs, labels, return_dict=True)
+    assert float(first["target_tokens"]) == 5 and float(second["target_tokens"]) == 10  # a Sum over steps
+    assert np.isfinite(float(second["loss"]))
+    with pytest.raises(ValueError, match="sample weights"):
+        model.train_on_batch(inputs, labels, sample_weight=np.ones(2))

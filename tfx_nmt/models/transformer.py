@@ -13,6 +13,19 @@ import tensorflow as tf
 from tfx_nmt.text.subword import PAD_ID
 
 
+def _inputs_and_labels(data):
+    """(inputs, labels) of a batch from `fit` (a pair) or `train_on_batch` (x, y, sample_weight).
+
+    Raises:
+        ValueError: sample weights were given; every non-padding target token weighs the same here.
+    """
+    inputs, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if sample_weight is not None:
+        raise ValueError("TransformerTranslator does not take sample weights: every non-padding target "
+                         "token weighs the same in the loss")
+    return inputs, labels
+
+
 def _sum_over_replicas(value):
     """Sum of `value` over the replicas of the current tf.distribute strategy (identity outside one)."""
     context = tf.distribute.get_replica_context()
@@ -207,7 +220,7 @@ class TransformerTranslator(keras.Model):
                 self.optimizer.build(self.trainable_variables)
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels = _inputs_and_labels(data)
         with tf.GradientTape() as tape:
             logits = self(inputs, training=True)
             loss_sum, tokens, loss = self._loss(labels, logits)
@@ -218,7 +231,7 @@ class TransformerTranslator(keras.Model):
         return self._metrics_result()
 
     def test_step(self, data):
-        inputs, labels = data
+        inputs, labels = _inputs_and_labels(data)
         logits = self(inputs, training=False)
         loss_sum, tokens, _ = self._loss(labels, logits)
         self.loss_sum_tracker.update_state(loss_sum)
