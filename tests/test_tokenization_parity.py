@@ -5,8 +5,8 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, make_text_example,
-                                            split_uri)
+from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, line_number,
+                                            make_text_example, pair_examples, split_uri)
 from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.transformer import TransformerTranslator
@@ -60,3 +60,21 @@ def test_detokenize_gives_back_normalized_text(spm_model):
     encoder = subword.SubwordEncoder(spm_model)
     for text in SENTENCES:
         assert encoder.decode(encoder.encode(normalize(text))) == normalize(text)
+
+
+def test_tokenizer_keeps_other_features_and_reads_a_missing_side_as_empty(tmp_path, spm_model):
+    raw, tokenized = str(tmp_path / "raw"), str(tmp_path / "tokenized")
+    os.makedirs(split_uri(raw, "test"))
+    with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "test"), "data.gz"), "GZIP") as writer:
+        writer.write(pair_examples([(7, "a dog runs .", "ein hund rennt .")])[0])
+        writer.write(make_text_example({"source": "a cat ."}))  # No target feature at all.
+    with beam.Pipeline() as p:
+        tokenize_examples(p, raw, tokenized, ["test"], spm_model)
+    encoder = subword.SubwordEncoder(spm_model)
+    examples = {bytes_feature(e, "source"): e for e in iterate_examples(tokenized, "test")}
+    pair, lone = examples[b"a dog runs ."], examples[b"a cat ."]
+    assert line_number(pair) == 7 and bytes_feature(pair, "target") == b"ein hund rennt ."
+    assert int64_feature(pair, "source_ids") == encoder.encode("a dog runs .")
+    assert int64_feature(pair, "target_ids") == encoder.encode("ein hund rennt .")
+    assert int64_feature(lone, "target_ids") == [subword.BOS_ID, subword.EOS_ID]
+    assert tokenization_counts(p.result)["test"]["pairs"] == 2
