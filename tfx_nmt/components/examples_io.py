@@ -9,7 +9,7 @@ components). Only `iterate_examples`, which runs in the launching process, reads
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -108,12 +108,17 @@ def encode_examples(batch: pa.RecordBatch) -> List[bytes]:
     return example_coder.RecordBatchToExamplesEncoder().encode(batch)
 
 
+def _text_column(texts: Iterable[str]) -> pa.Array:
+    """One single-valued bytes feature per text (UTF-8), as a column for `encode_examples`."""
+    return pa.array([[text.encode("utf-8")] for text in texts], pa.list_(pa.binary()))
+
+
 def pair_examples(pairs: Sequence[Tuple[int, str, str]]) -> List[bytes]:
     """Serializes (line number, source, target) pairs as tf.Examples: `source`, `target` (UTF-8 bytes)
     and `line_number` (int64)."""
     return encode_examples(pa.RecordBatch.from_arrays([
-        pa.array([[s.encode("utf-8")] for _, s, _ in pairs], pa.list_(pa.binary())),
-        pa.array([[t.encode("utf-8")] for _, _, t in pairs], pa.list_(pa.binary())),
+        _text_column(s for _, s, _ in pairs),
+        _text_column(t for _, _, t in pairs),
         pa.array([[n] for n, _, _ in pairs], pa.list_(pa.int64())),
     ], ["source", "target", LINE_NUMBER]))
 
@@ -125,9 +130,8 @@ def make_pair_example(line_number: int, source: str, target: str) -> bytes:
 
 def make_text_example(features: Dict[str, str]) -> bytes:
     """Serializes {name: text} as a tf.train.Example of single-valued UTF-8 bytes features."""
-    return encode_examples(pa.RecordBatch.from_arrays(
-        [pa.array([[text.encode("utf-8")]], pa.list_(pa.binary())) for text in features.values()],
-        list(features)))[0]
+    return encode_examples(pa.RecordBatch.from_arrays([_text_column([text]) for text in features.values()],
+                                                      list(features)))[0]
 
 
 class PairsToExamples(beam.PTransform):
