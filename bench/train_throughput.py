@@ -73,20 +73,20 @@ def measure_interleaved(sides: Dict[str, Tuple[RunConfig, tf.data.Dataset]], voc
         model = build_model(config, vocabulary_size)
         model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
         iterator = iter(dataset)
-        logs = None
+        logs = {"target_tokens": 0.0}  # The metric is a Sum over steps: its value after the warm-up.
         for _ in range(warmup):
             logs = model.train_on_batch(*next(iterator), return_dict=True)
-        state[name] = {"model": model, "iterator": iterator, "tokens": -float(logs["target_tokens"]),
-                       "seconds": 0.0}
+        state[name] = {"model": model, "iterator": iterator, "tokens_before": float(logs["target_tokens"]),
+                       "tokens_after": float(logs["target_tokens"]), "seconds": 0.0}
     chunks = [steps // rounds + (1 if r < steps % rounds else 0) for r in range(rounds)]
-    for chunk in chunks:
+    for chunk in filter(None, chunks):
         for side in state.values():
             started = time.time()
             for _ in range(chunk):
                 logs = side["model"].train_on_batch(*next(side["iterator"]), return_dict=True)
             side["seconds"] += time.time() - started
-            side["last_tokens"] = float(logs["target_tokens"])
-    return {name: {"tokens_per_sec": (side["tokens"] + side["last_tokens"]) / side["seconds"],
+            side["tokens_after"] = float(logs["target_tokens"])
+    return {name: {"tokens_per_sec": (side["tokens_after"] - side["tokens_before"]) / side["seconds"],
                    "seconds": side["seconds"], "params": side["model"].count_params()}
             for name, side in state.items()}
 
