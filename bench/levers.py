@@ -8,7 +8,10 @@ greedily (`translate_greedy`) and prints cased sacreBLEU, the lowercased Moses-t
 (BENCHMARKS.md, BLEU procedures), the steps trained and the difference to the preset. A variant is a
 comma-separated list of RunConfig overrides (`label_smoothing=0`); `input=naive` trains on fixed-size
 batches padded to the longest sequence of the corpus instead of length buckets (train_throughput's
-baseline).
+baseline); `separate_vocabulary=N` learns a SentencePiece model of N pieces on each side's train text
+instead of the preset's joint one, and gives the model a source embedding of its own
+(`TransformerTranslator(source_vocabulary_size=...)`; the output projection stays tied to the target
+embedding unless `tie_embeddings=0`).
 
 The budget is shorter than a real run's, so the figures say what a lever adds early in training; one seed
 each, and two quick runs of the same preset differed by 1.7 BLEU, so differences under about 1 BLEU are not
@@ -19,11 +22,12 @@ significant (BENCHMARKS.md, levers).
 import argparse
 import os
 import tempfile
+from typing import Optional, Tuple
 
 import keras
 from checkpoint_averaging import greedy_translations
 from machine import machine_line
-from train_throughput import naive_dataset, parse_overrides, write_tokenized
+from train_throughput import cleaned_train_pairs, naive_dataset, parse_overrides, write_ids, write_tokenized
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
@@ -32,29 +36,55 @@ from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.pipeline.presets import get_preset
+from tfx_nmt.text import subword
 from tfx_nmt.text.normalization import normalize
 
 NAIVE_INPUT = "input=naive"
+SEPARATE_VOCABULARY = "separate_vocabulary="
 DEFAULT_VARIANTS = ["label_smoothing=0", "dropout=0", NAIVE_INPUT]
 NAIVE_BATCH = 64
 
 
-def train_and_score(config, naive: bool, path: str, vocabulary_size: int, proto: bytes, train_seconds: float,
-                    sources, references) -> dict:
+def split_variant(spec: str) -> Tuple[str, bool, Optional[int]]:
+    """A variant's RunConfig overrides (comma-separated), whether it trains on naive batches, and its
+    per-side vocabulary size (None: the preset's joint vocabulary)."""
+    items = [item for item in spec.split(",") if item]
+    sizes = [int(item[len(SEPARATE_VOCABULARY):]) for item in items if item.startswith(SEPARATE_VOCABULARY)]
+    overrides = [item for item in items if item != NAIVE_INPUT and not item.startswith(SEPARATE_VOCABULARY)]
+    return ",".join(overrides), NAIVE_INPUT in items, sizes[0] if sizes else None
+
+
+def write_separately_tokenized(data_dir: str, workdir: str, vocabulary_size: int) -> Tuple[str, bytes, bytes]:
+    """Learns a SentencePiece model of `vocabulary_size` pieces on each side of the cleaned train split and
+    writes the split tokenized with them.
+
+    Returns (path of the GZIP TFRecord file, source model proto, target model proto)."""
+    cleaned = cleaned_train_pairs(data_dir)
+    source_proto = subword.train_sentencepiece((s for s, _ in cleaned), vocabulary_size)
+    target_proto = subword.train_sentencepiece((t for _, t in cleaned), vocabulary_size)
+    path = os.path.join(workdir, f"train_separate_{vocabulary_size}.gz")
+    write_ids(path, cleaned, subword.SubwordEncoder(source_proto), subword.SubwordEncoder(target_proto))
+    return path, source_proto, target_proto
+
+
+def train_and_score(config, naive: bool, path: str, proto: bytes, train_seconds: float, sources, references,
+                    source_proto: Optional[bytes] = None) -> dict:
     """Trains one variant for `train_seconds` (seconds), on naive batches if `naive`, and scores its greedy
-    test translations."""
+    test translations. `proto` is the joint SentencePiece model, or with `source_proto` the target's."""
     if naive:
         dataset = naive_dataset(path, NAIVE_BATCH, config)
     else:
         dataset = make_dataset([path], config.tokens_per_batch, config.max_source_length,
                                config.max_target_length, training=True, seed=config.seed)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, vocabulary_size)
+    source_vocabulary_size = None if source_proto is None else subword.SubwordEncoder(source_proto).vocabulary_size
+    model = build_model(config, subword.SubwordEncoder(proto).vocabulary_size, source_vocabulary_size)
     model.compile(optimizer=make_optimizer(config))
     monitor = TrainingMonitor(config.train_steps, train_seconds)
     model.fit(dataset, epochs=10 ** 6, steps_per_epoch=config.steps_per_epoch, callbacks=[monitor], verbose=0)
     module = TranslatorServingModule(model, proto, config.max_decode_length_a, config.max_decode_length_b,
-                                     config.beam_size, config.length_penalty_alpha)
+                                     config.beam_size, config.length_penalty_alpha,
+                                     source_tokenizer_model=source_proto)
 
     hypotheses = greedy_translations(module, sources, config.decode_batch_size)
     scores = corpus_scores(hypotheses, references)
@@ -69,7 +99,8 @@ def main():
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--train-seconds", type=float, default=600, help="training budget per variant, seconds")
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS,
-                        help="comma-separated RunConfig overrides, or input=naive; one lever each")
+                        help="comma-separated RunConfig overrides, input=naive or separate_vocabulary=N; "
+                             "one lever each")
     args = parser.parse_args()
     if not args.data_dir:
         parser.error("pass --data-dir or set TFX_NMT_DATA_DIR")
@@ -79,17 +110,21 @@ def main():
     sources = [normalize(s) for s, _ in pairs]
     references = [normalize(t) for _, t in pairs]
     with tempfile.TemporaryDirectory() as workdir:
-        vocabulary_size, proto = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
-        path = os.path.join(workdir, "train.gz")
+        _, proto = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
+        joint_path = os.path.join(workdir, "train.gz")
         print(f"preset {args.preset}, {args.train_seconds:.0f} s of training per variant, "
               f"{len(sources)} test sentences, greedy", flush=True)
         print(f"{'variant':28s} {'steps':>6s} {'BLEU':>6s} {'lc tok':>7s} {'Δ BLEU':>7s} {'Δ lc tok':>8s}", flush=True)
         preset = None
         for spec in [""] + args.variants:
-            items = [item for item in spec.split(",") if item]
-            overrides = ",".join(item for item in items if item != NAIVE_INPUT)
-            result = train_and_score(parse_overrides(base, overrides), NAIVE_INPUT in items, path, vocabulary_size,
-                                     proto, args.train_seconds, sources, references)
+            overrides, naive, separate_vocabulary_size = split_variant(spec)
+            if separate_vocabulary_size:
+                path, source_proto, target_proto = write_separately_tokenized(args.data_dir, workdir,
+                                                                              separate_vocabulary_size)
+            else:
+                path, source_proto, target_proto = joint_path, None, proto
+            result = train_and_score(parse_overrides(base, overrides), naive, path, target_proto,
+                                     args.train_seconds, sources, references, source_proto)
             preset = preset or result
             print(f"{spec or '(preset)':28s} {result['steps']:>6d} {result['bleu']:>6.2f} {result['bleu_lc_tok']:>7.2f} "
                   f"{result['bleu'] - preset['bleu']:>+7.2f} {result['bleu_lc_tok'] - preset['bleu_lc_tok']:>+8.2f}",

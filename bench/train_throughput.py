@@ -14,7 +14,7 @@ import argparse
 import os
 import tempfile
 import time
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import tensorflow as tf
 from machine import machine_line
@@ -28,22 +28,33 @@ from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.text import subword
 
 
+def cleaned_train_pairs(data_dir: str) -> List[Tuple[str, str]]:
+    """The Multi30k train split's (source, target) pairs that the TextCleaner keeps (no deduplication)."""
+    rules = CleaningRules()
+    pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
+    return [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
+
+
+def write_ids(path: str, pairs: List[Tuple[str, str]], source_encoder: subword.SubwordEncoder,
+              target_encoder: subword.SubwordEncoder) -> None:
+    """Writes `pairs` as a GZIP TFRecord file of Examples with `source_ids` and `target_ids` (int64)."""
+    with tf.io.TFRecordWriter(path, "GZIP") as writer:
+        for s, t in pairs:
+            example = tf.train.Example()
+            example.features.feature["source_ids"].int64_list.value.extend(source_encoder.encode(s))
+            example.features.feature["target_ids"].int64_list.value.extend(target_encoder.encode(t))
+            writer.write(example.SerializeToString())
+
+
 def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int):
-    """Learns SentencePiece on the cleaned train split and writes it tokenized to `workdir/train.gz`.
+    """Learns one joint SentencePiece model on the cleaned train split and writes it tokenized to
+    `workdir/train.gz`.
 
     Returns (vocabulary size, SentencePiece model proto bytes)."""
-    path = os.path.join(workdir, "train.gz")
-    pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
-    rules = CleaningRules()
-    cleaned = [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
+    cleaned = cleaned_train_pairs(data_dir)
     proto = subword.train_sentencepiece((x for pair in cleaned for x in pair), vocabulary_size)
     encoder = subword.SubwordEncoder(proto)
-    with tf.io.TFRecordWriter(path, "GZIP") as writer:
-        for s, t in cleaned:
-            example = tf.train.Example()
-            example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(s))
-            example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(t))
-            writer.write(example.SerializeToString())
+    write_ids(os.path.join(workdir, "train.gz"), cleaned, encoder, encoder)
     return encoder.vocabulary_size, proto
 
 

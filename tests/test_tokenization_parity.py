@@ -78,3 +78,21 @@ def test_tokenizer_keeps_other_features_and_reads_a_missing_side_as_empty(tmp_pa
     assert int64_feature(pair, "target_ids") == encoder.encode("ein hund rennt .")
     assert int64_feature(lone, "target_ids") == [subword.BOS_ID, subword.EOS_ID]
     assert tokenization_counts(p.result)["test"]["pairs"] == 2
+
+
+def test_serving_module_tokenizes_source_and_target_with_their_own_models(train_sentences, spm_model):
+    """With separate vocabularies the source goes through the source model and the score's target
+    through the target model."""
+    source_model = subword.train_sentencepiece(train_sentences, 600)
+    source_encoder, target_encoder = subword.SubwordEncoder(source_model), subword.SubwordEncoder(spm_model)
+    model = TransformerTranslator(vocabulary_size=target_encoder.vocabulary_size, d_model=16,
+                                  num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16,
+                                  source_vocabulary_size=source_encoder.vocabulary_size)
+    serving = TranslatorServingModule(model, spm_model, source_tokenizer_model=source_model)
+    text = normalize(SENTENCES[0])
+    assert source_encoder.encode(text) != target_encoder.encode(text)
+    outputs = serving.tokenize(tf.constant([text]))
+    assert list(outputs["token_ids"].numpy()[0]) == source_encoder.encode(text)
+    scored = serving.score(tf.constant([text]), tf.constant([text]))
+    # The target side's token count (EOS included, BOS not) is the target model's.
+    assert scored["num_tokens"].numpy().tolist() == [len(target_encoder.encode(text)) - 1]

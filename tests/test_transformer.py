@@ -73,6 +73,25 @@ def test_untied_output_projection_is_its_own_matrix(model):
     np.testing.assert_array_equal(untied(inputs).numpy(), np.zeros([1, 2, 50], np.float32))
 
 
+def test_separate_source_vocabulary_has_its_own_embedding(model):
+    separate = TransformerTranslator.from_config({**model.get_config(), "source_vocabulary_size": 70})
+    # Source id 60 is beyond the 50-id target vocabulary: only the source embedding can hold it.
+    inputs = {"source_ids": tf.constant([[2, 60, 3]]), "target_in": tf.constant([[2, 3]])}
+    assert tuple(separate(inputs).shape) == (1, 2, 50)
+    assert separate.count_params() - model.count_params() == 70 * 32
+    assert tuple(separate.source_embedding.embeddings.shape) == (70, 32)
+    assert model.source_embedding is None and model.get_config()["source_vocabulary_size"] is None
+    assert TransformerTranslator.from_config(separate.get_config()).get_config() == separate.get_config()
+    # Source ids are looked up in the source embedding only, target ids in the shared one only.
+    before = separate(inputs).numpy()
+    separate.source_embedding.embeddings.assign(tf.zeros([70, 32]))
+    zeroed_source = separate(inputs).numpy()
+    assert not np.allclose(before, zeroed_source, atol=1e-4)
+    encoded, _ = separate.encode(inputs["source_ids"])
+    separate.token_embedding.embeddings.assign(tf.random.normal([50, 32]))
+    np.testing.assert_array_equal(separate.encode(inputs["source_ids"])[0].numpy(), encoded.numpy())
+
+
 def test_train_on_batch_counts_target_tokens_and_refuses_sample_weights():
     model = TransformerTranslator(vocabulary_size=50, d_model=16, num_encoder_layers=1, num_decoder_layers=1,
                                   num_heads=2, ff_dim=32, dropout=0.0)

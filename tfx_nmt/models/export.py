@@ -8,7 +8,7 @@ Signatures (tag `serve`):
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
   tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
 - `tokenize`: `text` tf.string `[B]` -> `token_ids` tf.int32 `[B, L]` (BOS ... EOS, 0-padded) and
-  `lengths` tf.int32 `[B]`: the ids the model sees, for checking against the Beam tokenizer.
+  `lengths` tf.int32 `[B]`: the source ids the model sees, for checking against the Beam tokenizer.
 
 Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized with tensorflow_text's
 `SentencepieceTokenizer`, whose model proto is embedded in the graph: the SavedModel needs no file
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Optional
 
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -45,11 +46,14 @@ class TranslatorServingModule(tf.Module):
         length_penalty_alpha: GNMT length penalty exponent of `serving_default` (Wu et al. 2016).
         use_cache: decode with the incremental decoder cache (the exported model always does); False
             recomputes the whole prefix at every step, the reference for tests and benchmarks.
+        source_tokenizer_model: the source side's SentencePiece ModelProto when the model has separate
+            vocabularies (`TransformerTranslator(source_vocabulary_size=...)`); `tokenizer_model` is then the
+            target side's. None: `tokenizer_model` is the joint vocabulary of both sides.
     """
 
     def __init__(self, model, tokenizer_model: bytes, max_decode_length_a: float = 1.5,
                  max_decode_length_b: int = 10, beam_size: int = 4, length_penalty_alpha: float = 0.6,
-                 use_cache: bool = True):
+                 use_cache: bool = True, source_tokenizer_model: Optional[bytes] = None):
         super().__init__(name="translator")
         if beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {beam_size}")
@@ -57,14 +61,16 @@ class TranslatorServingModule(tf.Module):
             raise ValueError(f"length_penalty_alpha must be >= 0, got {length_penalty_alpha}")
         self.model = model
         self.tokenizer = tf_text.SentencepieceTokenizer(model=tokenizer_model, out_type=tf.int32)
+        self.source_tokenizer = self.tokenizer if source_tokenizer_model is None else \
+            tf_text.SentencepieceTokenizer(model=source_tokenizer_model, out_type=tf.int32)
         self._a = float(max_decode_length_a)
         self._b = int(max_decode_length_b)
         self._beam_size = int(beam_size)
         self._alpha = float(length_penalty_alpha)
         self._use_cache = bool(use_cache)
 
-    def _encode(self, normalized_text, max_length):
-        pieces = self.tokenizer.tokenize(normalized_text)[:, : max_length - 2]
+    def _encode(self, tokenizer, normalized_text, max_length):
+        pieces = tokenizer.tokenize(normalized_text)[:, : max_length - 2]
         batch = tf.shape(normalized_text, out_type=tf.int64)[:1]
         bos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, BOS_ID), tf.ones(batch, tf.int64))
         eos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, EOS_ID), tf.ones(batch, tf.int64))
@@ -79,7 +85,7 @@ class TranslatorServingModule(tf.Module):
 
     def _translate(self, text, beam: bool):
         text = normalize_tf(text)
-        source_ids, _ = self._encode(text, self.model.max_source_length)
+        source_ids, _ = self._encode(self.source_tokenizer, text, self.model.max_source_length)
         max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, self.model.max_target_length)
         if beam:
             output_ids, log_prob, num_tokens = decoding.beam_decode(
@@ -102,14 +108,14 @@ class TranslatorServingModule(tf.Module):
 
     @tf.function(input_signature=[_TEXT, _TEXT])
     def score(self, source, target):
-        source_ids, _ = self._encode(normalize_tf(source), self.model.max_source_length)
-        target_ids, _ = self._encode(normalize_tf(target), self.model.max_target_length)
+        source_ids, _ = self._encode(self.source_tokenizer, normalize_tf(source), self.model.max_source_length)
+        target_ids, _ = self._encode(self.tokenizer, normalize_tf(target), self.model.max_target_length)
         log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, target_ids)
         return {"log_probability": log_prob, "num_tokens": num_tokens}
 
     @tf.function(input_signature=[_TEXT])
     def tokenize(self, text):
-        token_ids, lengths = self._encode(normalize_tf(text), self.model.max_source_length)
+        token_ids, lengths = self._encode(self.source_tokenizer, normalize_tf(text), self.model.max_source_length)
         return {"token_ids": token_ids, "lengths": lengths}
 
     def signatures(self):

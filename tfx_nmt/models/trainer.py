@@ -45,8 +45,11 @@ STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
 
 
-def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
-    """A built TransformerTranslator of `config`'s shape (variables created in the current strategy scope)."""
+def build_model(config: RunConfig, vocabulary_size: int,
+                source_vocabulary_size: Optional[int] = None) -> TransformerTranslator:
+    """A built TransformerTranslator of `config`'s shape (variables created in the current strategy scope):
+    one joint vocabulary of `vocabulary_size` ids, or with `source_vocabulary_size` separate source and
+    target vocabularies (`TransformerTranslator`)."""
     model = TransformerTranslator(
         vocabulary_size=vocabulary_size,
         d_model=config.d_model,
@@ -60,6 +63,7 @@ def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslato
         normalize_first=config.normalize_first,
         label_smoothing=config.label_smoothing,
         tie_embeddings=config.tie_embeddings,
+        source_vocabulary_size=source_vocabulary_size,
     )
     model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 5]])})
     return model
