@@ -8,7 +8,8 @@ greedily (`translate_greedy`) and prints cased sacreBLEU, the lowercased Moses-t
 (BENCHMARKS.md, BLEU procedures), the steps trained and the difference to the preset. A variant is a
 comma-separated list of RunConfig overrides (`label_smoothing=0`); `input=naive` trains on fixed-size
 batches padded to the longest sequence of the corpus instead of length buckets (train_throughput's
-baseline); `separate_vocabulary=N` learns a SentencePiece model of N pieces on each side's train text
+baseline); `vocabulary_size=N` learns a joint SentencePiece model of N pieces for that variant;
+`separate_vocabulary=N` learns a SentencePiece model of N pieces on each side's train text
 instead of the preset's joint one, and gives the model a source embedding of its own
 (`TransformerTranslator(source_vocabulary_size=...)`; the output projection stays tied to the target
 embedding unless `tie_embeddings=0`).
@@ -52,6 +53,15 @@ def split_variant(spec: str) -> Tuple[str, bool, Optional[int]]:
     sizes = [int(item[len(SEPARATE_VOCABULARY):]) for item in items if item.startswith(SEPARATE_VOCABULARY)]
     overrides = [item for item in items if item != NAIVE_INPUT and not item.startswith(SEPARATE_VOCABULARY)]
     return ",".join(overrides), NAIVE_INPUT in items, sizes[0] if sizes else None
+
+
+def write_joint_tokenized(data_dir: str, workdir: str, vocabulary_size: int) -> Tuple[str, bytes]:
+    """The train split tokenized with a joint SentencePiece model of `vocabulary_size` pieces, in a
+    directory of its own: (path of the GZIP TFRecord file, model proto)."""
+    joint_dir = os.path.join(workdir, f"joint_{vocabulary_size}")
+    os.makedirs(joint_dir)
+    _, proto = write_tokenized(data_dir, joint_dir, vocabulary_size)
+    return os.path.join(joint_dir, "train.gz"), proto
 
 
 def write_separately_tokenized(data_dir: str, workdir: str, vocabulary_size: int) -> Tuple[str, bytes, bytes]:
@@ -110,21 +120,24 @@ def main():
     sources = [normalize(s) for s, _ in pairs]
     references = [normalize(t) for _, t in pairs]
     with tempfile.TemporaryDirectory() as workdir:
-        _, proto = write_tokenized(args.data_dir, workdir, base.vocabulary_size)
-        joint_path = os.path.join(workdir, "train.gz")
+        joint = {}
         print(f"preset {args.preset}, {args.train_seconds:.0f} s of training per variant, "
               f"{len(sources)} test sentences, greedy", flush=True)
         print(f"{'variant':28s} {'steps':>6s} {'BLEU':>6s} {'lc tok':>7s} {'Δ BLEU':>7s} {'Δ lc tok':>8s}", flush=True)
         preset = None
         for spec in [""] + args.variants:
             overrides, naive, separate_vocabulary_size = split_variant(spec)
+            config = parse_overrides(base, overrides)
             if separate_vocabulary_size:
                 path, source_proto, target_proto = write_separately_tokenized(args.data_dir, workdir,
                                                                               separate_vocabulary_size)
             else:
-                path, source_proto, target_proto = joint_path, None, proto
-            result = train_and_score(parse_overrides(base, overrides), naive, path, target_proto,
-                                     args.train_seconds, sources, references, source_proto)
+                if config.vocabulary_size not in joint:
+                    joint[config.vocabulary_size] = write_joint_tokenized(args.data_dir, workdir,
+                                                                          config.vocabulary_size)
+                (path, target_proto), source_proto = joint[config.vocabulary_size], None
+            result = train_and_score(config, naive, path, target_proto, args.train_seconds, sources, references,
+                                     source_proto)
             preset = preset or result
             print(f"{spec or '(preset)':28s} {result['steps']:>6d} {result['bleu']:>6.2f} {result['bleu_lc_tok']:>7.2f} "
                   f"{result['bleu'] - preset['bleu']:>+7.2f} {result['bleu_lc_tok'] - preset['bleu_lc_tok']:>+8.2f}",

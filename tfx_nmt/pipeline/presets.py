@@ -28,7 +28,7 @@ PRESETS: Dict[str, RunConfig] = {
     ),
     "quick": RunConfig(
         preset="quick",
-        vocabulary_size=8000,
+        vocabulary_size=4000,
         d_model=128, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=512, dropout=0.1,
         train_steps=1600, max_train_seconds=1380, steps_per_epoch=200, tokens_per_batch=3072,
         learning_rate=3e-3, warmup_steps=400, eval_batches=20,
