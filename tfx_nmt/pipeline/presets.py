@@ -6,8 +6,8 @@
   `make run` ends within 30 minutes on a 2-core CPU (35.85 cased BLEU in 21 minutes wall, BENCHMARKS.md).
 - `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
   up to 8,000 steps or 105 minutes of wall-clock training time, the last 5 checkpoints (100 steps apart)
-  averaged: the most a 2-core CPU does in a 2-hour working session (about 2,700 steps there; 38.09
-  lowercased tokenized BLEU in 109 minutes wall, BENCHMARKS.md).
+  averaged: the most a 2-core CPU does in a 2-hour working session (2,692 and 3,405 steps in two runs;
+  38.09 and 38.59 lowercased tokenized BLEU in 109 and 108 minutes wall, BENCHMARKS.md).
 - `base`: Transformer-base (Vaswani et al. 2017, table 3), for GPUs and clusters.
 """
 from __future__ import annotations
