@@ -6,14 +6,19 @@ doing the same transforms (normalize, filter, deduplicate, SentencePiece-encode,
 The SentencePiece model is learned once beforehand (not timed: both paths use the same model). The last
 row times the same two pipelines on 2 worker processes with one element each: the start-up floor.
 
-    python bench/data_components.py --data-dir DIR
+Each round times every path once, in table order; the table gives the median over `--rounds` rounds and
+the fastest and slowest, so that every path meets the same phases of a machine whose speed drifts.
+
+    python bench/data_components.py --data-dir DIR [--rounds 3]
 """
 import argparse
 import collections
+import logging
 import os
+import statistics
 import tempfile
 import time
-from typing import List
+from typing import Callable, Dict, List
 
 import apache_beam as beam
 import tensorflow as tf
@@ -83,7 +88,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("TFX_NMT_DATA_DIR"))
     parser.add_argument("--vocabulary-size", type=int, default=8000)
+    parser.add_argument("--rounds", type=int, default=3, help="times each path runs; the table gives the median")
     args = parser.parse_args()
+    # Worker processes forward their start-up warnings through this logger, several lines per worker.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     print(machine_line(), flush=True)
     pairs = corpus.read_corpus(args.data_dir, "en", "de", {})["train"]
     rules = CleaningRules()
@@ -95,24 +103,36 @@ def main():
         with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "train"), "data.gz"), "GZIP") as writer:
             for record in pair_examples([(number, s, t) for number, (s, t) in enumerate(pairs, 1)]):
                 writer.write(record)
-        started = time.time()
-        produced = plain_loop(raw, os.path.join(workdir, "loop.gz"), rules, encoder)
-        loop_seconds = time.time() - started
-        print(f"{'path':32s} {'seconds':>8s} {'x loop':>7s}", flush=True)
-        print(f"{'plain Python loop':32s} {loop_seconds:>8.1f} {1.0:>7.2f}   ({produced} examples)", flush=True)
-        paths = {
-            "Beam DirectRunner, 1 worker": direct_runner_args(1),
-            "Beam DirectRunner, 2 processes": direct_runner_args(2),
-            "Beam DirectRunner, 2 threads": ["--direct_running_mode=multi_threading", "--direct_num_workers=2"],
+        produced = []
+        paths: Dict[str, Callable[[str], object]] = {
+            "plain Python loop": lambda out: produced.append(
+                plain_loop(raw, os.path.join(out, "loop.gz"), rules, encoder)),
+            "Beam DirectRunner, 1 worker": lambda out: beam_components(raw, out, direct_runner_args(1), rules,
+                                                                       model_proto),
+            "Beam DirectRunner, 2 processes": lambda out: beam_components(raw, out, direct_runner_args(2), rules,
+                                                                          model_proto),
+            "Beam DirectRunner, 2 threads": lambda out: beam_components(
+                raw, out, ["--direct_running_mode=multi_threading", "--direct_num_workers=2"], rules, model_proto),
+            "2 processes, start-up only": lambda out: start_up_seconds(direct_runner_args(2)),
         }
-        for number, (path, runner_args) in enumerate(paths.items()):
-            started = time.time()
-            beam_components(raw, os.path.join(workdir, f"path{number}"), runner_args, rules, model_proto)
-            seconds = time.time() - started
-            print(f"{path:32s} {seconds:>8.1f} {seconds / loop_seconds:>7.2f}", flush=True)
-        seconds = start_up_seconds(direct_runner_args(2))
-        print(f"{'2 processes, start-up only':32s} {seconds:>8.1f} {seconds / loop_seconds:>7.2f}   "
-              "(the same two pipelines, one element each)", flush=True)
+        seconds = {path: [] for path in paths}
+        for round_number in range(args.rounds):
+            for number, (path, run) in enumerate(paths.items()):
+                out = os.path.join(workdir, f"round{round_number}-path{number}")
+                os.makedirs(out)
+                started = time.time()
+                run(out)
+                seconds[path].append(time.time() - started)
+            print(f"round {round_number + 1} of {args.rounds}: "
+                  + ", ".join(f"{times[-1]:.1f}" for times in seconds.values()) + " s", flush=True)
+        loop_seconds = statistics.median(seconds["plain Python loop"])
+        print(f"{'path':32s} {'seconds':>8s} {'x loop':>7s}   fastest-slowest (median of {args.rounds} rounds)")
+        for path, times in seconds.items():
+            median = statistics.median(times)
+            note = {"plain Python loop": f"   ({produced[0]} examples)",
+                    "2 processes, start-up only": "   (the same two pipelines, one element each)"}.get(path, "")
+            print(f"{path:32s} {median:>8.1f} {median / loop_seconds:>7.2f}   {min(times):.1f}-{max(times):.1f}{note}",
+                  flush=True)
 
 
 if __name__ == "__main__":
