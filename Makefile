@@ -10,7 +10,7 @@ PRESET ?= quick
 OUTPUT_DIR ?= outputs/$(PRESET)
 RUN_ARGS ?=
 PYTEST_ARGS ?=
-# `make bench`: about 12 minutes on an idle 2-core CPU (throughput ~5, data components ~4, smoke ~2).
+# `make bench`: about 10 minutes on an idle 2-core CPU (throughput ~4, data components ~4, smoke ~2).
 BENCH_THROUGHPUT_ARGS ?= --preset quick --steps 40 --warmup 10 --baseline-batch 64
 BENCH_DATA_ARGS ?= --vocabulary-size 8000
 BENCH_OVERHEAD_ARGS ?= --preset smoke
