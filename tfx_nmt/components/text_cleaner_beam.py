@@ -20,7 +20,7 @@ from tfx_nmt.components.examples_io import (PairsToExamples, ReadSplit, WriteSpl
 
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
-# Tags of CleanPairs's and FirstCopy's additional outputs.
+# Tags of the additional outputs of CleanPairs and first_copy.
 REJECTED = "rejected"
 COUNTS = "counts"
 
