@@ -3,7 +3,8 @@
 - `smoke`: CI. A few hundred pairs, a tiny model; the whole DAG in a few minutes.
 - `quick`: the default. The full corpus, a joint vocabulary of 4,000 subwords and a small model trained
   for up to 2,800 steps or 23 minutes of wall-clock training time, whichever comes first, so that
-  `make run` ends within 30 minutes on a 2-core CPU (35.85 cased BLEU in 21 minutes wall, BENCHMARKS.md).
+  `make run` ends within 30 minutes on a 2-core CPU (35.85 and 30.07 cased BLEU in 21 and 26 minutes wall
+  on a fast and a slow one, BENCHMARKS.md).
 - `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
   up to 8,000 steps or 105 minutes of wall-clock training time, the last 5 checkpoints (100 steps apart)
   averaged: the most a 2-core CPU does in a 2-hour working session (2,692 and 3,405 steps in two runs;
