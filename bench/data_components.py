@@ -18,7 +18,7 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -74,14 +74,12 @@ def beam_components(raw_uri: str, workdir: str, runner_args: List[str], rules: C
         tokenize_examples(p, cleaned, tokenized, ["train"], model_proto)
 
 
-def start_up_seconds(runner_args: List[str], pipelines: int = 2) -> float:
-    """Wall seconds of `pipelines` Beam pipelines that carry one element each: what the runner costs
-    before any data (on worker processes: starting them)."""
-    started = time.time()
+def start_up_only(runner_args: List[str], pipelines: int = 2) -> None:
+    """Runs `pipelines` Beam pipelines that carry one element each: timed, what the runner costs before
+    any data (on worker processes: starting them)."""
     for _ in range(pipelines):
         with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
             _ = p | beam.Create([0]) | beam.Map(abs)
-    return time.time() - started
 
 
 def main():
@@ -103,17 +101,16 @@ def main():
         with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "train"), "data.gz"), "GZIP") as writer:
             for record in pair_examples([(number, s, t) for number, (s, t) in enumerate(pairs, 1)]):
                 writer.write(record)
-        produced = []
-        paths: Dict[str, Callable[[str], object]] = {
-            "plain Python loop": lambda out: produced.append(
-                plain_loop(raw, os.path.join(out, "loop.gz"), rules, encoder)),
-            "Beam DirectRunner, 1 worker": lambda out: beam_components(raw, out, direct_runner_args(1), rules,
-                                                                       model_proto),
-            "Beam DirectRunner, 2 processes": lambda out: beam_components(raw, out, direct_runner_args(2), rules,
-                                                                          model_proto),
-            "Beam DirectRunner, 2 threads": lambda out: beam_components(
-                raw, out, ["--direct_running_mode=multi_threading", "--direct_num_workers=2"], rules, model_proto),
-            "2 processes, start-up only": lambda out: start_up_seconds(direct_runner_args(2)),
+        beam_runner_args = {
+            "Beam DirectRunner, 1 worker": direct_runner_args(1),
+            "Beam DirectRunner, 2 processes": direct_runner_args(2),
+            "Beam DirectRunner, 2 threads": ["--direct_running_mode=multi_threading", "--direct_num_workers=2"],
+        }
+        paths: Dict[str, Callable[[str], Optional[int]]] = {
+            "plain Python loop": lambda out: plain_loop(raw, os.path.join(out, "loop.gz"), rules, encoder),
+            **{path: lambda out, runner_args=runner_args: beam_components(raw, out, runner_args, rules, model_proto)
+               for path, runner_args in beam_runner_args.items()},
+            "2 processes, start-up only": lambda out: start_up_only(direct_runner_args(2)),
         }
         seconds = {path: [] for path in paths}
         for round_number in range(args.rounds):
@@ -121,15 +118,17 @@ def main():
                 out = os.path.join(workdir, f"round{round_number}-path{number}")
                 os.makedirs(out)
                 started = time.time()
-                run(out)
+                produced = run(out)
                 seconds[path].append(time.time() - started)
+                if produced is not None:
+                    examples = produced
             print(f"round {round_number + 1} of {args.rounds}: "
                   + ", ".join(f"{times[-1]:.1f}" for times in seconds.values()) + " s", flush=True)
         loop_seconds = statistics.median(seconds["plain Python loop"])
         print(f"{'path':32s} {'seconds':>8s} {'x loop':>7s}   fastest-slowest (median of {args.rounds} rounds)")
         for path, times in seconds.items():
             median = statistics.median(times)
-            note = {"plain Python loop": f"   ({produced[0]} examples)",
+            note = {"plain Python loop": f"   ({examples} examples)",
                     "2 processes, start-up only": "   (the same two pipelines, one element each)"}.get(path, "")
             print(f"{path:32s} {median:>8.1f} {median / loop_seconds:>7.2f}   {min(times):.1f}-{max(times):.1f}{note}",
                   flush=True)
