@@ -1,14 +1,16 @@
 """Checkpoint averaging measured offline on a finished run, without retraining: for N = 1 .. `--max-n`
 (as many as the run's Trainer kept), the model weights of the newest N checkpoints are averaged
-(`tfx_nmt.models.checkpoint_averaging`) and the test split is translated greedily and scored.
+(`tfx_nmt.models.checkpoint_averaging`) and the test split is translated (greedily, or with `--beam` by
+the serving signature's beam search, as the TranslationEvaluator scores) and scored.
 
 Reads from `<output-dir>`: the run's model, config and SentencePiece model
 (`tfx_nmt.models.restore.restore_run_model`), the Trainer's `training_stats.json` (`checkpoint_dir`) and
 the TextCleaner's test split (what the TranslationEvaluator scores). Prints, per
-N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of greedy translations
-(`translate_greedy`; the TranslationEvaluator's figures use beam search, so N = 1 is below the run's BLEU).
+N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of the translations
+(greedy: `translate_greedy`, so N = 1 is below the run's BLEU; `--beam`: `serving_default`, the run's
+beam size and length penalty).
 
-    python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64]
+    python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64] [--beam]
 """
 import argparse
 import json
@@ -27,10 +29,13 @@ from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.serving.clients import translate_all
 
 
-def greedy_translations(module: TranslatorServingModule, sources: List[str], batch_size: int) -> List[str]:
-    """`module.translate_greedy` over `sources` in length-sorted batches of `batch_size`, in input order."""
+def translations(module: TranslatorServingModule, sources: List[str], batch_size: int, beam: bool) -> List[str]:
+    """`module.serve` (beam search) or `module.translate_greedy` over `sources` in length-sorted batches of
+    `batch_size`, in input order."""
+    signature = module.serve if beam else module.translate_greedy
+
     def translate(texts):
-        outputs = module.translate_greedy(tf.constant(texts))
+        outputs = signature(tf.constant(texts))
         return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
 
     return translate_all(translate, sources, batch_size)[0]
@@ -41,6 +46,8 @@ def main():
     parser.add_argument("--output-dir", required=True, help="the `--output-dir` of a finished `tfx-nmt run`")
     parser.add_argument("--max-n", type=int, default=5, help="average up to this many newest checkpoints")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the run's decode_batch_size")
+    parser.add_argument("--beam", action="store_true", help="beam search (the run's beam size and length "
+                        "penalty) instead of greedy decoding")
     args = parser.parse_args()
     summary = read_summary(args.output_dir)
     artifacts = summary["artifacts"]
@@ -59,12 +66,13 @@ def main():
     print(machine_line(), flush=True)
     print(f"run {args.output_dir}: preset {config.preset}, {summary['train_steps']} steps, "
           f"{len(kept)} checkpoints kept (steps {', '.join(str(s) for s, _ in kept)}), "
-          f"{len(sources)} test sentences, greedy", flush=True)
+          f"{len(sources)} test sentences, "
+          + (f"beam {config.beam_size}, alpha {config.length_penalty_alpha}" if args.beam else "greedy"), flush=True)
     print(f"{'N':>2s}  {'steps averaged':32s} {'BLEU':>6s} {'BLEU lc tok':>11s}", flush=True)
     for n in range(1, min(args.max_n, len(kept)) + 1):
         chosen = kept[-n:]
         average_checkpoints(model, [path for _, path in chosen], scratch)
-        hypotheses = greedy_translations(module, sources, args.batch_size or config.decode_batch_size)
+        hypotheses = translations(module, sources, args.batch_size or config.decode_batch_size, args.beam)
         scores = corpus_scores(hypotheses, references)
         lowercase_bleu = comparable_bleu(hypotheses, references, config.target)
         steps = ", ".join(str(step) for step, _ in chosen)

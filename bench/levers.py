@@ -26,7 +26,7 @@ import tempfile
 from typing import Optional, Tuple
 
 import keras
-from checkpoint_averaging import greedy_translations
+from checkpoint_averaging import translations
 from machine import machine_line
 from train_throughput import cleaned_train_pairs, naive_dataset, parse_overrides, write_ids, write_tokenized
 
@@ -96,7 +96,7 @@ def train_and_score(config, naive: bool, path: str, proto: bytes, train_seconds:
                                      config.beam_size, config.length_penalty_alpha,
                                      source_tokenizer_model=source_proto)
 
-    hypotheses = greedy_translations(module, sources, config.decode_batch_size)
+    hypotheses = translations(module, sources, config.decode_batch_size, beam=False)
     scores = corpus_scores(hypotheses, references)
     return {"steps": int(model.optimizer.iterations.numpy()), "seconds": monitor.train_seconds,
             "bleu": scores.bleu, "bleu_lc_tok": comparable_bleu(hypotheses, references, config.target),
