@@ -5,8 +5,8 @@
   for up to 2,800 steps or 23 minutes of wall-clock training time, whichever comes first, so that
   `make run` ends within 30 minutes on a 2-core CPU, the last 3 checkpoints (50 steps apart) averaged
   (35.85 and 30.07 cased BLEU in 21 and 26 minutes wall on a fast and a slow one before averaging; on the
-  slow one, the average of a run's last 3 checkpoints scored 30.80 where its final weights scored 29.78,
-  BENCHMARKS.md).
+  slow one, the average of a run's last 3 checkpoints scored 30.80 where its final weights scored 29.78;
+  the preset end to end there: 30.79 in 27 minutes, BENCHMARKS.md).
 - `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
   up to 8,000 steps or 105 minutes of wall-clock training time, the last 5 checkpoints (100 steps apart)
   averaged: the most a 2-core CPU does in a 2-hour working session (2,692 and 3,405 steps in two runs;
