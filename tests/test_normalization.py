@@ -1,7 +1,10 @@
+import sys
+import unicodedata
+
 import pytest
 import tensorflow as tf
 
-from tfx_nmt.text.normalization import normalize, normalize_tf
+from tfx_nmt.text.normalization import CONTROL_RANGES, WHITESPACE_RANGES, codepoints, normalize, normalize_tf
 
 CASES = [
     ("  Ein  Mann\tim\u00a0Café ", "Ein Mann im Café"),
@@ -25,3 +28,24 @@ def test_tensorflow_normalization_matches_python():
     raws = [raw for raw, _ in CASES] + ["Zwei junge Männer\u3000stehen", "\ufeffBOM inside", "ไทย  ภาษา"]
     got = [t.decode("utf-8") for t in normalize_tf(tf.constant(raws)).numpy()]
     assert got == [normalize(r) for r in raws]
+
+
+def test_character_ranges_match_unicodedata():
+    """The written-out ranges are exactly the sets Python's unicodedata gives, over every code point."""
+    every = [chr(c) for c in range(sys.maxunicode + 1)]
+    whitespace = [ord(c) for c in every if c.isspace()]
+    control = [ord(c) for c in every if unicodedata.category(c) == "Cc" and not c.isspace()]
+    assert list(codepoints(WHITESPACE_RANGES)) == whitespace
+    assert list(codepoints(CONTROL_RANGES)) == control
+    assert len(whitespace) == 29 and len(control) == 55
+
+
+def test_both_implementations_treat_every_range_character_alike():
+    """Each whitespace and control character, and its neighbours, between two letters: both
+    implementations give the same text (a space, nothing, or the character kept)."""
+    edges = {c + delta for first, last in WHITESPACE_RANGES + CONTROL_RANGES for c in (first, last)
+             for delta in (-1, 0, 1)} | set(codepoints(WHITESPACE_RANGES + CONTROL_RANGES))
+    raws = [f"a{chr(c)}b" for c in sorted(edges) if 0 <= c < 0xD800 or c > 0xDFFF]
+    got = [t.decode("utf-8") for t in normalize_tf(tf.constant(raws)).numpy()]
+    assert got == [normalize(r) for r in raws]
+    assert normalize("a\u3000b") == "a b" and normalize("a\x1bb") == "ab" and normalize("a\u00a1b") == "a\u00a1b"
