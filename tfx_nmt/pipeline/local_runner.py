@@ -69,9 +69,9 @@ def direct_runner_args(workers: int) -> List[str]:
 
     Worker processes each start a Python interpreter and import Apache Beam, for every Beam pipeline of the
     run; the DoFns' modules import neither TensorFlow nor TFX, to keep that short. On the 2-core reference
-    machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 8 s in
-    process against 21 s on 2 worker processes, 15 s of which is start-up (BENCHMARKS.md, data
-    components). Processes pay off on corpora of millions of pairs and machines with many cores.
+    machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 12 s in
+    process against 19 s on 2 worker processes, 9 s of which is starting and stopping the workers
+    (BENCHMARKS.md, data components). Processes pay off on corpora of millions of pairs and machines with many cores.
     """
     if workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
