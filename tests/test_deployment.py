@@ -61,3 +61,31 @@ def test_newest_pushed_version(tmp_path):
         str(tmp_path / "quick/serving/translator/900")
     with pytest.raises(FileNotFoundError, match="no pushed model 'missing'"):
         newest_pushed_version(str(tmp_path), "missing")
+
+
+def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
+    """No traceback for what the user fixes: a missing model, an unreadable or non-UTF-8 input."""
+    (tmp_path / "empty").mkdir()
+    bad_utf8 = tmp_path / "en.txt"
+    bad_utf8.write_bytes(b"A man.\n\xff\xfe here\n")
+    cases = [
+        (["--output-dir", str(tmp_path), "A man."],
+         f"tfx-nmt: error: no pushed model 'translator' under {tmp_path}"),
+        (["--model-dir", str(tmp_path / "empty"), "A man."],
+         f"tfx-nmt: error: {tmp_path / 'empty'}: no saved_model.pb; --model-dir takes a SavedModel version"),
+        (["--input", str(tmp_path / "missing.txt")],
+         f"tfx-nmt: error: {tmp_path / 'missing.txt'}: cannot read (No such file or directory)"),
+        (["--input", str(bad_utf8)], f"tfx-nmt: error: {bad_utf8}:2: not UTF-8 (invalid start byte)"),
+    ]
+    for args, message in cases:
+        assert main(["translate", *args]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(message) and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_translate_signature_must_be_a_translation_signature(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", "--signature", "score", "A man."])
+    assert exit_info.value.code == 2
+    assert "argument --signature: invalid choice: 'score' (choose from 'serving_default', 'translate_greedy')" in \
+        capsys.readouterr().err

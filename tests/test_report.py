@@ -155,6 +155,9 @@ def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Intended use", "## Limits"):
         assert section in card
     assert "preset `smoke`" in card
+    assert ("- Decoding: beam search (beam size 4, GNMT length penalty alpha 0.6, Wu et al. 2016) in "
+            "`serving_default`, greedy in `translate_greedy`; outputs of at most min(64, ceil(1.5 x source "
+            "tokens + 10)) tokens.\n") in card
     assert not [name for name in os.listdir(os.path.dirname(path)) if name.startswith(".")]  # No temp file.
 
 

@@ -226,7 +226,7 @@ def run_fn(fn_args) -> None:
     if config.average_checkpoints > 1:
         stats["averaged_checkpoint_steps"] = average_last_checkpoints(
             model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
-    log.info("Exporting the serving SavedModel (tracing tokenization and greedy decoding)")
+    log.info("Exporting the serving SavedModel (tracing tokenization, beam search and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha)

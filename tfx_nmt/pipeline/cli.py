@@ -28,24 +28,29 @@ _HIDDEN_FIELDS = {"preset"}
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("preset overrides (default: the preset's value)")
+    group = parser.add_argument_group(
+        "preset overrides", "One flag per field of tfx_nmt.config.RunConfig (README.md, Options); the preset "
+        "gives every default (tfx_nmt/pipeline/presets.py). Each flag also takes the field's own spelling, "
+        "e.g. --d_model.")
     for field in dataclasses.fields(RunConfig):
         if field.name in _HIDDEN_FIELDS:
             continue
-        flags = [f"--{field.name.replace('_', '-')}"]
-        if "_" in field.name:
-            flags.append(f"--{field.name}")
+        flag = f"--{field.name.replace('_', '-')}"
         kind = type(field.default)
-        if kind is bool:
-            group.add_argument(*flags, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
-        else:
-            group.add_argument(*flags, dest=field.name, type=kind, default=None, metavar=kind.__name__.upper())
+        spellings = [(flag, None)] + ([(f"--{field.name}", argparse.SUPPRESS)] if "_" in field.name else [])
+        for spelling, help_text in spellings:
+            if kind is bool:
+                group.add_argument(spelling, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
+                                   help=help_text)
+            else:
+                group.add_argument(spelling, dest=field.name, type=kind, default=None,
+                                   metavar=kind.__name__.upper(), help=help_text)
 
 
 def _add_preset_flags(parser: argparse.ArgumentParser) -> None:
     from tfx_nmt.pipeline.presets import PRESETS
 
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="the run's defaults (default: quick)")
     _add_config_flags(parser)
 
 

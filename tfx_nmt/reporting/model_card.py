@@ -35,6 +35,8 @@ def render_model_card(run: RunArtifacts) -> str:
              f"{'tied' if config['tie_embeddings'] else 'untied'} output embedding")
     length_cap = (f"min({config['max_target_length']}, ceil({config['max_decode_length_a']} x source tokens "
                   f"+ {config['max_decode_length_b']}))")
+    decoding = (f"beam search (beam size {config['beam_size']}, GNMT length penalty alpha "
+                f"{config['length_penalty_alpha']}, Wu et al. 2016) in `serving_default`, greedy in `translate_greedy`")
     version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
     examples: Dict[str, Dict[str, int]] = summary["num_examples"]
     data_rows = "\n".join(
@@ -51,8 +53,8 @@ def render_model_card(run: RunArtifacts) -> str:
   embedded in the SavedModel; text is normalized (NFC, control characters removed, whitespace collapsed)
   inside the graph.
 - Trained {summary['train_steps']} steps (preset `{summary['preset']}`), at
-  {_number(summary['train_target_tokens_per_sec'], '.0f')} target tokens/s; greedy decoding, outputs of at
-  most {length_cap} tokens.
+  {_number(summary['train_target_tokens_per_sec'], '.0f')} target tokens/s.
+- Decoding: {decoding}; outputs of at most {length_cap} tokens.
 - Serving: TensorFlow Serving signature `serving_default`, input `text` (string [batch]), outputs
   `translation` (string [batch]) and `score` (float32 [batch], log-probability per output token).
 - Pipeline run `{summary['pipeline_run_id']}`.
@@ -88,7 +90,7 @@ and as a reproducible baseline for experiments with the pipeline.
   on long sentences and on rare words; check the per-length BLEU in the run report.
 - Sentence by sentence: no document context, so pronouns, gender and terminology may be inconsistent
   across sentences; biases of the training descriptions (for example gendered defaults) carry over.
-- Greedy decoding; inputs longer than {config['max_source_length']} subword tokens are truncated.
+- Inputs longer than {config['max_source_length']} subword tokens are truncated.
 - Automatic metrics on one reference per sentence; they do not replace human evaluation.
 """
 

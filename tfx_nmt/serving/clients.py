@@ -18,6 +18,8 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 DEFAULT_SIGNATURE = "serving_default"
+# The signatures that take `text` and return `translation` and `score`: beam search and greedy decoding.
+TRANSLATION_SIGNATURES = (DEFAULT_SIGNATURE, "translate_greedy")
 Result = Tuple[List[str], List[float]]
 
 

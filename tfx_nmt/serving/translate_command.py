@@ -19,7 +19,16 @@ import sys
 import tempfile
 from typing import List
 
+from tfx_nmt.errors import UserError
 from tfx_nmt.serving import clients
+
+
+class ModelNotFoundError(UserError, FileNotFoundError):
+    """No SavedModel where `translate` was told, or found nothing pushed, to look."""
+
+
+class TranslateInputError(UserError, ValueError):
+    """An input file that cannot be read or is not UTF-8; the message names the file (and line)."""
 
 
 def newest_pushed_version(output_dir: str, model_name: str) -> str:
@@ -29,7 +38,7 @@ def newest_pushed_version(output_dir: str, model_name: str) -> str:
     (Pusher versions are push timestamps, so the highest is the newest).
 
     Raises:
-        FileNotFoundError: when no version directory with a `saved_model.pb` exists.
+        ModelNotFoundError: when no version directory with a `saved_model.pb` exists.
     """
     candidates = []
     for pattern in (os.path.join(output_dir, "serving", model_name, "*"),
@@ -39,7 +48,7 @@ def newest_pushed_version(output_dir: str, model_name: str) -> str:
             if name.isdigit() and os.path.isfile(os.path.join(path, "saved_model.pb")):
                 candidates.append((int(name), path))
     if not candidates:
-        raise FileNotFoundError(
+        raise ModelNotFoundError(
             f"no pushed model {model_name!r} under {output_dir} (looked for serving/{model_name}/<version>/"
             f"saved_model.pb); run `tfx-nmt run` first, or pass --model-dir, --server or --grpc")
     return max(candidates)[1]
@@ -60,8 +69,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="where to look for the newest pushed model when no model source is given")
     parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
     parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
-    parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE,
-                        help="serving_default (beam search) or translate_greedy")
+    parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
+                        help="serving_default (beam search, the default) or translate_greedy")
     parser.add_argument("--batch-size", type=int, default=64, help="sentences per request")
     parser.add_argument("--scores", action="store_true",
                         help="prefix each translation with its score (log-probability per token) and a tab")
@@ -69,7 +78,14 @@ def add_parser(commands) -> argparse.ArgumentParser:
 
 
 def make_client(args: argparse.Namespace):
-    """The client chosen by `--server`, `--grpc` or `--model-dir` (default: the newest pushed model)."""
+    """The client chosen by `--server`, `--grpc` or `--model-dir` (default: the newest pushed model).
+
+    Raises:
+        ModelNotFoundError: `--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`.
+    """
+    if args.model_dir and not os.path.isfile(os.path.join(args.model_dir, "saved_model.pb")):
+        raise ModelNotFoundError(f"{args.model_dir}: no saved_model.pb; --model-dir takes a SavedModel version "
+                                 f"directory, such as outputs/quick/serving/translator/<version>")
     if args.server:
         return clients.RestClient(args.server, args.model_name, args.signature, args.model_version)
     if args.grpc:
@@ -82,17 +98,21 @@ def _read_lines(path: str) -> List[str]:
     """Lines of a UTF-8 file or stdin (`path` None), without line terminators.
 
     Raises:
-        ValueError: naming the file and line of a byte sequence that is not UTF-8.
+        TranslateInputError: naming the file that cannot be opened, or the file and line of a byte sequence
+            that is not UTF-8.
     """
-    stream = sys.stdin.buffer if path is None else open(path, "rb")
     name = "<stdin>" if path is None else path
+    try:
+        stream = sys.stdin.buffer if path is None else open(path, "rb")
+    except OSError as error:
+        raise TranslateInputError(f"{name}: cannot read ({error.strerror})") from None
     try:
         lines = []
         for number, raw in enumerate(stream, start=1):
             try:
                 lines.append(raw.decode("utf-8").rstrip("\r\n"))
             except UnicodeDecodeError as error:
-                raise ValueError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
+                raise TranslateInputError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
         return lines
     finally:
         if path is not None:
