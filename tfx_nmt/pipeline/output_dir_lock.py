@@ -22,6 +22,10 @@ class OutputDirLockedError(UserError, RuntimeError):
     """Another running `tfx-nmt run` holds the output directory."""
 
 
+class OutputDirUnusableError(UserError, OSError):
+    """The output directory cannot be created or written: a file is in the way, or no permission."""
+
+
 @contextlib.contextmanager
 def hold_output_dir(output_dir: str) -> Iterator[str]:
     """Holds the lock of `output_dir` (created when missing) inside the `with` block.
@@ -32,10 +36,16 @@ def hold_output_dir(output_dir: str) -> Iterator[str]:
     Raises:
         OutputDirLockedError: when another process holds it; the message names the directory, the lock
             file and the holder's pid.
+        OutputDirUnusableError: when the directory or its lock file cannot be created (a file in the way,
+            no permission); the message names the path and the reason.
     """
-    os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, LOCK_FILE)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise OutputDirUnusableError(f"output directory {output_dir}: {error.strerror or error} "
+                                     f"({error.filename or path}); choose another --output-dir") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -7,7 +7,8 @@ both in the home directory by default, so both point inside the temporary direct
 run killed by SIGKILL cannot remove them, and they would pile up outside its output directory. With
 `$TMPDIR` inside the output directory, the next run into the same directory removes them: it empties
 the directory while holding the directory's lock (`output_dir_lock`), so it never deletes the files of
-a run in progress.
+a run in progress. It deletes only a `tmp/` that a run made: each run writes a marker file into it first
+(`TMP_MARKER`); a `tmp/` of the user's, without the marker, stops the run instead.
 """
 from __future__ import annotations
 
@@ -17,7 +18,36 @@ import shutil
 import tempfile
 from typing import Iterator
 
+from tfx_nmt.errors import UserError
+
 TMP_DIR = "tmp"
+# Written into `tmp/` when a run creates it: only a directory holding it is ever deleted.
+TMP_MARKER = ".tfx-nmt-tmp"
+
+
+class ForeignTmpDirError(UserError, FileExistsError):
+    """`<output_dir>/tmp` exists and no tfx-nmt run made it: the run will not delete it."""
+
+
+def _remove_previous(path: str) -> None:
+    """Removes the `tmp/` a previous run left (marked, or empty: a run killed before writing the marker).
+
+    Raises:
+        ForeignTmpDirError: when `path` is anything else (a file, a symbolic link, a directory with files
+            and no marker).
+    """
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        if os.path.exists(os.path.join(path, TMP_MARKER)):
+            shutil.rmtree(path)
+            return
+        if not os.listdir(path):
+            os.rmdir(path)
+            return
+    raise ForeignTmpDirError(
+        f"{path} exists and was not made by tfx-nmt (no {TMP_MARKER} inside); a run uses it as its temporary "
+        f"directory and empties it, so move it away or choose another --output-dir")
 
 
 @contextlib.contextmanager
@@ -37,13 +67,14 @@ def run_tmp_dir(output_dir: str) -> Iterator[str]:
         The temporary directory's path.
 
     Raises:
-        OSError: when `<output_dir>/tmp` cannot be emptied or created (for example when it is a symbolic
-            link, which is never followed).
+        ForeignTmpDirError: when `<output_dir>/tmp` exists and no run made it (see `_remove_previous`).
+        OSError: when it cannot be emptied or created.
     """
     path = os.path.join(output_dir, TMP_DIR)
-    if os.path.lexists(path):
-        shutil.rmtree(path)
+    _remove_previous(path)
     os.makedirs(path)
+    with open(os.path.join(path, TMP_MARKER), "w"):
+        pass
     variables = {"TMPDIR": path, "KERAS_HOME": os.path.join(path, "keras"),
                  "MPLCONFIGDIR": os.path.join(path, "matplotlib")}
     previous_variables, previous_tempdir = {name: os.environ.get(name) for name in variables}, tempfile.tempdir
