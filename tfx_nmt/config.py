@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict
 
+from tfx_nmt.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -46,6 +48,20 @@ class ModelConfig:
 
 
 STRATEGIES = ("mirrored", "multi_worker")
+ON_BAD_LINE_CHOICES = ("error", "drop")
+TOKENIZER_MODEL_TYPES = ("unigram", "bpe")
+# The fields that take one of a few values, and the least value of the numeric fields that have one.
+FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES, "tokenizer_model_type": TOKENIZER_MODEL_TYPES}
+_MINIMUMS = {
+    **dict.fromkeys(("vocabulary_size", "d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
+                     "max_source_length", "max_target_length", "max_tokens", "train_steps", "tokens_per_batch",
+                     "steps_per_epoch", "eval_batches", "replicas", "decode_batch_size", "beam_size"), 1),
+    **dict.fromkeys(("max_train_pairs", "max_eval_pairs", "max_test_pairs", "max_train_seconds", "warmup_steps",
+                     "checkpoint_every_steps", "average_checkpoints", "validation_bleu_sentences",
+                     "max_decode_length_b", "length_penalty_alpha", "dropout", "label_smoothing"), 0),
+}
+# Fractions: at least 0 (above) and below 1.
+_FRACTIONS = ("dropout", "label_smoothing")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,11 +136,25 @@ class RunConfig:
     model_name: str = "translator"
 
     def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        for name in ("checkpoint_every_steps", "average_checkpoints"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        """Checks every field before anything runs, so that a bad value fails at once, not after hours.
+
+        Raises:
+            ConfigError (a ValueError): naming the first field whose value cannot work and the rule.
+        """
+        for name, allowed in FIELD_CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name, minimum in _MINIMUMS.items():
+            if getattr(self, name) < minimum:
+                raise ConfigError(f"{name} must be >= {minimum}, got {getattr(self, name)}")
+        for name in _FRACTIONS:
+            if getattr(self, name) >= 1:
+                raise ConfigError(f"{name} must be < 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0 or self.max_length_ratio <= 0 or self.max_decode_length_a <= 0:
+            raise ConfigError(f"learning_rate, max_length_ratio and max_decode_length_a must be > 0, got "
+                              f"{self.learning_rate}, {self.max_length_ratio} and {self.max_decode_length_a}")
+        if self.d_model % self.num_heads:
+            raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
 
     def model_config(self) -> ModelConfig:
         """The Transformer's shape, taken from this run's fields."""

@@ -21,11 +21,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import tensorflow as tf
 
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
+from tfx_nmt.config import ON_BAD_LINE_CHOICES
 from tfx_nmt.errors import ConfigError, UserError
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
-ON_BAD_LINE_CHOICES = ("error", "drop")
 # Why ingest drops a pair (only with on_bad_line="drop").
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.

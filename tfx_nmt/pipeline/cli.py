@@ -19,7 +19,7 @@ import sys
 import warnings
 from typing import List, Optional
 
-from tfx_nmt.config import RunConfig
+from tfx_nmt.config import FIELD_CHOICES, RunConfig
 from tfx_nmt.errors import UserError
 
 log = logging.getLogger("tfx_nmt")
@@ -43,8 +43,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                 group.add_argument(spelling, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
                                    help=help_text)
             else:
-                group.add_argument(spelling, dest=field.name, type=kind, default=None,
-                                   metavar=kind.__name__.upper(), help=help_text)
+                group.add_argument(spelling, dest=field.name, type=kind, default=None, choices=FIELD_CHOICES.get(field.name),
+                                   metavar=None if field.name in FIELD_CHOICES else kind.__name__.upper(),
+                                   help=help_text)
 
 
 def _add_preset_flags(parser: argparse.ArgumentParser) -> None:

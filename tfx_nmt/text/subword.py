@@ -14,6 +14,7 @@ import itertools
 import os
 from typing import Iterable, List
 
+from tfx_nmt.config import TOKENIZER_MODEL_TYPES
 from tfx_nmt.text.normalization import normalize
 
 PAD_ID = 0
@@ -46,7 +47,7 @@ def train_sentencepiece(
     """
     import sentencepiece as spm
 
-    if model_type not in ("unigram", "bpe"):
+    if model_type not in TOKENIZER_MODEL_TYPES:
         raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
     # Sentences are streamed to the trainer and the model comes back in memory: no temporary file, and no
     # path recorded in the model's trainer_spec (the proto is embedded in the serving SavedModel).

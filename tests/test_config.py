@@ -1,0 +1,37 @@
+"""RunConfig checks every field when it is made: a bad value fails before any component runs."""
+import pytest
+
+from tfx_nmt.config import RunConfig
+from tfx_nmt.errors import ConfigError
+from tfx_nmt.pipeline.cli import main
+from tfx_nmt.pipeline.presets import PRESETS
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"beam_size": 0}, "beam_size must be >= 1, got 0"),
+    ({"tokenizer_model_type": "wordpiece"}, "tokenizer_model_type must be one of unigram, bpe, got 'wordpiece'"),
+    ({"strategy": "tpu"}, "strategy must be one of mirrored, multi_worker, got 'tpu'"),
+    ({"on_bad_line": "skip"}, "on_bad_line must be one of error, drop, got 'skip'"),
+    ({"d_model": 64, "num_heads": 3}, r"num_heads \(3\) must divide d_model \(64\)"),
+    ({"dropout": 1.0}, "dropout must be < 1, got 1.0"),
+    ({"label_smoothing": -0.1}, "label_smoothing must be >= 0, got -0.1"),
+    ({"tokens_per_batch": 0}, "tokens_per_batch must be >= 1, got 0"),
+    ({"learning_rate": 0.0}, "learning_rate, max_length_ratio and max_decode_length_a must be > 0, got 0.0"),
+])
+def test_bad_values_are_refused_naming_the_field(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        PRESETS["smoke"].replace(**overrides)
+
+
+def test_every_preset_is_valid():
+    assert all(isinstance(preset, RunConfig) for preset in PRESETS.values())
+    assert RunConfig().replace(max_train_seconds=0.0, dropout=0.0, average_checkpoints=0).dropout == 0.0
+
+
+def test_command_line_refuses_a_bad_value_in_one_line_before_running(tmp_path, capsys):
+    assert main(["run", "--preset", "smoke", "--beam-size", "0", "--output-dir", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == "tfx-nmt: error: beam_size must be >= 1, got 0\n"
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit):
+        main(["run", "--strategy", "tpu"])
+    assert "argument --strategy: invalid choice: 'tpu' (choose from 'mirrored', 'multi_worker')" in capsys.readouterr().err
