@@ -7,7 +7,8 @@ import tensorflow as tf
 from tfx_nmt.components import cleaning
 from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, line_number, make_pair_example,
                                             split_uri)
-from tfx_nmt.components.text_cleaner import assemble_report, assemble_samples, read_json_lines
+from tfx_nmt.components.text_cleaner import (NothingKeptError, assemble_report, assemble_samples, check_pairs_kept,
+                                             read_json_lines)
 from tfx_nmt.components.text_cleaner_beam import clean_examples
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
@@ -96,6 +97,20 @@ def test_beam_cleaning_outputs_report_and_samples(tmp_path):
     }
     assert samples["eval"]["empty"] == [{"line": 3, "source": "", "target": "x"}]
     assert all(not rejected for rejected in samples["test"].values())
+    check_pairs_kept(report, "report.json")  # Something kept in train and eval: no error.
+
+
+def test_a_split_that_cleaning_empties_stops_the_run_naming_it(tmp_path):
+    _, report, _ = _clean(tmp_path, {
+        "train": [("", "Leer"), ("a b c d e f", "a b c"), ("", "")],
+        "eval": [("Two cats.", "Zwei Katzen.")],
+        "test": [("", "")],  # Never filtered: an empty test split is ExampleValidator's to catch.
+    })
+    with pytest.raises(NothingKeptError) as error:
+        check_pairs_kept(report, "out/cleaning_report.json")
+    assert str(error.value) == ("cleaning left nothing to train or validate on: train: 0 of 3 pairs kept (dropped: "
+                                "empty 2, too_long 1); see out/cleaning_report.json and the corpus, or relax "
+                                "--max-tokens / --max-length-ratio")
 
 
 def test_samples_are_the_first_20_by_line_and_ingest_drops_are_counted(tmp_path):

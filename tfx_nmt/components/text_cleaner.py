@@ -20,7 +20,7 @@ from tfx_nmt.components.artifacts import CleaningReport
 from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, SAMPLE_SIZE, CleaningRules
 from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
-from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.components.text_cleaner_beam import FILTERED_SPLITS, clean_examples
 from tfx_nmt.errors import UserError
 
 REPORT_FILE = "cleaning_report.json"
@@ -32,6 +32,24 @@ log = logging.getLogger(__name__)
 
 class AnomaliesFoundError(UserError, RuntimeError):
     """TFDV's ExampleValidator reported anomalies in the corpus."""
+
+
+class NothingKeptError(UserError, RuntimeError):
+    """Cleaning dropped every pair of the train or the eval split: nothing to train or validate on."""
+
+
+def check_pairs_kept(cleaning_report: Dict[str, Dict], report_path: str) -> None:
+    """Raises when the train or eval split of `cleaning_report` (see `assemble_report`) kept no pair.
+
+    Raises:
+        NothingKeptError: naming each such split, its input count and its drop reasons, and `report_path`.
+    """
+    empty = [f"{split}: 0 of {entry['input']} pairs kept (dropped: "
+             + ", ".join(f"{reason} {n}" for reason, n in entry["dropped"].items() if n) + ")"
+             for split, entry in cleaning_report.items() if split in FILTERED_SPLITS and entry["kept"] == 0]
+    if empty:
+        raise NothingKeptError(f"cleaning left nothing to train or validate on: {'; '.join(empty)}; see {report_path} "
+                               f"and the corpus, or relax --max-tokens / --max-length-ratio")
 
 
 def read_anomalies(anomalies_uri: str, splits: Iterable[str]) -> List[str]:
@@ -132,6 +150,7 @@ def TextCleaner(
 
     Raises:
         AnomaliesFoundError: TFDV found anomalies; the message lists each.
+        NothingKeptError: cleaning dropped every train or eval pair (the report is written first).
     """
     splits = artifact_utils.decode_split_names(examples.split_names)
     problems = read_anomalies(anomalies.uri, splits)
@@ -155,3 +174,4 @@ def TextCleaner(
     for split, entry in cleaning_report.items():
         log.info("TextCleaner: %s: %d pairs in, %d kept, dropped %s", split, entry["input"], entry["kept"],
                  {k: v for k, v in entry["dropped"].items() if v})
+    check_pairs_kept(cleaning_report, os.path.join(report.uri, REPORT_FILE))
