@@ -11,6 +11,7 @@ CASES = [
     ("e\u0301t\u00e9", "\u00e9t\u00e9"),  # NFC composes e + combining acute.
     ("a\u2028b\u2029c\u0085d", "a b c d"),  # Line/paragraph separators and NEL are whitespace.
     ("nul\x00byte\x07bell\x7f", "nulbytebell"),  # Control characters are removed.
+    ("a\x01\u0301 e\x00\u0301", "\u00e1 \u00e9"),  # ... before NFC, so the marks compose: idempotent.
     ("crlf\r\n", "crlf"),
     ("hello 😀 world", "hello 😀 world"),
     ("zero\u200bwidth", "zero\u200bwidth"),  # U+200B is a format character (Cf), kept.

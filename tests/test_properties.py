@@ -1,5 +1,7 @@
 """Property-based tests (hypothesis): cleaning, corpus reading and tokenization never raise on any input,
 and tokenization round-trips Latin-script text."""
+import unicodedata
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -25,6 +27,7 @@ def test_normalize_never_raises_and_is_idempotent(text):
     assert normalize(normalized) == normalized
     assert normalized == normalized.strip() and "  " not in normalized
     assert not any(ord(c) in CONTROL for c in normalized)
+    assert unicodedata.is_normalized("NFC", normalized)
 
 
 @settings(max_examples=500, deadline=None)
