@@ -76,6 +76,8 @@ def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
         (["--input", str(tmp_path / "missing.txt")],
          f"tfx-nmt: error: {tmp_path / 'missing.txt'}: cannot read (No such file or directory)"),
         (["--input", str(bad_utf8)], f"tfx-nmt: error: {bad_utf8}:2: not UTF-8 (invalid start byte)"),
+        (["--output", str(tmp_path / "no" / "de.txt"), "A man."],
+         f"tfx-nmt: error: {tmp_path / 'no' / 'de.txt'}: its directory does not exist"),
     ]
     for args, message in cases:
         assert main(["translate", *args]) == 1
@@ -84,6 +86,9 @@ def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
 
 
 def test_translate_signature_must_be_a_translation_signature(capsys):
+    with pytest.raises(SystemExit):
+        main(["translate", "--batch-size", "0", "A man."])
+    assert "argument --batch-size: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["translate", "--signature", "score", "A man."])
     assert exit_info.value.code == 2

@@ -17,10 +17,16 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tfx_nmt.errors import UserError
+
 DEFAULT_SIGNATURE = "serving_default"
 # The signatures that take `text` and return `translation` and `score`: beam search and greedy decoding.
 TRANSLATION_SIGNATURES = (DEFAULT_SIGNATURE, "translate_greedy")
 Result = Tuple[List[str], List[float]]
+
+
+class ServingError(UserError, RuntimeError):
+    """TF Serving refused a request (unknown model or signature, bad input) or could not be reached."""
 
 
 def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.ndarray]:
@@ -95,7 +101,8 @@ class RestClient:
         self._timeout = timeout
 
     def translate(self, texts: List[str]) -> Result:
-        """Raises RuntimeError with the server's error message on an HTTP error."""
+        """Raises ServingError with the server's error message on an HTTP error, or the reason when the
+        server cannot be reached."""
         body = json.dumps({"signature_name": self._signature,
                            "instances": [{"text": t} for t in texts]}).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
@@ -103,8 +110,10 @@ class RestClient:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 predictions = json.load(response)["predictions"]
         except urllib.error.HTTPError as error:
-            raise RuntimeError(f"{self.url}: HTTP {error.code}: {error.read().decode('utf-8', 'replace')}") \
+            raise ServingError(f"{self.url}: HTTP {error.code}: {error.read().decode('utf-8', 'replace')}") \
                 from None
+        except urllib.error.URLError as error:
+            raise ServingError(f"{self.url}: cannot reach TF Serving ({error.reason})") from None
         return [p["translation"] for p in predictions], [float(p["score"]) for p in predictions]
 
 
@@ -122,13 +131,14 @@ class GrpcClient:
         import tensorflow as tf
         from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-        self._tf = tf
+        self._tf, self._grpc, self._target = tf, grpc, target
         self._channel = grpc.insecure_channel(target)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._model_name, self._signature, self._version = model_name, signature, version
         self._timeout = timeout
 
     def translate(self, texts: List[str]) -> Result:
+        """Raises ServingError with the gRPC status (NOT_FOUND, UNAVAILABLE, ...) and the server's message."""
         from tensorflow_serving.apis import predict_pb2
 
         request = predict_pb2.PredictRequest()
@@ -137,7 +147,10 @@ class GrpcClient:
         if self._version:
             request.model_spec.version.value = self._version
         request.inputs["text"].CopyFrom(self._tf.make_tensor_proto(texts, dtype=self._tf.string))
-        response = self._stub.Predict(request, timeout=self._timeout)
+        try:
+            response = self._stub.Predict(request, timeout=self._timeout)
+        except self._grpc.RpcError as error:
+            raise ServingError(f"{self._target}: gRPC {error.code().name}: {error.details()}") from None
         translations = self._tf.make_ndarray(response.outputs["translation"])
         scores = self._tf.make_ndarray(response.outputs["score"])
         return [t.decode("utf-8") for t in translations], [float(s) for s in scores]

@@ -20,6 +20,7 @@ import tempfile
 from typing import List
 
 from tfx_nmt.errors import UserError
+from tfx_nmt.pipeline.cli import positive_int
 from tfx_nmt.serving import clients
 
 
@@ -27,8 +28,9 @@ class ModelNotFoundError(UserError, FileNotFoundError):
     """No SavedModel where `translate` was told, or found nothing pushed, to look."""
 
 
-class TranslateInputError(UserError, ValueError):
-    """An input file that cannot be read or is not UTF-8; the message names the file (and line)."""
+class TranslateFileError(UserError, ValueError):
+    """An input file that cannot be read or is not UTF-8, or an output file whose directory does not exist;
+    the message names the file (and line)."""
 
 
 def newest_pushed_version(output_dir: str, model_name: str) -> str:
@@ -71,7 +73,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per request")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
     parser.add_argument("--scores", action="store_true",
                         help="prefix each translation with its score (log-probability per token) and a tab")
     return parser
@@ -98,21 +100,21 @@ def _read_lines(path: str) -> List[str]:
     """Lines of a UTF-8 file or stdin (`path` None), without line terminators.
 
     Raises:
-        TranslateInputError: naming the file that cannot be opened, or the file and line of a byte sequence
+        TranslateFileError: naming the file that cannot be opened, or the file and line of a byte sequence
             that is not UTF-8.
     """
     name = "<stdin>" if path is None else path
     try:
         stream = sys.stdin.buffer if path is None else open(path, "rb")
     except OSError as error:
-        raise TranslateInputError(f"{name}: cannot read ({error.strerror})") from None
+        raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
     try:
         lines = []
         for number, raw in enumerate(stream, start=1):
             try:
                 lines.append(raw.decode("utf-8").rstrip("\r\n"))
             except UnicodeDecodeError as error:
-                raise TranslateInputError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
+                raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
         return lines
     finally:
         if path is not None:
@@ -128,7 +130,14 @@ def _write_atomically(path: str, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs `tfx-nmt translate`; returns the exit code."""
+    """Runs `tfx-nmt translate`; returns the exit code.
+
+    Raises:
+        TranslateFileError, ModelNotFoundError, clients.ServingError: see each; the command line prints
+            them as one line.
+    """
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        raise TranslateFileError(f"{args.output}: its directory does not exist")
     texts = args.text or _read_lines(args.input)
     client = make_client(args)
     progress = args.input is not None
