@@ -60,6 +60,26 @@ def test_invalid_utf8_dropped_and_counted(tmp_path):
         {"line": 3, "source": "ok", "target": "\\xe2\\x82"}]
 
 
+def test_cr_only_line_ends_are_an_error_not_one_line(tmp_path):
+    path = _write(tmp_path / "mac.en", b"A man.\rTwo dogs.\r")
+    with pytest.raises(corpus.CorpusError, match=r"mac\.en: lines end with CR alone \(classic Mac line ends\)"):
+        corpus.read_raw_lines(path)
+    # One line ended by CR alone is one line either way.
+    assert corpus.read_raw_lines(_write(tmp_path / "one.en", b"A man.\r")) == [b"A man."]
+
+
+def test_corpus_fingerprint_skips_directories_and_dangling_links(tmp_path):
+    from tfx_nmt.pipeline.local_runner import corpus_fingerprint
+
+    (tmp_path / "train.en").write_text("A man.\n")
+    before = corpus_fingerprint(str(tmp_path))
+    (tmp_path / ".#train.en").symlink_to(tmp_path / "gone")
+    (tmp_path / "subdir").mkdir()
+    assert corpus_fingerprint(str(tmp_path)) == before
+    (tmp_path / "train.en").write_text("A woman.\n")
+    assert corpus_fingerprint(str(tmp_path)) != before
+
+
 def test_truncated_gzip_names_file(tmp_path):
     data = gzip.compress(("x" * 1000 + "\n").encode() * 50)
     path = _write(tmp_path / "cut.en.gz", data[: len(data) // 2])

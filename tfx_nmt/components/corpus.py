@@ -105,7 +105,8 @@ def read_raw_lines(path: str) -> List[bytes]:
     final newline does not add an empty line; blank lines are kept, so alignment holds.
 
     Raises:
-        CorpusError: on a truncated or corrupt gzip stream, naming the file.
+        CorpusError: on a truncated or corrupt gzip stream, or a file of several lines ended by `\r` alone
+            (classic Mac line ends, which would read as one line), naming the file.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
@@ -116,6 +117,8 @@ def read_raw_lines(path: str) -> List[bytes]:
             raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\n" not in raw and b"\r" in raw.rstrip(b"\r"):
+        raise CorpusError(f"{path}: lines end with CR alone (classic Mac line ends); convert them to LF")
     byte_lines = raw.replace(b"\x00", b"").split(b"\n")
     if byte_lines and byte_lines[-1] == b"":
         byte_lines.pop()

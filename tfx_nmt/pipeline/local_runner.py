@@ -53,12 +53,16 @@ def pipeline_name(config: RunConfig) -> str:
 
 
 def corpus_fingerprint(data_dir: str) -> str:
-    """SHA-256 of the names, sizes and modification times of the files in `data_dir` (local paths only)."""
+    """SHA-256 of the names, sizes and modification times of the regular files in `data_dir` (local paths
+    only); directories and dangling symbolic links (an editor's lock file) are skipped."""
     if "://" in data_dir or not os.path.isdir(data_dir):
         return ""
     digest = hashlib.sha256()
     for name in sorted(os.listdir(data_dir)):
-        stat = os.stat(os.path.join(data_dir, name))
+        path = os.path.join(data_dir, name)
+        if not os.path.isfile(path):
+            continue
+        stat = os.stat(path)
         digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()
 
@@ -71,7 +75,8 @@ def direct_runner_args(workers: int) -> List[str]:
     run; the DoFns' modules import neither TensorFlow nor TFX, to keep that short. On the 2-core reference
     machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 12 s in
     process against 19 s on 2 worker processes, 9 s of which is starting and stopping the workers
-    (BENCHMARKS.md, data components). Processes pay off on corpora of millions of pairs and machines with many cores.
+    (BENCHMARKS.md, data components). Processes pay off on corpora of millions of pairs and machines with
+    many cores.
     """
     if workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
