@@ -34,4 +34,5 @@ def test_command_line_refuses_a_bad_value_in_one_line_before_running(tmp_path, c
     assert not (tmp_path / "out").exists()
     with pytest.raises(SystemExit):
         main(["run", "--strategy", "tpu"])
-    assert "argument --strategy: invalid choice: 'tpu' (choose from 'mirrored', 'multi_worker')" in capsys.readouterr().err
+    assert ("argument --strategy: invalid choice: 'tpu' (choose from 'mirrored', 'multi_worker')"
+            in capsys.readouterr().err)

@@ -51,7 +51,8 @@ STRATEGIES = ("mirrored", "multi_worker")
 ON_BAD_LINE_CHOICES = ("error", "drop")
 TOKENIZER_MODEL_TYPES = ("unigram", "bpe")
 # The fields that take one of a few values, and the least value of the numeric fields that have one.
-FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES, "tokenizer_model_type": TOKENIZER_MODEL_TYPES}
+FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES,
+                 "tokenizer_model_type": TOKENIZER_MODEL_TYPES}
 _MINIMUMS = {
     **dict.fromkeys(("vocabulary_size", "d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
                      "max_source_length", "max_target_length", "max_tokens", "train_steps", "tokens_per_batch",

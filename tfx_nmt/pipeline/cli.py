@@ -43,15 +43,16 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                 group.add_argument(spelling, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
                                    help=help_text)
             else:
-                group.add_argument(spelling, dest=field.name, type=kind, default=None, choices=FIELD_CHOICES.get(field.name),
-                                   metavar=None if field.name in FIELD_CHOICES else kind.__name__.upper(),
-                                   help=help_text)
+                group.add_argument(spelling, dest=field.name, type=kind, default=None,
+                                   choices=FIELD_CHOICES.get(field.name), help=help_text,
+                                   metavar=None if field.name in FIELD_CHOICES else kind.__name__.upper())
 
 
 def _add_preset_flags(parser: argparse.ArgumentParser) -> None:
     from tfx_nmt.pipeline.presets import PRESETS
 
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="the run's defaults (default: quick)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick",
+                        help="the run's defaults (default: quick)")
     _add_config_flags(parser)
 
 
