@@ -10,6 +10,7 @@ from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, lin
 from tfx_nmt.components.text_cleaner import (NothingKeptError, assemble_report, assemble_samples, check_pairs_kept,
                                              read_json_lines)
 from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.text.display import shorten
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
 SPLITS = ["train", "eval", "test"]
@@ -124,3 +125,11 @@ def test_samples_are_the_first_20_by_line_and_ingest_drops_are_counted(tmp_path)
     assert [s["line"] for s in samples["train"]["empty"]] == list(range(3, 63, 3))
     assert samples["train"]["empty"][0] == {"line": 3, "source": "", "target": "leer 3"}
     assert [s["line"] for s in samples["train"]["invalid_utf8"]] == [101, 102]
+
+
+def test_samples_show_long_texts_cut_to_display_length():
+    long_source = "x" * 10_000
+    rows = [{"split": "train", "reason": "too_long", "samples": [{"line": 7, "source": long_source, "target": "kurz"}]}]
+    [sample] = assemble_samples(rows, ["train"])["train"]["too_long"]
+    assert sample == {"line": 7, "source": "x" * 500 + " … [9500 more characters]", "target": "kurz"}
+    assert shorten("x" * 500) == "x" * 500 and shorten("abcdef", 4) == "abcd … [2 more characters]"

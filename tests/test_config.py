@@ -1,4 +1,6 @@
 """RunConfig checks every field when it is made: a bad value fails before any component runs."""
+import dataclasses
+
 import pytest
 
 from tfx_nmt.config import RunConfig
@@ -36,3 +38,15 @@ def test_command_line_refuses_a_bad_value_in_one_line_before_running(tmp_path, c
         main(["run", "--strategy", "tpu"])
     assert ("argument --strategy: invalid choice: 'tpu' (choose from 'mirrored', 'multi_worker')"
             in capsys.readouterr().err)
+
+
+def test_every_flag_says_what_it_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for field in dataclasses.fields(RunConfig):
+        if field.name != "preset":
+            assert len(field.metadata["help"]) > 10
+            assert f"--{field.name.replace('_', '-')}" in text
+            assert "_" not in field.name or f"--{field.name} " not in text  # The alias is not listed.
+    assert "--beam-size INT beam size of serving_default's beam search" in text

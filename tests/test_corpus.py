@@ -60,12 +60,12 @@ def test_invalid_utf8_dropped_and_counted(tmp_path):
         {"line": 3, "source": "ok", "target": "\\xe2\\x82"}]
 
 
-def test_cr_only_line_ends_are_an_error_not_one_line(tmp_path):
-    path = _write(tmp_path / "mac.en", b"A man.\rTwo dogs.\r")
-    with pytest.raises(corpus.CorpusError, match=r"mac\.en: lines end with CR alone \(classic Mac line ends\)"):
-        corpus.read_raw_lines(path)
-    # One line ended by CR alone is one line either way.
-    assert corpus.read_raw_lines(_write(tmp_path / "one.en", b"A man.\r")) == [b"A man."]
+def test_cr_only_line_ends_split_lines_as_lf_does(tmp_path):
+    mac = corpus.read_raw_lines(_write(tmp_path / "mac.en", b"A man.\r\rTwo dogs.\r"))
+    assert mac == corpus.read_raw_lines(_write(tmp_path / "unix.en", b"A man.\n\nTwo dogs.\n"))
+    assert mac == [b"A man.", b"", b"Two dogs."]
+    # With any LF in the file, CR is not a line end (a CR inside a line stays in it).
+    assert corpus.read_raw_lines(_write(tmp_path / "mixed.en", b"a\rb\nc\r\n")) == [b"a\rb", b"c"]
 
 
 def test_corpus_fingerprint_skips_directories_and_dangling_links(tmp_path):
@@ -95,6 +95,20 @@ def test_missing_split_file_lists_expected_names(tmp_path):
     assert str(error.value) == (
         f"missing corpus files for split 'val': expected one of {d}/val.en.gz, {d}/val.en and one of "
         f"{d}/val.de.gz, {d}/val.de, or one of {d}/val.en-de.tsv.gz, {d}/val.en-de.tsv")
+
+
+def test_a_directory_is_not_a_corpus_file_and_two_spellings_are_ambiguous(tmp_path):
+    d = str(tmp_path)
+    (tmp_path / "val.en").mkdir()
+    _write(tmp_path / "val.de", b"a\n")
+    with pytest.raises(corpus.CorpusError, match="missing corpus files for split 'val'"):
+        corpus.find_split_files(d, "val", "en", "de")
+    _write(tmp_path / "val.en.gz", b"a\n", compress=True)
+    assert corpus.find_split_files(d, "val", "en", "de") == (f"{d}/val.en.gz", f"{d}/val.de")
+    _write(tmp_path / "val.de.gz", b"b\n", compress=True)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.find_split_files(d, "val", "en", "de")
+    assert str(error.value) == f"both {d}/val.de.gz and {d}/val.de exist; keep the one the run should read"
 
 
 def test_tsv_input(tmp_path):

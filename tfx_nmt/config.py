@@ -65,76 +65,85 @@ _MINIMUMS = {
 _FRACTIONS = ("dropout", "label_smoothing")
 
 
+def _knob(default: Any, help_text: str) -> Any:
+    """A RunConfig field with its `--help` text (`metadata["help"]`), which the command line shows."""
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """Every knob of one `tfx-nmt run`. See README.md, "Options", for the meaning of each field."""
+    """Every knob of one `tfx-nmt run`; each field's `metadata["help"]` says what it does (the command line
+    shows it, and README.md, "Options", adds more). Presets are in `tfx_nmt.pipeline.presets`."""
 
     preset: str = "quick"
     # Data.
-    source: str = "en"
-    target: str = "de"
-    # What ingest does with a line that is not UTF-8 or a TSV row without exactly one tab: "error"
-    # (stop, naming the file and line) or "drop" (drop the pair and count it in the CleaningReport; in
-    # the test split such a line stays an error).
-    on_bad_line: str = "error"
+    source: str = _knob("en", "source language: the suffix of the source files (train.en, ...)")
+    target: str = _knob("de", "target language: the suffix of the target files (train.de, ...)")
+    on_bad_line: str = _knob(
+        "error", "a line that is not UTF-8, or a TSV row without exactly one tab: stop naming the file and line "
+        "(error), or drop the pair and count it in the cleaning report (drop; in the test split it stays an error)")
     # Cleaning (train and eval splits only; the test split is normalized, never filtered).
-    max_tokens: int = 80
-    max_length_ratio: float = 3.0
-    max_train_pairs: int = 0
-    max_eval_pairs: int = 0
-    max_test_pairs: int = 0
+    max_tokens: int = _knob(80, "drop train/eval pairs with a side longer than this many whitespace-separated words")
+    max_length_ratio: float = _knob(3.0, "drop train/eval pairs whose longer side has more than this many times "
+                                         "the words of the shorter")
+    max_train_pairs: int = _knob(0, "read at most this many train pairs, the first of the file (0: all)")
+    max_eval_pairs: int = _knob(0, "read at most this many eval pairs (0: all)")
+    max_test_pairs: int = _knob(0, "read at most this many test pairs (0: all)")
     # Subword tokenizer.
-    vocabulary_size: int = 8000
-    tokenizer_model_type: str = "unigram"
+    vocabulary_size: int = _knob(8000, "SentencePiece pieces of the joint source/target vocabulary, specials "
+                                       "included")
+    tokenizer_model_type: str = _knob("unigram", "SentencePiece model: unigram or bpe")
     # Model.
-    d_model: int = 256
-    num_encoder_layers: int = 3
-    num_decoder_layers: int = 3
-    num_heads: int = 4
-    ff_dim: int = 1024
-    dropout: float = 0.1
-    max_source_length: int = 128
-    max_target_length: int = 128
-    normalize_first: bool = True
-    # Output projection tied to the shared source/target embedding (ModelConfig.tie_embeddings).
-    tie_embeddings: bool = True
+    d_model: int = _knob(256, "width of embeddings and hidden states")
+    num_encoder_layers: int = _knob(3, "encoder layers")
+    num_decoder_layers: int = _knob(3, "decoder layers")
+    num_heads: int = _knob(4, "attention heads per layer; must divide d_model")
+    ff_dim: int = _knob(1024, "width of the feed-forward layers")
+    dropout: float = _knob(0.1, "dropout rate of embeddings, attention and feed-forward outputs")
+    max_source_length: int = _knob(128, "longest source in subword tokens, BOS/EOS included: longer training "
+                                        "pairs are dropped, longer serving inputs truncated")
+    max_target_length: int = _knob(128, "longest target in subword tokens, BOS/EOS included; also the cap of "
+                                        "decoded outputs")
+    normalize_first: bool = _knob(True, "pre-layer-normalization (else post-LN, as in Vaswani et al. 2017)")
+    tie_embeddings: bool = _knob(True, "output projection tied to the shared source/target embedding (else its "
+                                       "own matrix)")
     # Training.
-    train_steps: int = 100000
-    max_train_seconds: float = 0.0
-    tokens_per_batch: int = 4096
-    learning_rate: float = 1e-3
-    warmup_steps: int = 4000
-    label_smoothing: float = 0.1
-    steps_per_epoch: int = 500
-    eval_batches: int = 20
-    # Checkpoints are written at the end of every epoch and, when this is > 0, also every
-    # `checkpoint_every_steps` optimizer steps: a finer cadence for checkpoint averaging than epochs.
-    checkpoint_every_steps: int = 0
-    # Export the mean of the model weights of the last N checkpoints instead of the final weights
-    # (Vaswani et al. 2017, section 6.1; fairseq's scripts/average_checkpoints.py); 0 or 1: off.
-    average_checkpoints: int = 0
-    # Validation pairs translated greedily after every epoch for a validation BLEU curve (0: none).
-    validation_bleu_sentences: int = 64
-    replicas: int = 1
-    # `mirrored`: one machine (its GPUs, or `replicas` logical CPU devices); `multi_worker`: every worker
-    # named by TF_CONFIG (MultiWorkerMirroredStrategy), see README.md "Several machines".
-    strategy: str = "mirrored"
-    # Continuous training: start from the latest blessed model when its tokenizer and shape match.
-    warm_start: bool = False
-    jit_compile: bool = False
-    seed: int = 42
+    train_steps: int = _knob(100000, "stop training at this optimizer step")
+    max_train_seconds: float = _knob(0.0, "also stop after this many seconds of training, validation included, "
+                                          "those of a resumed run too (0: no cap)")
+    tokens_per_batch: int = _knob(4096, "padded tokens per batch: length buckets hold about this many")
+    learning_rate: float = _knob(1e-3, "peak learning rate, reached after warmup_steps, then 1/sqrt(step) decay")
+    warmup_steps: int = _knob(4000, "steps of linear learning-rate warm-up")
+    label_smoothing: float = _knob(0.1, "label smoothing of the cross-entropy loss")
+    steps_per_epoch: int = _knob(500, "steps between validations and epoch-end checkpoints")
+    eval_batches: int = _knob(20, "validation batches at each epoch end (the loss and perplexity curve)")
+    checkpoint_every_steps: int = _knob(
+        0, "also write a checkpoint every this many steps (0: at epoch ends only): a finer cadence for "
+        "average_checkpoints")
+    average_checkpoints: int = _knob(
+        0, "export the mean of the weights of the last N checkpoints (Vaswani et al. 2017, section 6.1; fairseq's "
+        "average_checkpoints.py); 0 or 1: the final weights")
+    validation_bleu_sentences: int = _knob(64, "validation pairs translated greedily at each epoch end for a "
+                                               "validation BLEU curve (0: none)")
+    replicas: int = _knob(1, "MirroredStrategy replicas: on a CPU, this many logical devices")
+    strategy: str = _knob("mirrored", "mirrored: one machine; multi_worker: every worker of TF_CONFIG "
+                                      "(README.md, Several machines)")
+    warm_start: bool = _knob(False, "start from the latest blessed model when its tokenizer and shape match "
+                                    "(README.md, Continuous training)")
+    jit_compile: bool = _knob(False, "compile the training step with XLA")
+    seed: int = _knob(42, "seed of weight initialization, dropout and shuffling")
     # Decoding.
-    max_decode_length_a: float = 1.5
-    max_decode_length_b: int = 10
-    decode_batch_size: int = 64
-    # Beam search of `serving_default`: beam size and GNMT length penalty alpha (Wu et al. 2016).
-    beam_size: int = 4
-    length_penalty_alpha: float = 0.6
+    max_decode_length_a: float = _knob(1.5, "outputs are capped at a x source tokens + b (this is a)")
+    max_decode_length_b: int = _knob(10, "outputs are capped at a x source tokens + b (this is b)")
+    decode_batch_size: int = _knob(64, "sentences per batch when the evaluator translates the test split")
+    beam_size: int = _knob(4, "beam size of serving_default's beam search")
+    length_penalty_alpha: float = _knob(0.6, "GNMT length penalty alpha of the beam search (Wu et al. 2016)")
     # Blessing.
-    min_bleu: float = 0.0
-    max_bleu_drop: float = 1.0
+    min_bleu: float = _knob(0.0, "bless only a model whose test BLEU reaches this")
+    max_bleu_drop: float = _knob(1.0, "bless only a model at most this many BLEU points below the last blessed "
+                                      "one")
     # Push.
-    model_name: str = "translator"
+    model_name: str = _knob("translator", "pushed as serving/<model_name>/<version>/")
 
     def __post_init__(self):
         """Checks every field before anything runs, so that a bad value fails at once, not after hours.

@@ -74,14 +74,23 @@ def _candidates(data_dir: str, name: str) -> List[str]:
 
 
 def _first_existing(paths: Sequence[str]) -> Optional[str]:
-    return next((p for p in paths if tf.io.gfile.exists(p)), None)
+    """The one of `paths` that is a file (a directory of that name does not count), or None.
+
+    Raises:
+        CorpusError: when more than one is (`x.en.gz` and `x.en`): which one is meant is not clear.
+    """
+    found = [p for p in paths if tf.io.gfile.exists(p) and not tf.io.gfile.isdir(p)]
+    if len(found) > 1:
+        raise CorpusError(f"both {' and '.join(found)} exist; keep the one the run should read")
+    return found[0] if found else None
 
 
 def find_split_files(data_dir: str, stem: str, source: str, target: str) -> Tuple[str, ...]:
     """The files of one split: (source file, target file) when both exist, else (TSV file,).
 
     Raises:
-        CorpusError: when neither layout is complete; the message lists every name tried.
+        CorpusError: when neither layout is complete, the message listing every name tried; or when a file
+            exists both gzipped and plain.
     """
     source_candidates = _candidates(data_dir, f"{stem}.{source}")
     target_candidates = _candidates(data_dir, f"{stem}.{target}")
@@ -100,13 +109,13 @@ def find_split_files(data_dir: str, stem: str, source: str, target: str) -> Tupl
 def read_raw_lines(path: str) -> List[bytes]:
     """The lines of a file as bytes, gunzipped when its name ends in `.gz`.
 
-    Lines are split at `\\n` only (U+2028, U+2029 and U+0085 inside a line never split it); a trailing
+    Lines are split at `\\n` only (U+2028, U+2029 and U+0085 inside a line never split it), or at `\\r` in
+    a file without any `\\n` (classic Mac line ends, which would otherwise read as one line); a trailing
     `\\r` (CRLF files), NUL bytes, and a UTF-8 byte-order mark at the start of the file are removed. A
-    final newline does not add an empty line; blank lines are kept, so alignment holds.
+    final line end does not add an empty line; blank lines are kept, so alignment holds.
 
     Raises:
-        CorpusError: on a truncated or corrupt gzip stream, or a file of several lines ended by `\r` alone
-            (classic Mac line ends, which would read as one line), naming the file.
+        CorpusError: on a truncated or corrupt gzip stream, naming the file.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
@@ -117,9 +126,8 @@ def read_raw_lines(path: str) -> List[bytes]:
             raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b"\n" not in raw and b"\r" in raw.rstrip(b"\r"):
-        raise CorpusError(f"{path}: lines end with CR alone (classic Mac line ends); convert them to LF")
-    byte_lines = raw.replace(b"\x00", b"").split(b"\n")
+    line_end = b"\n" if b"\n" in raw else b"\r"
+    byte_lines = raw.replace(b"\x00", b"").split(line_end)
     if byte_lines and byte_lines[-1] == b"":
         byte_lines.pop()
     return [line[:-1] if line.endswith(b"\r") else line for line in byte_lines]

@@ -22,6 +22,7 @@ from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
 from tfx_nmt.components.text_cleaner_beam import FILTERED_SPLITS, clean_examples
 from tfx_nmt.errors import UserError
+from tfx_nmt.text.display import shorten
 
 REPORT_FILE = "cleaning_report.json"
 SAMPLES_FILE = "rejected_samples.json"
@@ -104,7 +105,7 @@ def assemble_samples(rows: Iterable[Dict], splits: Iterable[str],
                      ingest: Optional[Dict[str, Dict]] = None) -> Dict[str, Dict[str, List[Dict]]]:
     """{split: {reason: the first SAMPLE_SIZE rejected pairs, by line number, as {line, source, target}}}
     from `{split, reason, samples}` rows and the ingest report's samples. Texts are as read, before
-    normalization."""
+    normalization, and cut to `display.DISPLAY_CHARS` characters (`display.shorten`)."""
     samples = {split: {r: [] for r in ALL_DROP_REASONS} for split in splits}
     for row in rows:
         samples[row["split"]][row["reason"]].extend(row["samples"])
@@ -113,7 +114,8 @@ def assemble_samples(rows: Iterable[Dict], splits: Iterable[str],
             samples[split][reason].extend(rejected)
     for by_reason in samples.values():
         for reason, rejected in by_reason.items():
-            by_reason[reason] = sorted(rejected, key=lambda s: s["line"])[:SAMPLE_SIZE]
+            by_reason[reason] = [dict(s, source=shorten(s["source"]), target=shorten(s["target"]))
+                                 for s in sorted(rejected, key=lambda s: s["line"])[:SAMPLE_SIZE]]
     return samples
 
 

@@ -37,7 +37,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             continue
         flag = f"--{field.name.replace('_', '-')}"
         kind = type(field.default)
-        spellings = [(flag, None)] + ([(f"--{field.name}", argparse.SUPPRESS)] if "_" in field.name else [])
+        spellings = [(flag, field.metadata["help"])]
+        if "_" in field.name:
+            spellings.append((f"--{field.name}", argparse.SUPPRESS))
         for spelling, help_text in spellings:
             if kind is bool:
                 group.add_argument(spelling, dest=field.name, action=argparse.BooleanOptionalAction, default=None,

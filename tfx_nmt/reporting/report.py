@@ -18,6 +18,7 @@ from tfx_nmt.components.cleaning import DROP_REASONS
 from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
+from tfx_nmt.text.display import shorten
 
 REPORT_FILE = "report.html"
 
@@ -132,7 +133,8 @@ def _samples_section(run: RunArtifacts) -> str:
     best, worst = translation_analysis.best_and_worst(run.sources, run.references, run.hypotheses, 5)
 
     def rows(samples):
-        return [(s.index + 1, _number(s.chrf, ".1f"), s.source, s.reference, s.hypothesis) for s in samples]
+        return [(s.index + 1, _number(s.chrf, ".1f"), shorten(s.source), shorten(s.reference), shorten(s.hypothesis))
+                for s in samples]
 
     header = ("#", "chrF", "source", "reference", "translation")
     return ("<h2>Sample translations</h2><p>The five best and the five worst test translations by sentence "
