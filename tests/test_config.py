@@ -7,6 +7,7 @@ from tfx_nmt.config import RunConfig
 from tfx_nmt.errors import ConfigError
 from tfx_nmt.pipeline.cli import main
 from tfx_nmt.pipeline.presets import PRESETS
+from tfx_nmt.text import subword
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -19,10 +20,24 @@ from tfx_nmt.pipeline.presets import PRESETS
     ({"label_smoothing": -0.1}, "label_smoothing must be >= 0, got -0.1"),
     ({"tokens_per_batch": 0}, "tokens_per_batch must be >= 1, got 0"),
     ({"learning_rate": 0.0}, "learning_rate, max_length_ratio and max_decode_length_a must be > 0, got 0.0"),
+    ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
+    ({"min_bleu": float("inf")}, "min_bleu must be a finite number, got inf"),
+    ({"seed": 2 ** 32}, "seed must be <= 4294967295, got 4294967296"),
+    ({"seed": -1}, "seed must be >= 0, got -1"),
+    ({"vocabulary_size": 100}, "vocabulary_size must be >= 261, got 100"),
+    ({"max_target_length": 2}, "max_target_length must be >= 3, got 2"),
 ])
 def test_bad_values_are_refused_naming_the_field(overrides, message):
     with pytest.raises(ConfigError, match=message):
         PRESETS["smoke"].replace(**overrides)
+
+
+def test_a_vocabulary_too_small_for_the_corpus_names_the_size_it_needs():
+    # 26 letters, 26 capitals and the space: 53 distinct characters, plus 260 byte-fallback and special pieces.
+    sentences = ["".join(chr(c) for c in range(ord("a"), ord("z") + 1)) + " " + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"] * 20
+    with pytest.raises(ConfigError, match=r"^vocabulary_size 300 is too small for this corpus: SentencePiece needs "
+                                          r"at least 313 pieces .*pass --vocabulary-size 313 or more$"):
+        subword.train_sentencepiece(sentences, 300)
 
 
 def test_every_preset_is_valid():

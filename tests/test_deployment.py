@@ -66,6 +66,9 @@ def test_newest_pushed_version(tmp_path):
 def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
     """No traceback for what the user fixes: a missing model, an unreadable or non-UTF-8 input."""
     (tmp_path / "empty").mkdir()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "saved_model.pb").write_bytes(b"not a protocol buffer")
     bad_utf8 = tmp_path / "en.txt"
     bad_utf8.write_bytes(b"A man.\n\xff\xfe here\n")
     cases = [
@@ -78,6 +81,9 @@ def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
         (["--input", str(bad_utf8)], f"tfx-nmt: error: {bad_utf8}:2: not UTF-8 (invalid start byte)"),
         (["--output", str(tmp_path / "no" / "de.txt"), "A man."],
          f"tfx-nmt: error: {tmp_path / 'no' / 'de.txt'}: its directory does not exist"),
+        (["--output", str(tmp_path / "empty"), "A man."],
+         f"tfx-nmt: error: {tmp_path / 'empty'}: is a directory; --output takes a file"),
+        (["--model-dir", str(corrupt), "A man."], f"tfx-nmt: error: {corrupt}: not a loadable SavedModel ("),
     ]
     for args, message in cases:
         assert main(["translate", *args]) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from tfx_nmt.pipeline.cli import main
 from tfx_nmt.pipeline.output_dir_lock import OutputDirUnusableError, hold_output_dir
-from tfx_nmt.pipeline.run_tmp_dir import TMP_MARKER, ForeignTmpDirError, run_tmp_dir
+from tfx_nmt.pipeline.run_tmp_dir import TMP_MARKER, ForeignTmpDirError, TmpDirUnusableError, run_tmp_dir
 
 
 def test_a_previous_runs_tmp_is_emptied_and_removed_at_the_end(tmp_path):
@@ -38,7 +38,9 @@ def test_a_tmp_that_no_run_made_is_left_alone(tmp_path, kind):
         tmp.write_text("keep me")
     else:
         tmp.symlink_to(notes.parent, target_is_directory=True)
-    with pytest.raises(ForeignTmpDirError, match=f"{tmp} exists and was not made by tfx-nmt"):
+    what = {"directory": "holds files and no .tfx-nmt-tmp, so no run made it", "file": "is a file",
+            "symlink": "is a symbolic link"}[kind]
+    with pytest.raises(ForeignTmpDirError, match=f"^{tmp} exists and {what}; "):
         with run_tmp_dir(str(tmp.parent)):
             pass
     assert notes.read_text() == "keep me"
@@ -59,9 +61,16 @@ def test_an_unusable_output_dir_is_one_line_error(tmp_path, capsys, monkeypatch)
     (tmp_path / "out" / "tmp" / "notes.txt").write_text("keep me")
     for output_dir, message in [
         (a_file, f"tfx-nmt: error: output directory {a_file}: File exists"),
-        (tmp_path / "out", f"tfx-nmt: error: {tmp_path / 'out' / 'tmp'} exists and was not made by tfx-nmt"),
+        (tmp_path / "out", f"tfx-nmt: error: {tmp_path / 'out' / 'tmp'} exists and holds files and no "),
     ]:
         assert main(["run", "--preset", "smoke", "--data-dir", str(tmp_path), "--output-dir", str(output_dir)]) == 1
         err = capsys.readouterr().err
         assert err.startswith(message) and "Traceback" not in err and len(err.splitlines()) == 1
     assert (tmp_path / "out" / "tmp" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_tmp_that_cannot_be_created_is_one_error():
+    # /proc refuses new directories, even to root.
+    with pytest.raises(TmpDirUnusableError, match=r"^/proc/self/tmp: cannot empty or create it \("):
+        with run_tmp_dir("/proc/self"):
+            pass

@@ -9,6 +9,7 @@ properties, and the Trainer receives `model_config()` / `training_config()` dict
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Dict
 
 from tfx_nmt.errors import ConfigError
@@ -54,13 +55,19 @@ TOKENIZER_MODEL_TYPES = ("unigram", "bpe")
 FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES,
                  "tokenizer_model_type": TOKENIZER_MODEL_TYPES}
 _MINIMUMS = {
-    **dict.fromkeys(("vocabulary_size", "d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
-                     "max_source_length", "max_target_length", "max_tokens", "train_steps", "tokens_per_batch",
-                     "steps_per_epoch", "eval_batches", "replicas", "decode_batch_size", "beam_size"), 1),
+    **dict.fromkeys(("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim", "max_tokens",
+                     "train_steps", "tokens_per_batch", "steps_per_epoch", "eval_batches", "replicas",
+                     "decode_batch_size", "beam_size"), 1),
     **dict.fromkeys(("max_train_pairs", "max_eval_pairs", "max_test_pairs", "max_train_seconds", "warmup_steps",
                      "checkpoint_every_steps", "average_checkpoints", "validation_bleu_sentences",
-                     "max_decode_length_b", "length_penalty_alpha", "dropout", "label_smoothing"), 0),
+                     "max_decode_length_b", "length_penalty_alpha", "dropout", "label_smoothing", "seed"), 0),
+    # BOS, EOS and one token.
+    **dict.fromkeys(("max_source_length", "max_target_length"), 3),
+    # SentencePiece's 256 byte-fallback pieces, the 4 specials and at least one character.
+    "vocabulary_size": 261,
 }
+# Keras's `set_random_seed` takes seeds below 2**32.
+_MAXIMUMS = {"seed": 2 ** 32 - 1}
 # Fractions: at least 0 (above) and below 1.
 _FRACTIONS = ("dropout", "label_smoothing")
 
@@ -151,12 +158,19 @@ class RunConfig:
         Raises:
             ConfigError (a ValueError): naming the first field whose value cannot work and the rule.
         """
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{field.name} must be a finite number, got {value}")
         for name, allowed in FIELD_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name, minimum in _MINIMUMS.items():
             if getattr(self, name) < minimum:
                 raise ConfigError(f"{name} must be >= {minimum}, got {getattr(self, name)}")
+        for name, maximum in _MAXIMUMS.items():
+            if getattr(self, name) > maximum:
+                raise ConfigError(f"{name} must be <= {maximum}, got {getattr(self, name)}")
         for name in _FRACTIONS:
             if getattr(self, name) >= 1:
                 raise ConfigError(f"{name} must be < 1, got {getattr(self, name)}")

@@ -29,6 +29,10 @@ class ForeignTmpDirError(UserError, FileExistsError):
     """`<output_dir>/tmp` exists and no tfx-nmt run made it: the run will not delete it."""
 
 
+class TmpDirUnusableError(UserError, OSError):
+    """`<output_dir>/tmp` cannot be emptied or created (no permission, a file that cannot be removed)."""
+
+
 def _remove_previous(path: str) -> None:
     """Removes the `tmp/` a previous run left (marked, or empty: a run killed before writing the marker).
 
@@ -38,16 +42,21 @@ def _remove_previous(path: str) -> None:
     """
     if not os.path.lexists(path):
         return
-    if os.path.isdir(path) and not os.path.islink(path):
-        if os.path.exists(os.path.join(path, TMP_MARKER)):
-            shutil.rmtree(path)
-            return
-        if not os.listdir(path):
-            os.rmdir(path)
-            return
+    if os.path.islink(path):
+        what = "is a symbolic link"
+    elif not os.path.isdir(path):
+        what = "is a file"
+    elif os.path.exists(os.path.join(path, TMP_MARKER)):
+        shutil.rmtree(path)
+        return
+    elif not os.listdir(path):
+        os.rmdir(path)
+        return
+    else:
+        what = f"holds files and no {TMP_MARKER}, so no run made it"
     raise ForeignTmpDirError(
-        f"{path} exists and was not made by tfx-nmt (no {TMP_MARKER} inside); a run uses it as its temporary "
-        f"directory and empties it, so move it away or choose another --output-dir")
+        f"{path} exists and {what}; a run uses <output-dir>/tmp as its temporary directory and empties it, so "
+        f"move it away or choose another --output-dir")
 
 
 @contextlib.contextmanager
@@ -68,13 +77,20 @@ def run_tmp_dir(output_dir: str) -> Iterator[str]:
 
     Raises:
         ForeignTmpDirError: when `<output_dir>/tmp` exists and no run made it (see `_remove_previous`).
-        OSError: when it cannot be emptied or created.
+        TmpDirUnusableError: when it cannot be emptied or created.
     """
     path = os.path.join(output_dir, TMP_DIR)
-    _remove_previous(path)
-    os.makedirs(path)
-    with open(os.path.join(path, TMP_MARKER), "w"):
-        pass
+    try:
+        _remove_previous(path)
+        os.makedirs(path)
+        with open(os.path.join(path, TMP_MARKER), "w"):
+            pass
+    except ForeignTmpDirError:
+        raise
+    except OSError as error:
+        raise TmpDirUnusableError(f"{path}: cannot empty or create it ({error.strerror or error}: "
+                                  f"{error.filename or path}); check the output directory's permissions or "
+                                  f"choose another --output-dir") from None
     variables = {"TMPDIR": path, "KERAS_HOME": os.path.join(path, "keras"),
                  "MPLCONFIGDIR": os.path.join(path, "matplotlib")}
     previous_variables, previous_tempdir = {name: os.environ.get(name) for name in variables}, tempfile.tempdir

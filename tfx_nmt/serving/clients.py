@@ -29,6 +29,10 @@ class ServingError(UserError, RuntimeError):
     """TF Serving refused a request (unknown model or signature, bad input) or could not be reached."""
 
 
+class SavedModelLoadError(UserError, OSError):
+    """A directory that should hold the translation SavedModel cannot be loaded as one."""
+
+
 def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.ndarray]:
     """Index arrays of `texts` in batches of similar character length (less padding per batch).
 
@@ -68,14 +72,23 @@ def translate_all(translate: Callable[[List[str]], Result], texts: Sequence[str]
 
 
 class SavedModelClient:
-    """Calls a signature of the translation SavedModel at `model_dir` in this process."""
+    """Calls a signature of the translation SavedModel at `model_dir` in this process.
+
+    Raises:
+        SavedModelLoadError: when `model_dir` holds no loadable SavedModel (a corrupt `saved_model.pb`,
+            missing variables), naming the directory and TensorFlow's reason.
+    """
 
     def __init__(self, model_dir: str, signature: str = DEFAULT_SIGNATURE):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  Registers the SentencePiece and normalization ops.
 
         self._tf = tf
-        self._model = tf.saved_model.load(model_dir)
+        try:
+            self._model = tf.saved_model.load(model_dir)
+        except (OSError, ValueError, tf.errors.OpError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise SavedModelLoadError(f"{model_dir}: not a loadable SavedModel ({reason})") from None
         self._function = self._model.signatures[signature]
 
     def translate(self, texts: List[str]) -> Result:

@@ -29,8 +29,8 @@ class ModelNotFoundError(UserError, FileNotFoundError):
 
 
 class TranslateFileError(UserError, ValueError):
-    """An input file that cannot be read or is not UTF-8, or an output file whose directory does not exist;
-    the message names the file (and line)."""
+    """An input file that cannot be read or is not UTF-8, or an output path that is a directory or lies in a
+    missing or read-only directory; the message names the file (and line)."""
 
 
 def newest_pushed_version(output_dir: str, model_name: str) -> str:
@@ -133,11 +133,17 @@ def run(args: argparse.Namespace) -> int:
     """Runs `tfx-nmt translate`; returns the exit code.
 
     Raises:
-        TranslateFileError, ModelNotFoundError, clients.ServingError: see each; the command line prints
-            them as one line.
+        TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
+            the command line prints them as one line.
     """
-    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-        raise TranslateFileError(f"{args.output}: its directory does not exist")
+    if args.output:
+        directory = os.path.dirname(os.path.abspath(args.output))
+        if os.path.isdir(args.output):
+            raise TranslateFileError(f"{args.output}: is a directory; --output takes a file")
+        if not os.path.isdir(directory):
+            raise TranslateFileError(f"{args.output}: its directory does not exist")
+        if not os.access(directory, os.W_OK):
+            raise TranslateFileError(f"{args.output}: cannot write in {directory}")
     texts = args.text or _read_lines(args.input)
     client = make_client(args)
     progress = args.input is not None

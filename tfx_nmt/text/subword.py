@@ -12,9 +12,11 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import re
 from typing import Iterable, List
 
 from tfx_nmt.config import TOKENIZER_MODEL_TYPES
+from tfx_nmt.errors import ConfigError
 from tfx_nmt.text.normalization import normalize
 
 PAD_ID = 0
@@ -44,6 +46,8 @@ def train_sentencepiece(
 
     Raises:
         ValueError: when `sentences` is empty or `model_type` is unknown.
+        ConfigError: when `vocabulary_size` cannot hold the byte-fallback pieces, the specials and every
+            distinct character of `sentences`; the message gives the least size that can.
     """
     import sentencepiece as spm
 
@@ -56,24 +60,32 @@ def train_sentencepiece(
     if first is None:
         raise ValueError("cannot train a subword model on an empty corpus")
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=itertools.chain([first], lines),
-        model_writer=model,
-        vocab_size=vocabulary_size,
-        model_type=model_type,
-        character_coverage=1.0,
-        byte_fallback=True,
-        hard_vocab_limit=False,
-        normalization_rule_name="identity",
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=BOS_ID,
-        eos_id=EOS_ID,
-        input_sentence_size=2_000_000,
-        shuffle_input_sentence=True,
-        num_threads=num_threads or os.cpu_count() or 1,
-        minloglevel=2,
-    )
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=itertools.chain([first], lines),
+            model_writer=model,
+            vocab_size=vocabulary_size,
+            model_type=model_type,
+            character_coverage=1.0,
+            byte_fallback=True,
+            hard_vocab_limit=False,
+            normalization_rule_name="identity",
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=BOS_ID,
+            eos_id=EOS_ID,
+            input_sentence_size=2_000_000,
+            shuffle_input_sentence=True,
+            num_threads=num_threads or os.cpu_count() or 1,
+            minloglevel=2,
+        )
+    except RuntimeError as error:
+        needed = re.search(r"smaller than required_chars\. \d+ vs (\d+)", str(error))
+        if not needed:
+            raise
+        raise ConfigError(f"vocabulary_size {vocabulary_size} is too small for this corpus: SentencePiece needs at "
+                          f"least {needed.group(1)} pieces (256 byte-fallback pieces, 4 specials and every distinct "
+                          f"character); pass --vocabulary-size {needed.group(1)} or more") from None
     return model.getvalue()
 
 
