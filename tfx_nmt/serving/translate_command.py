@@ -25,7 +25,7 @@ from tfx_nmt.serving import clients
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
-    """No SavedModel where `translate` was told, or found nothing pushed, to look."""
+    """`--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`."""
 
 
 class TranslateFileError(UserError, ValueError):
