@@ -73,8 +73,8 @@ def direct_runner_args(workers: int) -> List[str]:
 
     Worker processes each start a Python interpreter and import Apache Beam, for every Beam pipeline of the
     run; the DoFns' modules import neither TensorFlow nor TFX, to keep that short. On the 2-core reference
-    machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 12 s in
-    process against 19 s on 2 worker processes, 9 s of which is starting and stopping the workers
+    machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 11-12 s in
+    process against 18-20 s on 2 worker processes, 9-10 s of which is starting and stopping the workers
     (BENCHMARKS.md, data components). Processes pay off on corpora of millions of pairs and machines with
     many cores.
     """
