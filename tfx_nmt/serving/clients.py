@@ -87,7 +87,7 @@ class SavedModelClient:
         try:
             self._model = tf.saved_model.load(model_dir)
         except (OSError, ValueError, tf.errors.OpError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise SavedModelLoadError(f"{model_dir}: not a loadable SavedModel ({reason})") from None
         self._function = self._model.signatures[signature]
 
