@@ -1,6 +1,7 @@
 """Wall seconds of cleaning plus tokenization of the Multi30k train split: the components' Beam code on
 the DirectRunner (1 worker: in process; 2 workers: 2 worker processes, as `direct_runner_args` gives
-them; and, for comparison, 2 worker threads in one process) against a plain single-process Python loop
+them; and, for comparison, 2 worker processes started by Beam's own worker entry point instead of
+`beam_worker_main`, and 2 worker threads in one process) against a plain single-process Python loop
 doing the same transforms (normalize, filter, deduplicate, SentencePiece-encode, serialize).
 
 The SentencePiece model is learned once beforehand (not timed: both paths use the same model). The last
@@ -104,6 +105,7 @@ def main():
         beam_runner_args = {
             "Beam DirectRunner, 1 worker": direct_runner_args(1),
             "Beam DirectRunner, 2 processes": direct_runner_args(2),
+            "2 processes, Beam's entry point": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
             "Beam DirectRunner, 2 threads": ["--direct_running_mode=multi_threading", "--direct_num_workers=2"],
         }
         paths: Dict[str, Callable[[str], Optional[int]]] = {

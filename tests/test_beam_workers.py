@@ -7,6 +7,7 @@ run's cleaned train split, as the SubwordTokenizer component does. In multi-proc
 in separate worker processes, so the tokenizer must load there too.
 """
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -118,3 +119,40 @@ def test_beam_modules_import_neither_tensorflow_nor_tfx():
               "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tfx', 'keras'}))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+
+# A module the workers import to run `facts`; written to a directory on their PYTHONPATH by the test.
+PROBE_MODULE = """
+import os
+import sys
+
+
+def facts(_):
+    main_spec = getattr(sys.modules["__main__"], "__spec__", None)
+    ipython_imported = "IPython" in sys.modules
+    import pandas
+    return {"pid": os.getpid(), "main": main_spec.name if main_spec else None,
+            "IPython imported": ipython_imported, "pandas": pandas.__name__}
+"""
+
+
+def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
+    """`direct_runner_args(2)` runs the DoFns in other processes started as `beam_worker_main`, where the
+    modules hidden while the harness was imported (IPython, pandas...) are not imported but are importable."""
+    probe_dir = tmp_path / "probe"
+    probe_dir.mkdir()
+    (probe_dir / "worker_probe.py").write_text(PROBE_MODULE)
+    monkeypatch.syspath_prepend(str(probe_dir))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(probe_dir), os.environ.get("PYTHONPATH")])))
+    import worker_probe
+    output = tmp_path / "facts"
+    with beam.Pipeline(options=PipelineOptions(direct_runner_args(2))) as p:
+        _ = (p | beam.Create(range(200)) | beam.Reshuffle() | beam.Map(worker_probe.facts)
+             | beam.Map(json.dumps) | beam.io.WriteToText(str(output)))
+    facts = [json.loads(line) for path in tmp_path.glob("facts*") for line in path.read_text().splitlines()]
+    assert len(facts) == 200
+    assert {f["main"] for f in facts} == {"tfx_nmt.pipeline.beam_worker_main"}
+    assert {f["IPython imported"] for f in facts} == {False}
+    assert {f["pandas"] for f in facts} == {"pandas"}
+    assert os.getpid() not in {f["pid"] for f in facts}

@@ -19,6 +19,7 @@ import os
 from typing import List, Optional
 
 from tfx_nmt.config import RunConfig
+from tfx_nmt.pipeline.beam_runner import LeanWorkerDirectRunner
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
@@ -69,18 +70,20 @@ def corpus_fingerprint(data_dir: str) -> str:
 
 def direct_runner_args(workers: int) -> List[str]:
     """Beam options for the DirectRunner: one worker runs in this process (`in_memory`); more run as that
-    many worker processes (`multi_processing`).
+    many worker processes (`multi_processing`), on `beam_runner.LeanWorkerDirectRunner`.
 
     Worker processes each start a Python interpreter and import Apache Beam, for every Beam pipeline of the
-    run; the DoFns' modules import neither TensorFlow nor TFX, to keep that short. On the 2-core reference
-    machine start-up still dominates Multi30k's 29,000 pairs: cleaning plus tokenization take 11-12 s in
-    process against 18-20 s on 2 worker processes, 9-10 s of which is starting and stopping the workers
-    (BENCHMARKS.md, data components). Processes pay off on corpora of millions of pairs and machines with
-    many cores.
+    run; the DoFns' modules import neither TensorFlow nor TFX, and the workers' entry point
+    (`beam_worker_main`) skips the modules Beam imports for connectors we do not use and Python's shutdown,
+    to keep that short. On the 2-core reference machine start-up still weighs on Multi30k's 29,000 pairs:
+    cleaning plus tokenization take 10-11 s in process against 12 s on 2 worker processes, and 18-20 s on
+    2 worker processes with Beam's own entry point (BENCHMARKS.md, data components). Processes pay off on
+    corpora of millions of pairs and machines with many cores.
     """
     if workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    return [f"--runner={LeanWorkerDirectRunner.__module__}.{LeanWorkerDirectRunner.__name__}",
+            "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
 def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int] = None) -> dict:
