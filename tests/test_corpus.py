@@ -187,3 +187,29 @@ def test_bad_lines_in_the_test_split_are_errors_even_when_dropping(tmp_path):
     splits = corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
     assert {split: (entry.pairs, entry.dropped["invalid_utf8"]) for split, entry in splits.items()} == {
         "train": ([(1, "a", "x")], 1), "eval": ([(1, "a", "x")], 1), "test": ([(1, "A dog.", "Ein Hund.")], 0)}
+
+
+def test_a_split_without_pairs_is_an_error_naming_files_and_counts(tmp_path):
+    for stem in ("val", "test_2016_flickr"):
+        _write(tmp_path / f"{stem}.en", b"a\n")
+        _write(tmp_path / f"{stem}.de", b"x\n")
+    source = _write(tmp_path / "train.en", b"bad \xff\nalso \xfe\n")
+    target = _write(tmp_path / "train.de", b"schlecht\nauch\n")
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
+    assert str(error.value) == (f"{source} and {target}: all 2 lines of the train split were dropped "
+                                "(invalid_utf8: 2); it needs at least one pair: fix the file")
+    (tmp_path / "train.en").unlink()
+    (tmp_path / "train.de").unlink()
+    tsv = _write(tmp_path / "train.en-de.tsv", b"")
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {})
+    assert str(error.value) == f"{tsv}: no lines; the train split needs at least one pair"
+
+
+def test_gzip_data_under_a_plain_name_is_named_as_such(tmp_path):
+    path = _write(tmp_path / "train.en", b"A dog.\n", compress=True)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_raw_lines(path)
+    assert str(error.value) == (f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
+                                "train.en.gz or decompress it")

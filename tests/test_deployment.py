@@ -7,7 +7,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfx_nmt.pipeline.cli import main
-from tfx_nmt.serving.translate_command import newest_pushed_version
+from tfx_nmt.serving.translate_command import newest_pushed_version, read_input_lines
 
 
 def test_serving_config_writes_models_config_and_manifests(tmp_path, capsys):
@@ -100,3 +100,14 @@ def test_translate_signature_must_be_a_translation_signature(capsys):
     assert exit_info.value.code == 2
     assert "argument --signature: invalid choice: 'score' (choose from 'serving_default', 'translate_greedy')" in \
         capsys.readouterr().err
+
+
+def test_translate_input_lines_are_split_as_corpus_lines(tmp_path):
+    """`--input` files follow the corpus files' rules: CR-only line ends split, CRLF and a BOM removed,
+    U+2028 kept inside its line, blank lines kept."""
+    mac = tmp_path / "mac.txt"
+    mac.write_bytes("\ufeffA man.\r\rTwo dogs.\r".encode())
+    assert read_input_lines(str(mac)) == ["A man.", "", "Two dogs."]
+    windows = tmp_path / "windows.txt"
+    windows.write_bytes("A man.\r\nTwo\u2028dogs.".encode())
+    assert read_input_lines(str(windows)) == ["A man.", "Two\u2028dogs."]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
+import os
 import zlib
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,11 +24,14 @@ import tensorflow as tf
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.config import ON_BAD_LINE_CHOICES
 from tfx_nmt.errors import ConfigError, UserError
+from tfx_nmt.text.lines import split_lines
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
 # Why ingest drops a pair (only with on_bad_line="drop").
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
+# The first two bytes of every gzip member (RFC 1952, section 2.3.1); never the start of UTF-8 text.
+GZIP_MAGIC = b"\x1f\x8b"
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.
 NEVER_DROPPED_SPLIT = "test"
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
@@ -107,15 +111,11 @@ def find_split_files(data_dir: str, stem: str, source: str, target: str) -> Tupl
 
 
 def read_raw_lines(path: str) -> List[bytes]:
-    """The lines of a file as bytes, gunzipped when its name ends in `.gz`.
-
-    Lines are split at `\\n` only (U+2028, U+2029 and U+0085 inside a line never split it), or at `\\r` in
-    a file without any `\\n` (classic Mac line ends, which would otherwise read as one line); a trailing
-    `\\r` (CRLF files), NUL bytes, and a UTF-8 byte-order mark at the start of the file are removed. A
-    final line end does not add an empty line; blank lines are kept, so alignment holds.
+    """The lines of a file as bytes (`lines.split_lines`), gunzipped when its name ends in `.gz`.
 
     Raises:
-        CorpusError: on a truncated or corrupt gzip stream, naming the file.
+        CorpusError: on a truncated or corrupt gzip stream, or gzip data in a file whose name does not end
+            in `.gz`, naming the file.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
@@ -124,13 +124,10 @@ def read_raw_lines(path: str) -> List[bytes]:
             raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read()
         except (EOFError, OSError, zlib.error) as e:
             raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    line_end = b"\n" if b"\n" in raw else b"\r"
-    byte_lines = raw.replace(b"\x00", b"").split(line_end)
-    if byte_lines and byte_lines[-1] == b"":
-        byte_lines.pop()
-    return [line[:-1] if line.endswith(b"\r") else line for line in byte_lines]
+    elif raw.startswith(GZIP_MAGIC):
+        raise CorpusError(f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
+                          f"{os.path.basename(path)}.gz or decompress it")
+    return split_lines(raw)
 
 
 def decode_line(line: bytes, path: str, number: int, advice: Optional[str] = None) -> str:
@@ -261,7 +258,8 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
 
     Raises:
         CorpusError: as `find_split_files`, `read_paired_files` and `read_tsv_file`; every split's files
-            are found before any is read.
+            are found before any is read. Also when a split has no pair left: its files hold no line, or
+            every line was dropped (the message gives the counts per reason).
         ConfigError: for an unknown `on_bad_line` (a ValueError).
     """
     _check_on_bad_line(on_bad_line)
@@ -273,7 +271,21 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
             policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
         corpus[split] = (read_paired_files(*files, **policy) if len(files) == 2
                          else read_tsv_file(files[0], **policy))
+        _check_not_empty(split, corpus[split])
     return corpus
+
+
+def _check_not_empty(split: str, entry: SplitCorpus) -> None:
+    """Raises CorpusError when `entry` kept no pair: every split is needed (train to train on, eval to
+    validate on, test to score)."""
+    if entry.pairs:
+        return
+    files = " and ".join(entry.paths)
+    if not entry.num_lines:
+        raise CorpusError(f"{files}: no lines; the {split} split needs at least one pair")
+    reasons = ", ".join(f"{reason}: {count}" for reason, count in entry.dropped.items() if count)
+    raise CorpusError(f"{files}: all {entry.num_lines} lines of the {split} split were dropped ({reasons}); "
+                      f"it needs at least one pair: fix the file")
 
 
 def read_corpus(

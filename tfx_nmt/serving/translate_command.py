@@ -17,11 +17,12 @@ import glob
 import os
 import sys
 import tempfile
-from typing import List
+from typing import List, Optional
 
 from tfx_nmt.errors import UserError
 from tfx_nmt.pipeline.cli import positive_int
 from tfx_nmt.serving import clients
+from tfx_nmt.text.lines import split_lines
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
@@ -96,29 +97,30 @@ def make_client(args: argparse.Namespace):
     return clients.SavedModelClient(model_dir, args.signature)
 
 
-def _read_lines(path: str) -> List[str]:
-    """Lines of a UTF-8 file or stdin (`path` None), without line terminators.
+def read_input_lines(path: Optional[str]) -> List[str]:
+    """The lines of a UTF-8 file, or of stdin when `path` is None, split as corpus files are
+    (`tfx_nmt.text.lines.split_lines`: at `\\n`, or at `\\r` in a file without any `\\n`).
 
     Raises:
-        TranslateFileError: naming the file that cannot be opened, or the file and line of a byte sequence
+        TranslateFileError: naming the file that cannot be read, or the file and line of a byte sequence
             that is not UTF-8.
     """
     name = "<stdin>" if path is None else path
     try:
-        stream = sys.stdin.buffer if path is None else open(path, "rb")
+        if path is None:
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
     except OSError as error:
         raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
-    try:
-        lines = []
-        for number, raw in enumerate(stream, start=1):
-            try:
-                lines.append(raw.decode("utf-8").rstrip("\r\n"))
-            except UnicodeDecodeError as error:
-                raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
-        return lines
-    finally:
-        if path is not None:
-            stream.close()
+    texts = []
+    for number, line in enumerate(split_lines(raw), start=1):
+        try:
+            texts.append(line.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
+    return texts
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             raise TranslateFileError(f"{args.output}: its directory does not exist")
         if not os.access(directory, os.W_OK):
             raise TranslateFileError(f"{args.output}: cannot write in {directory}")
-    texts = args.text or _read_lines(args.input)
+    texts = args.text or read_input_lines(args.input)
     client = make_client(args)
     progress = args.input is not None
     translations, scores = clients.translate_all(client.translate, texts, args.batch_size, progress)

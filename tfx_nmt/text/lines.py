@@ -1,0 +1,23 @@
+"""What a line is, in every text file the project reads: corpus files and `tfx-nmt translate --input`."""
+from __future__ import annotations
+
+from typing import List
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def split_lines(raw: bytes) -> List[bytes]:
+    """The lines of a file's bytes, without their line ends.
+
+    Lines are split at `\\n` only (U+2028, U+2029 and U+0085 inside a line never split it), or at `\\r` in
+    a file without any `\\n` (classic Mac line ends, which would otherwise read as one line); a trailing
+    `\\r` (CRLF files), NUL bytes, and a UTF-8 byte-order mark at the start are removed. A final line end
+    does not add an empty line; blank lines are kept, so the lines of two aligned files stay aligned.
+    """
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM):]
+    line_end = b"\n" if b"\n" in raw else b"\r"
+    lines = raw.replace(b"\x00", b"").split(line_end)
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
