@@ -25,6 +25,7 @@ from tfx_nmt.components.subword_tokenizer import train_sentences
 from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
 from tfx_nmt.components.text_cleaner import assemble_report, read_json_lines
 from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.pipeline import beam_runner
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -121,9 +122,9 @@ def test_beam_modules_import_neither_tensorflow_nor_tfx():
     assert result.stdout.strip() == "[]"
 
 
-
 # A module the workers import to run `facts`; written to a directory on their PYTHONPATH by the test.
 PROBE_MODULE = """
+import json
 import os
 import sys
 
@@ -132,14 +133,17 @@ def facts(_):
     main_spec = getattr(sys.modules["__main__"], "__spec__", None)
     ipython_imported = "IPython" in sys.modules
     import pandas
+    options = json.loads(os.environ.get("PIPELINE_OPTIONS", "{}"))
     return {"pid": os.getpid(), "main": main_spec.name if main_spec else None,
-            "IPython imported": ipython_imported, "pandas": pandas.__name__}
+            "IPython imported": ipython_imported, "pandas": pandas.__name__,
+            "direct_num_workers": [v for k, v in options.items() if "direct_num_workers" in k]}
 """
 
 
 def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
     """`direct_runner_args(2)` runs the DoFns in other processes started as `beam_worker_main`, where the
-    modules hidden while the harness was imported (IPython, pandas...) are not imported but are importable."""
+    modules hidden while the harness was imported (IPython, pandas...) are not imported but are importable,
+    and the pipeline options reach the workers."""
     probe_dir = tmp_path / "probe"
     probe_dir.mkdir()
     (probe_dir / "worker_probe.py").write_text(PROBE_MODULE)
@@ -155,4 +159,14 @@ def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
     assert {f["main"] for f in facts} == {"tfx_nmt.pipeline.beam_worker_main"}
     assert {f["IPython imported"] for f in facts} == {False}
     assert {f["pandas"] for f in facts} == {"pandas"}
+    assert {tuple(f["direct_num_workers"]) for f in facts} == {("2",)}
     assert os.getpid() not in {f["pid"] for f in facts}
+
+
+def test_lean_runner_refuses_a_beam_whose_worker_command_it_does_not_know(monkeypatch):
+    """Should a Beam version start its workers with another command, the runner stops instead of silently
+    running Beam's slower entry point."""
+    monkeypatch.setattr(beam_runner, "BEAM_WORKER_COMMAND", "python -m another.worker_main")
+    with pytest.raises(RuntimeError, match="no Beam worker environment runs 'python -m another.worker_main'"):
+        with beam.Pipeline(options=PipelineOptions(direct_runner_args(2))) as p:
+            _ = p | beam.Create([1]) | beam.Map(abs)

@@ -197,8 +197,18 @@ def test_a_split_without_pairs_is_an_error_naming_files_and_counts(tmp_path):
     target = _write(tmp_path / "train.de", b"schlecht\nauch\n")
     with pytest.raises(corpus.CorpusError) as error:
         corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
-    assert str(error.value) == (f"{source} and {target}: all 2 lines of the train split were dropped "
-                                "(invalid_utf8: 2); it needs at least one pair: fix the file")
+    assert str(error.value) == (f"{source} and {target}: all 2 lines were dropped from the train split "
+                                "(invalid_utf8 2, at lines 1, 2); it needs at least one pair: fix the files")
+    _write(tmp_path / "train.en", b"bad \xff\n" * 25)
+    _write(tmp_path / "train.de", b"schlecht\n" * 25)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
+    numbers = ", ".join(str(n) for n in range(1, 21))
+    assert f"(invalid_utf8 25, at lines {numbers} (first 20));" in str(error.value)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {"train": 1}, on_bad_line="drop")
+    assert f"{source} and {target}: its only line was dropped from the train split (invalid_utf8 1, at line 1);" \
+        in str(error.value)
     (tmp_path / "train.en").unlink()
     (tmp_path / "train.de").unlink()
     tsv = _write(tmp_path / "train.en-de.tsv", b"")

@@ -1,4 +1,5 @@
 """`tfx-nmt serving-config` and the pushed-model lookup of `tfx-nmt translate`."""
+import gzip
 import os
 
 import pytest
@@ -7,7 +8,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from tfx_nmt.pipeline.cli import main
-from tfx_nmt.serving.translate_command import newest_pushed_version, read_input_lines
+from tfx_nmt.serving.translate_command import TranslateFileError, newest_pushed_version, read_input_lines
 
 
 def test_serving_config_writes_models_config_and_manifests(tmp_path, capsys):
@@ -78,7 +79,7 @@ def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
          f"tfx-nmt: error: {tmp_path / 'empty'}: no saved_model.pb; --model-dir takes a SavedModel version"),
         (["--input", str(tmp_path / "missing.txt")],
          f"tfx-nmt: error: {tmp_path / 'missing.txt'}: cannot read (No such file or directory)"),
-        (["--input", str(bad_utf8)], f"tfx-nmt: error: {bad_utf8}:2: not UTF-8 (invalid start byte)"),
+        (["--input", str(bad_utf8)], f"tfx-nmt: error: {bad_utf8}:2: not UTF-8 (invalid start byte at byte 0)"),
         (["--output", str(tmp_path / "no" / "de.txt"), "A man."],
          f"tfx-nmt: error: {tmp_path / 'no' / 'de.txt'}: its directory does not exist"),
         (["--output", str(tmp_path / "empty"), "A man."],
@@ -111,3 +112,8 @@ def test_translate_input_lines_are_split_as_corpus_lines(tmp_path):
     windows = tmp_path / "windows.txt"
     windows.write_bytes("A man.\r\nTwo\u2028dogs.".encode())
     assert read_input_lines(str(windows)) == ["A man.", "Two\u2028dogs."]
+    compressed = tmp_path / "en.txt"
+    compressed.write_bytes(gzip.compress(b"A man.\n"))
+    with pytest.raises(TranslateFileError) as error:
+        read_input_lines(str(compressed))
+    assert str(error.value) == f"{compressed}: holds gzip-compressed data; decompress it first"

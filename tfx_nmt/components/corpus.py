@@ -24,14 +24,12 @@ import tensorflow as tf
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.config import ON_BAD_LINE_CHOICES
 from tfx_nmt.errors import ConfigError, UserError
-from tfx_nmt.text.lines import split_lines
+from tfx_nmt.text.lines import GZIP_MAGIC, split_lines
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
 SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
 # Why ingest drops a pair (only with on_bad_line="drop").
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
-# The first two bytes of every gzip member (RFC 1952, section 2.3.1); never the start of UTF-8 text.
-GZIP_MAGIC = b"\x1f\x8b"
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.
 NEVER_DROPPED_SPLIT = "test"
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
@@ -277,15 +275,21 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
 
 def _check_not_empty(split: str, entry: SplitCorpus) -> None:
     """Raises CorpusError when `entry` kept no pair: every split is needed (train to train on, eval to
-    validate on, test to score)."""
+    validate on, test to score). The message names the files and, per drop reason, the count and the
+    first line numbers (up to SAMPLE_SIZE)."""
     if entry.pairs:
         return
     files = " and ".join(entry.paths)
     if not entry.num_lines:
         raise CorpusError(f"{files}: no lines; the {split} split needs at least one pair")
-    reasons = ", ".join(f"{reason}: {count}" for reason, count in entry.dropped.items() if count)
-    raise CorpusError(f"{files}: all {entry.num_lines} lines of the {split} split were dropped ({reasons}); "
-                      f"it needs at least one pair: fix the file")
+    reasons = "; ".join(
+        f"{reason} {count}, at line{'s' if count > 1 else ''} "
+        + ", ".join(str(sample["line"]) for sample in entry.samples[reason])
+        + (f" (first {len(entry.samples[reason])})" if count > len(entry.samples[reason]) else "")
+        for reason, count in entry.dropped.items() if count)
+    lines = "its only line was" if entry.num_lines == 1 else f"all {entry.num_lines} lines were"
+    raise CorpusError(f"{files}: {lines} dropped from the {split} split ({reasons}); it needs at least one "
+                      f"pair: fix the files")
 
 
 def read_corpus(

@@ -69,7 +69,8 @@ def ParallelCorpusExampleGen(
             is not reused when a corpus file changes in place.
 
     Raises:
-        corpus.CorpusError: a missing, truncated, non-UTF-8 or misaligned file, or a bad TSV row.
+        corpus.CorpusError: a missing, truncated, non-UTF-8 or misaligned file, gzip data under a name
+            without `.gz`, a bad TSV row, or a split left without any pair.
     """
     del corpus_fingerprint  # Part of the cache key only.
     splits = corpus.read_corpus_splits(

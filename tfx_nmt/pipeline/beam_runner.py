@@ -9,6 +9,7 @@ the DirectRunner's options `--direct_num_workers` and `--direct_running_mode` ke
 """
 import sys
 
+from apache_beam.options.pipeline_options import DirectOptions
 from apache_beam.portability import python_urns
 from apache_beam.portability.api import beam_provision_api_pb2
 from apache_beam.runners.portability.fn_api_runner import fn_runner
@@ -22,8 +23,13 @@ LEAN_WORKER_COMMAND = f"{sys.executable} -m tfx_nmt.pipeline.beam_worker_main"
 class LeanWorkerDirectRunner(fn_runner.FnApiRunner):
     """Beam's FnApiRunner whose worker processes run `beam_worker_main` (see the module docstring).
 
-    For batch pipelines, as every Beam pipeline of a TFX run is: the DirectRunner would hand a streaming
-    pipeline to another runner, this one has no such fallback.
+    For the pipelines the FnApiRunner runs, as every Beam pipeline of a local TFX run is: the DirectRunner
+    hands others (streaming ones, TestStream, Pub/Sub, CombineFns with deferred side inputs) to another
+    runner; this one has no such fallback.
+
+    Raises:
+        RuntimeError: from `run_pipeline` in `multi_processing` mode when no worker environment runs
+            BEAM_WORKER_COMMAND, i.e. a Beam version changed that command (update BEAM_WORKER_COMMAND).
     """
 
     def run_pipeline(self, pipeline, options):
@@ -33,8 +39,13 @@ class LeanWorkerDirectRunner(fn_runner.FnApiRunner):
             pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options())))
         return super().run_pipeline(pipeline, options)
 
-    def run_via_runner_api(self, pipeline_proto, options=None):
+    def run_via_runner_api(self, pipeline_proto, options):
+        replaced = 0
         for environment in pipeline_proto.components.environments.values():
             if environment.urn == python_urns.SUBPROCESS_SDK and environment.payload == BEAM_WORKER_COMMAND.encode():
                 environment.payload = LEAN_WORKER_COMMAND.encode()
+                replaced += 1
+        if not replaced and options.view_as(DirectOptions).direct_running_mode == "multi_processing":
+            raise RuntimeError(f"no Beam worker environment runs {BEAM_WORKER_COMMAND!r}: this Beam version starts "
+                               f"its workers otherwise; update tfx_nmt/pipeline/beam_runner.py")
         return super().run_via_runner_api(pipeline_proto, options)

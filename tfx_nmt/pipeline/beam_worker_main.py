@@ -4,22 +4,26 @@ own `apache_beam.runners.worker.sdk_worker_main`, started and stopped faster.
 The DirectRunner starts and stops its worker processes for every Beam pipeline, and on Multi30k's 29,000
 pairs those two costs outweigh the work (BENCHMARKS.md, data components):
 
-- Start. Importing Beam's worker harness takes ~2.8 s on the 2-core reference machine, ~1.3 s of it in
-  modules that `apache_beam.io` and `apache_beam.typehints` import in case a pipeline uses them: the
+- Start. Importing Beam's worker harness takes 2.9-3.5 s on the 2-core reference machine, more than half of
+  it in modules that `apache_beam.io` and `apache_beam.typehints` import in case a pipeline uses them: the
   BigQuery, BigQuery Storage and Pub/Sub clients (BigQuery's brings IPython and ipywidgets with it, through
-  `tqdm.notebook`) and pandas. They are hidden while the harness is imported (`sys.modules[name] = None`,
-  which makes Beam's guarded imports take their "not installed" branch) and restored right after, so a
-  DoFn that imports one of them gets it. What Beam decides at import stays off in these workers: its
-  BigQuery and Pub/Sub connectors and pandas-typed batched DoFns. No Beam pipeline of a local run uses
-  them; the Kubeflow pipeline takes its Beam options from the user and never starts this module.
+  `tqdm.notebook`) and pandas; without them it takes 1.4-1.6 s. They are hidden while the harness is
+  imported (`sys.modules[name] = None`, which makes Beam's guarded imports take their "not installed"
+  branch) and restored right after, so a DoFn that imports one of them gets it. What Beam decides at import
+  stays off in these workers: its BigQuery and Pub/Sub connectors and pandas-typed batched DoFns. No Beam
+  pipeline of a local run uses them; the Kubeflow pipeline takes its Beam options from the user and never
+  starts this module.
 - Stop. The runner stops its workers one after another, each time waiting for the process to exit, and
   Python's own shutdown after the harness has returned (threads of gRPC, thousands of modules) takes
-  about half a second. By then the harness has answered every request and closed its data, state and
-  logging channels, so the process flushes stdout and stderr and ends with `os._exit(0)`. A harness that
-  fails raises as in Beam's entry point (exit status 1, traceback on stderr).
+  about half a second. By then the harness has answered every request, torn down the DoFns and closed
+  its data, state and logging channels, so the process flushes stdout and stderr and ends with
+  `os._exit(0)`. Skipped with Python's shutdown: `atexit` handlers and waiting for non-daemon threads a
+  DoFn may have started; a DoFn must finish its work in `finish_bundle` or `teardown`, as Beam requires
+  anyway. A harness that fails raises as in Beam's entry point (exit status 1, traceback on stderr).
 
-This module imports only the standard library before the harness: the worker runs
-`python -m tfx_nmt.pipeline.beam_worker_main`, and anything imported first would not be hidden.
+This module, and the `__init__` modules of its packages (empty), import only the standard library before
+the harness: the worker runs `python -m tfx_nmt.pipeline.beam_worker_main`, and anything imported first
+would not be hidden.
 """
 import os
 import sys
@@ -42,7 +46,8 @@ def import_harness():
         from apache_beam.runners.worker import sdk_worker_main
     finally:
         for name in hidden:
-            del sys.modules[name]
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
     return sdk_worker_main
 
 

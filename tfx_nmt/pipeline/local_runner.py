@@ -19,7 +19,6 @@ import os
 from typing import List, Optional
 
 from tfx_nmt.config import RunConfig
-from tfx_nmt.pipeline.beam_runner import LeanWorkerDirectRunner
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
@@ -82,6 +81,8 @@ def direct_runner_args(workers: int) -> List[str]:
     """
     if workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    # Imported here: it imports Beam's runner, which `tfx-nmt` commands that never run Beam need not load.
+    from tfx_nmt.pipeline.beam_runner import LeanWorkerDirectRunner
     return [f"--runner={LeanWorkerDirectRunner.__module__}.{LeanWorkerDirectRunner.__name__}",
             "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 

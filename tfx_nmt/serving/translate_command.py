@@ -22,7 +22,7 @@ from typing import List, Optional
 from tfx_nmt.errors import UserError
 from tfx_nmt.pipeline.cli import positive_int
 from tfx_nmt.serving import clients
-from tfx_nmt.text.lines import split_lines
+from tfx_nmt.text.lines import GZIP_MAGIC, split_lines
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
@@ -102,8 +102,8 @@ def read_input_lines(path: Optional[str]) -> List[str]:
     (`tfx_nmt.text.lines.split_lines`: at `\\n`, or at `\\r` in a file without any `\\n`).
 
     Raises:
-        TranslateFileError: naming the file that cannot be read, or the file and line of a byte sequence
-            that is not UTF-8.
+        TranslateFileError: naming the file that cannot be read or holds gzip data, or the file, line and
+            byte offset of a byte sequence that is not UTF-8.
     """
     name = "<stdin>" if path is None else path
     try:
@@ -114,12 +114,14 @@ def read_input_lines(path: Optional[str]) -> List[str]:
                 raw = f.read()
     except OSError as error:
         raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
+    if raw.startswith(GZIP_MAGIC):
+        raise TranslateFileError(f"{name}: holds gzip-compressed data; decompress it first")
     texts = []
     for number, line in enumerate(split_lines(raw), start=1):
         try:
             texts.append(line.decode("utf-8"))
         except UnicodeDecodeError as error:
-            raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason})") from None
+            raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason} at byte {error.start})") from None
     return texts
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import List
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# The first two bytes of every gzip member (RFC 1952, section 2.3.1); never the start of UTF-8 text.
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def split_lines(raw: bytes) -> List[bytes]:
