@@ -74,15 +74,17 @@ def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path
     assert not glob.glob(str(tmp_path / "out" / "pipeline_root" / "*" / "*" / "*" / "Split-*"))
 
 
-def test_an_empty_split_stops_the_run_before_training(tmp_path, data_dir):
+def test_an_empty_split_stops_the_run_at_example_gen(tmp_path, data_dir):
     corpus_dir = _write_corpus(tmp_path / "corpus", _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 0}))
     result = _run(corpus_dir, tmp_path / "out")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert ("tfx-nmt: error: ExampleValidator found anomalies in the corpus; fix the data before training:\n"
-            "  test: dataset: no examples (the split is empty)\n") in result.stderr
-    ran = set(os.listdir(tmp_path / "out" / "pipeline_root"))
-    assert {"StatisticsGen", "ExampleValidator"} <= ran and "Trainer" not in ran and "SubwordTokenizer" not in ran
+    assert (f"tfx-nmt: error: {corpus_dir}/test_2016_flickr.en and {corpus_dir}/test_2016_flickr.de: no lines; "
+            "the test split needs at least one pair\n") in result.stderr
+    pipeline_root = tmp_path / "out" / "pipeline_root"
+    assert not pipeline_root.exists() or os.listdir(pipeline_root) in ([], ["ParallelCorpusExampleGen"])
+    [execution] = _executions(tmp_path / "out" / "metadata.sqlite")
+    assert execution.last_known_state == metadata_store_pb2.Execution.FAILED
 
 
 def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
