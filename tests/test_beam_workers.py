@@ -124,9 +124,21 @@ def test_beam_modules_import_neither_tensorflow_nor_tfx():
 
 # A module the workers import to run `facts`; written to a directory on their PYTHONPATH by the test.
 PROBE_MODULE = """
+import atexit
 import json
 import os
 import sys
+
+
+def mark_exit():
+    # Each worker process, when it ends, leaves a file named after its pid in $PROBE_EXIT_DIR (the test
+    # process imports this module too, and ends after the test).
+    directory = os.environ.get("PROBE_EXIT_DIR", "")
+    if os.path.isdir(directory):
+        open(os.path.join(directory, str(os.getpid())), "w").close()
+
+
+atexit.register(mark_exit)
 
 
 def facts(_):
@@ -143,9 +155,11 @@ def facts(_):
 def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
     """`direct_runner_args(2)` runs the DoFns in other processes started as `beam_worker_main`, where the
     modules hidden while the harness was imported (IPython, pandas...) are not imported but are importable,
-    and the pipeline options reach the workers."""
-    probe_dir = tmp_path / "probe"
+    the pipeline options reach the workers, and the workers run their `atexit` handlers when they end."""
+    probe_dir, exit_dir = tmp_path / "probe", tmp_path / "exits"
     probe_dir.mkdir()
+    exit_dir.mkdir()
+    monkeypatch.setenv("PROBE_EXIT_DIR", str(exit_dir))
     (probe_dir / "worker_probe.py").write_text(PROBE_MODULE)
     monkeypatch.syspath_prepend(str(probe_dir))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(probe_dir), os.environ.get("PYTHONPATH")])))
@@ -161,6 +175,7 @@ def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
     assert {f["pandas"] for f in facts} == {"pandas"}
     assert {tuple(f["direct_num_workers"]) for f in facts} == {("2",)}
     assert os.getpid() not in {f["pid"] for f in facts}
+    assert {int(name) for name in os.listdir(exit_dir)} == {f["pid"] for f in facts}
 
 
 def test_lean_runner_refuses_a_beam_whose_worker_command_it_does_not_know(monkeypatch):

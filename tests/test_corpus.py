@@ -207,8 +207,14 @@ def test_a_split_without_pairs_is_an_error_naming_files_and_counts(tmp_path):
     assert f"(invalid_utf8 25, at lines {numbers} (first 20));" in str(error.value)
     with pytest.raises(corpus.CorpusError) as error:
         corpus.read_corpus_splits(str(tmp_path), "en", "de", {"train": 1}, on_bad_line="drop")
-    assert f"{source} and {target}: its only line was dropped from the train split (invalid_utf8 1, at line 1);" \
-        in str(error.value)
+    assert f"{source} and {target}: its only line was dropped from the train split (only the first line was " \
+        "read: the run's limit of train pairs) (invalid_utf8 1, at line 1);" in str(error.value)
+    _write(tmp_path / "train.en", b"\n \n\x00\n\t\n")
+    _write(tmp_path / "train.de", "\n\u3000\n\n\n".encode())
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
+    assert str(error.value) == (f"{source} and {target}: every line of the train split is blank; it needs at "
+                                "least one pair: fix the files")
     (tmp_path / "train.en").unlink()
     (tmp_path / "train.de").unlink()
     tsv = _write(tmp_path / "train.en-de.tsv", b"")
@@ -217,9 +223,13 @@ def test_a_split_without_pairs_is_an_error_naming_files_and_counts(tmp_path):
     assert str(error.value) == f"{tsv}: no lines; the train split needs at least one pair"
 
 
-def test_gzip_data_under_a_plain_name_is_named_as_such(tmp_path):
+def test_gzip_data_under_a_plain_name_or_compressed_twice_is_named_as_such(tmp_path):
     path = _write(tmp_path / "train.en", b"A dog.\n", compress=True)
     with pytest.raises(corpus.CorpusError) as error:
         corpus.read_raw_lines(path)
     assert str(error.value) == (f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
                                 "train.en.gz or decompress it")
+    twice = _write(tmp_path / "train.de.gz", gzip.compress(b"Ein Hund.\n"), compress=True)
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.read_raw_lines(twice)
+    assert str(error.value) == f"{twice}: gzip-compressed twice; decompress it once"

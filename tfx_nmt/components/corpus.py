@@ -112,18 +112,20 @@ def read_raw_lines(path: str) -> List[bytes]:
     """The lines of a file as bytes (`lines.split_lines`), gunzipped when its name ends in `.gz`.
 
     Raises:
-        CorpusError: on a truncated or corrupt gzip stream, or gzip data in a file whose name does not end
-            in `.gz`, naming the file.
+        CorpusError: on a truncated or corrupt gzip stream, gzip data in a file whose name does not end in
+            `.gz`, or a `.gz` file compressed twice, naming the file.
     """
     with tf.io.gfile.GFile(path, "rb") as f:
         raw = f.read()
-    if path.endswith(".gz"):
+    compressed = path.endswith(".gz")
+    if compressed:
         try:
             raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read()
         except (EOFError, OSError, zlib.error) as e:
             raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
-    elif raw.startswith(GZIP_MAGIC):
-        raise CorpusError(f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
+    if raw.startswith(GZIP_MAGIC):
+        raise CorpusError(f"{path}: gzip-compressed twice; decompress it once" if compressed else
+                          f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
                           f"{os.path.basename(path)}.gz or decompress it")
     return split_lines(raw)
 
@@ -256,8 +258,8 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
 
     Raises:
         CorpusError: as `find_split_files`, `read_paired_files` and `read_tsv_file`; every split's files
-            are found before any is read. Also when a split has no pair left: its files hold no line, or
-            every line was dropped (the message gives the counts per reason).
+            are found before any is read. Also when a split has no pair left: its files hold no line,
+            every line was dropped (the message gives the counts per reason), or every pair is blank.
         ConfigError: for an unknown `on_bad_line` (a ValueError).
     """
     _check_on_bad_line(on_bad_line)
@@ -269,17 +271,23 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
             policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
         corpus[split] = (read_paired_files(*files, **policy) if len(files) == 2
                          else read_tsv_file(files[0], **policy))
-        _check_not_empty(split, corpus[split])
+        _check_not_empty(split, corpus[split], policy["max_pairs"])
     return corpus
 
 
-def _check_not_empty(split: str, entry: SplitCorpus) -> None:
-    """Raises CorpusError when `entry` kept no pair: every split is needed (train to train on, eval to
-    validate on, test to score). The message names the files and, per drop reason, the count and the
-    first line numbers (up to SAMPLE_SIZE)."""
-    if entry.pairs:
-        return
+def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
+    """Raises CorpusError when `entry` kept no pair, or only blank ones: every split is needed (train to
+    train on, eval to validate on, test to score). The message names the files and, per drop reason, the
+    count and the first line numbers (up to SAMPLE_SIZE), and says when only the first `max_pairs` lines
+    were read."""
     files = " and ".join(entry.paths)
+    first = "first line was" if max_pairs == 1 else f"first {max_pairs} lines were"
+    limit = f" (only the {first} read: the run's limit of {split} pairs)" if 0 < max_pairs == entry.num_lines else ""
+    if entry.pairs:
+        if any(source.strip() or target.strip() for _, source, target in entry.pairs):
+            return
+        raise CorpusError(f"{files}: every line of the {split} split is blank{limit}; it needs at least one "
+                          f"pair: fix the files")
     if not entry.num_lines:
         raise CorpusError(f"{files}: no lines; the {split} split needs at least one pair")
     reasons = "; ".join(
@@ -288,8 +296,8 @@ def _check_not_empty(split: str, entry: SplitCorpus) -> None:
         + (f" (first {len(entry.samples[reason])})" if count > len(entry.samples[reason]) else "")
         for reason, count in entry.dropped.items() if count)
     lines = "its only line was" if entry.num_lines == 1 else f"all {entry.num_lines} lines were"
-    raise CorpusError(f"{files}: {lines} dropped from the {split} split ({reasons}); it needs at least one "
-                      f"pair: fix the files")
+    raise CorpusError(f"{files}: {lines} dropped from the {split} split{limit} ({reasons}); it needs at least "
+                      f"one pair: fix the files")
 
 
 def read_corpus(

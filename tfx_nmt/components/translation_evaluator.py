@@ -8,6 +8,7 @@ The blessing carries the custom properties the standard Pusher and `LatestBlesse
 import dataclasses
 import json
 import logging
+import math
 import os
 import time
 from typing import Dict, List, Sequence, Tuple
@@ -125,7 +126,9 @@ def TranslationEvaluator(
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
             decision, the thresholds applied) and `hypotheses.txt` (one translation a line, in the
-            test file's line order).
+            test file's line order); the candidate's `bleu`, `chrf` and `perplexity` as float custom
+            properties, those that are finite (ML Metadata's SQLite store cannot hold NaN; `metrics.json`
+            keeps every value).
         blessing: output ModelBlessing with `blessed` (1/0) and `current_model_id`, plus a `BLESSED`
             or `NOT_BLESSED` file.
         baseline_model: the latest blessed model (from a Resolver); absent on a first run.
@@ -155,7 +158,8 @@ def TranslationEvaluator(
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, HYPOTHESES_FILE), "w") as f:
         f.write("".join(h.replace("\n", " ") + "\n" for h in hypotheses))
     for name in ("bleu", "chrf", "perplexity"):
-        evaluation.set_float_custom_property(name, float(metrics[name]))
+        if math.isfinite(metrics[name]):
+            evaluation.set_float_custom_property(name, float(metrics[name]))
 
     blessed = decision["blessed"]
     blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY,
