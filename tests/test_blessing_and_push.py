@@ -7,6 +7,8 @@ import os
 
 import pytest
 import tensorflow as tf
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.io.filesystem import NotFoundError
 from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
@@ -49,7 +51,8 @@ def echo_model(tmp_path_factory):
 
 
 def _evaluate(tmp_path, model, sources, references, **parameters):
-    """Runs the TranslationEvaluator executor; returns (metrics.json, blessing files, blessing artifact)."""
+    """Runs the TranslationEvaluator executor; returns (metrics.json, blessing files, blessing artifact,
+    evaluation artifact)."""
     evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
     blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
     TranslationEvaluator.EXECUTOR_SPEC.executor_class().Do(
@@ -58,7 +61,7 @@ def _evaluate(tmp_path, model, sources, references, **parameters):
         dict(parameters, batch_size=2))
     with open(os.path.join(evaluation.uri, "metrics.json")) as f:
         metrics = json.load(f)
-    return metrics, sorted(os.listdir(blessing.uri)), blessing
+    return metrics, sorted(os.listdir(blessing.uri)), blessing, evaluation
 
 
 def _push(tmp_path, model, blessing):
@@ -84,7 +87,7 @@ def tree_hashes(directory):
 
 
 def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
-    metrics, files, blessing = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=30.0)
+    metrics, files, blessing, _ = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=30.0)
     assert round(metrics["candidate"]["bleu"], 2) == 33.33
     assert metrics["decision"] == {"blessed": True, "reason": "BLEU 33.33 >= min_bleu 30.00; no baseline"}
     assert files == ["BLESSED"]
@@ -107,7 +110,7 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
 
 
 def test_below_threshold_is_not_blessed_and_nothing_is_pushed(tmp_path, echo_model):
-    metrics, files, blessing = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=40.0)
+    metrics, files, blessing, _ = _evaluate(tmp_path, echo_model, HYPS, REFS, min_bleu=40.0)
     assert metrics["decision"] == {"blessed": False, "reason": "BLEU 33.33 is below min_bleu 40.00"}
     assert files == ["NOT_BLESSED"]
     assert blessing.get_int_custom_property("blessed") == 0
@@ -119,7 +122,7 @@ def test_below_threshold_is_not_blessed_and_nothing_is_pushed(tmp_path, echo_mod
 def test_no_threshold_configured_applies_the_documented_default(tmp_path, echo_model):
     # The component's default and RunConfig's default are the same documented value, 0.0.
     assert RunConfig().min_bleu == 0.0
-    metrics, files, _ = _evaluate(tmp_path, echo_model, HYPS, REFS)
+    metrics, files, _, _ = _evaluate(tmp_path, echo_model, HYPS, REFS)
     assert metrics["thresholds"] == {"min_bleu": 0.0, "max_bleu_drop": 1.0}
     assert metrics["decision"] == {"blessed": True, "reason": "BLEU 33.33 >= min_bleu 0.00; no baseline"}
     assert files == ["BLESSED"]
@@ -127,16 +130,25 @@ def test_no_threshold_configured_applies_the_documented_default(tmp_path, echo_m
 
 def test_bleu_nan_is_not_blessed(tmp_path, echo_model):
     # Every reference empty: nothing to score, BLEU NaN, a NOT_BLESSED blessing all the same.
-    metrics, files, blessing = _evaluate(tmp_path, echo_model, ["a b", "c"], ["", " "])
+    metrics, files, blessing, evaluation = _evaluate(tmp_path, echo_model, ["a b", "c"], ["", " "])
     assert math.isnan(metrics["candidate"]["bleu"])
     assert metrics["candidate"]["num_empty_references"] == 2
     assert metrics["decision"]["blessed"] is False
     assert files == ["NOT_BLESSED"]
     assert blessing.get_int_custom_property("blessed") == 0
+    # ML Metadata gets the finite metrics only: its SQLite store refuses NaN ("no such column: nan").
+    finite = {name for name in ("bleu", "chrf", "perplexity") if math.isfinite(metrics["candidate"][name])}
+    assert "bleu" not in finite and set(evaluation.mlmd_artifact.custom_properties) == finite
+    connection = metadata_store_pb2.ConnectionConfig()
+    connection.sqlite.filename_uri = str(tmp_path / "metadata.sqlite")
+    store = metadata_store.MetadataStore(connection)
+    evaluation.mlmd_artifact.type_id = store.put_artifact_type(evaluation.artifact_type)
+    [stored] = store.get_artifacts_by_id(store.put_artifacts([evaluation.mlmd_artifact]))
+    assert set(stored.custom_properties) == finite
 
 
 def test_empty_test_split_does_not_crash_and_is_not_blessed(tmp_path, echo_model):
-    metrics, files, _ = _evaluate(tmp_path, echo_model, [], [])
+    metrics, files, _, _ = _evaluate(tmp_path, echo_model, [], [])
     assert metrics["candidate"]["num_sentences"] == 0 and math.isnan(metrics["candidate"]["bleu"])
     assert metrics["decision"] == {
         "blessed": False, "reason": "BLEU is not a number (empty test split or nothing scored)"}
