@@ -213,7 +213,7 @@ def test_a_split_without_pairs_is_an_error_naming_files_and_counts(tmp_path):
     _write(tmp_path / "train.de", "\n\u3000\n\n\n".encode())
     with pytest.raises(corpus.CorpusError) as error:
         corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
-    assert str(error.value) == (f"{source} and {target}: every line of the train split is blank; it needs at "
+    assert str(error.value) == (f"{source} and {target}: no pair of the train split has any text; it needs at "
                                 "least one pair: fix the files")
     (tmp_path / "train.en").unlink()
     (tmp_path / "train.de").unlink()

@@ -286,7 +286,7 @@ def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
     if entry.pairs:
         if any(source.strip() or target.strip() for _, source, target in entry.pairs):
             return
-        raise CorpusError(f"{files}: every line of the {split} split is blank{limit}; it needs at least one "
+        raise CorpusError(f"{files}: no pair of the {split} split has any text{limit}; it needs at least one "
                           f"pair: fix the files")
     if not entry.num_lines:
         raise CorpusError(f"{files}: no lines; the {split} split needs at least one pair")
