@@ -232,12 +232,10 @@ def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error",
             split.pairs.append((number, source, target))
     bad_rows = split.dropped["tsv_columns"]
     if bad_rows and on_bad_line == "error":
-        numbers = ", ".join(str(s["line"]) for s in split.samples["tsv_columns"])
-        more = f" (first {SAMPLE_SIZE})" if bad_rows > SAMPLE_SIZE else ""
         advice = advice or "fix the file or pass --on-bad-line drop to drop such rows"
         raise CorpusError(
             f"{path}: {bad_rows} rows do not have exactly one tab (source<TAB>target), at lines "
-            f"{numbers}{more}; {advice}")
+            f"{_dropped_lines(split, 'tsv_columns')}; {advice}")
     return split
 
 
@@ -275,26 +273,31 @@ def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[
     return corpus
 
 
+def _dropped_lines(split: SplitCorpus, reason: str) -> str:
+    """The line numbers of the pairs `split` dropped for `reason`, as "3, 8, 12", the first SAMPLE_SIZE
+    followed by " (first N)" when more were dropped."""
+    samples = split.samples[reason]
+    more = f" (first {len(samples)})" if split.dropped[reason] > len(samples) else ""
+    return ", ".join(str(sample["line"]) for sample in samples) + more
+
+
 def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
     """Raises CorpusError when `entry` kept no pair, or only blank ones: every split is needed (train to
     train on, eval to validate on, test to score). The message names the files and, per drop reason, the
     count and the first line numbers (up to SAMPLE_SIZE), and says when only the first `max_pairs` lines
     were read."""
+    if any(source.strip() or target.strip() for _, source, target in entry.pairs):
+        return
     files = " and ".join(entry.paths)
     first = "first line was" if max_pairs == 1 else f"first {max_pairs} lines were"
     limit = f" (only the {first} read: the run's limit of {split} pairs)" if 0 < max_pairs == entry.num_lines else ""
     if entry.pairs:
-        if any(source.strip() or target.strip() for _, source, target in entry.pairs):
-            return
         raise CorpusError(f"{files}: no pair of the {split} split has any text{limit}; it needs at least one "
                           f"pair: fix the files")
     if not entry.num_lines:
         raise CorpusError(f"{files}: no lines; the {split} split needs at least one pair")
-    reasons = "; ".join(
-        f"{reason} {count}, at line{'s' if count > 1 else ''} "
-        + ", ".join(str(sample["line"]) for sample in entry.samples[reason])
-        + (f" (first {len(entry.samples[reason])})" if count > len(entry.samples[reason]) else "")
-        for reason, count in entry.dropped.items() if count)
+    reasons = "; ".join(f"{reason} {count}, at line{'s' if count > 1 else ''} {_dropped_lines(entry, reason)}"
+                        for reason, count in entry.dropped.items() if count)
     lines = "its only line was" if entry.num_lines == 1 else f"all {entry.num_lines} lines were"
     raise CorpusError(f"{files}: {lines} dropped from the {split} split{limit} ({reasons}); it needs at least "
                       f"one pair: fix the files")
