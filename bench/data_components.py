@@ -4,7 +4,9 @@ them; and, for comparison, 2 worker processes started by Beam's own worker entry
 `beam_worker_main`, and 2 worker threads in one process) against a plain single-process Python loop
 doing the same transforms (normalize, filter, deduplicate, SentencePiece-encode, serialize).
 
-The SentencePiece model is learned once beforehand (not timed: both paths use the same model). The last
+The SentencePiece model is learned once beforehand, and each path's input, the raw train split, is
+written beforehand by ParallelCorpusExampleGen's Beam transform (`WritePairs`) with the path's own runner
+options, as a run with those options writes it (with several workers, several files): not timed. The last
 row times the same two pipelines on 2 worker processes with one element each: the start-up floor.
 
 Each round times every path once, in table order; the table gives the median over `--rounds` rounds and
@@ -19,7 +21,7 @@ import os
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -28,8 +30,8 @@ from machine import machine_line
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
-from tfx_nmt.components.examples_io import (LINE_NUMBER, bytes_feature, iterate_examples, line_number, pair_examples,
-                                            split_uri)
+from tfx_nmt.components.examples_io import (LINE_NUMBER, WritePairs, bytes_feature, iterate_examples, line_number,
+                                            split_files)
 from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
 from tfx_nmt.components.text_cleaner import read_json_lines
 from tfx_nmt.components.text_cleaner_beam import clean_examples
@@ -75,6 +77,12 @@ def beam_components(raw_uri: str, workdir: str, runner_args: List[str], rules: C
         tokenize_examples(p, cleaned, tokenized, ["train"], model_proto)
 
 
+def write_raw_split(raw_uri: str, pairs: List[Tuple[int, str, str]], runner_args: List[str]) -> None:
+    """The train split as ParallelCorpusExampleGen writes it on `runner_args`."""
+    with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
+        _ = p | WritePairs(pairs, raw_uri, "train")
+
+
 def start_up_only(runner_args: List[str], pipelines: int = 2) -> None:
     """Runs `pipelines` Beam pipelines that carry one element each: timed, what the runner costs before
     any data (on worker processes: starting them)."""
@@ -96,21 +104,24 @@ def main():
     rules = CleaningRules()
     model_proto = subword.train_sentencepiece((x for pair in pairs for x in pair), args.vocabulary_size)
     encoder = subword.SubwordEncoder(model_proto)
+    numbered_pairs = [(number, source, target) for number, (source, target) in enumerate(pairs, 1)]
     with tempfile.TemporaryDirectory() as workdir:
-        raw = os.path.join(workdir, "raw")
-        os.makedirs(split_uri(raw, "train"))
-        with tf.io.TFRecordWriter(os.path.join(split_uri(raw, "train"), "data.gz"), "GZIP") as writer:
-            for record in pair_examples([(number, s, t) for number, (s, t) in enumerate(pairs, 1)]):
-                writer.write(record)
         beam_runner_args = {
             "Beam DirectRunner, 1 worker": direct_runner_args(1),
             "Beam DirectRunner, 2 processes": direct_runner_args(2),
             "2 processes, Beam's entry point": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
             "Beam DirectRunner, 2 threads": ["--direct_running_mode=multi_threading", "--direct_num_workers=2"],
         }
+        raw = {}
+        for number, (path, runner_args) in enumerate(beam_runner_args.items()):
+            raw[path] = os.path.join(workdir, f"raw{number}")
+            write_raw_split(raw[path], numbered_pairs, runner_args)
+            print(f"input of {path}: {len(split_files(raw[path], 'train'))} file(s)", flush=True)
         paths: Dict[str, Callable[[str], Optional[int]]] = {
-            "plain Python loop": lambda out: plain_loop(raw, os.path.join(out, "loop.gz"), rules, encoder),
-            **{path: lambda out, runner_args=runner_args: beam_components(raw, out, runner_args, rules, model_proto)
+            "plain Python loop": lambda out: plain_loop(raw["Beam DirectRunner, 1 worker"], os.path.join(out, "loop.gz"),
+                                                        rules, encoder),
+            **{path: lambda out, path=path, runner_args=runner_args: beam_components(raw[path], out, runner_args,
+                                                                                     rules, model_proto)
                for path, runner_args in beam_runner_args.items()},
             "2 processes, start-up only": lambda out: start_up_only(direct_runner_args(2)),
         }

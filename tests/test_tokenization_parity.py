@@ -96,3 +96,13 @@ def test_serving_module_tokenizes_source_and_target_with_their_own_models(train_
     scored = serving.score(tf.constant([text]), tf.constant([text]))
     # The target side's token count (EOS included, BOS not) is the target model's.
     assert scored["num_tokens"].numpy().tolist() == [len(target_encoder.encode(text)) - 1]
+
+
+def test_encode_batch_gives_the_ids_of_encode(spm_model):
+    encoder = subword.SubwordEncoder(spm_model)
+    texts = [normalize(s) for s in SENTENCES]
+    expected = [encoder.encode(text) for text in texts]
+    assert expected[-1] == [subword.BOS_ID, subword.EOS_ID]
+    assert encoder.encode_batch(texts) == expected
+    assert encoder.encode_batch([text.encode("utf-8") for text in texts]) == expected
+

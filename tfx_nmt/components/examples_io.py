@@ -14,6 +14,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from tfx_bsl.coders import example_coder
 
@@ -59,6 +60,40 @@ class ReadSplit(beam.PTransform):
 
     def expand(self, pipeline):
         return pipeline | beam.io.ReadFromTFRecord(self._pattern)
+
+
+class ReadSplitBatches(beam.PTransform):
+    """Reads one split of an Examples artifact as a PCollection of lists of serialized tf.train.Example
+    bytes, MAX_BATCH_SIZE per list (fewer in the last list of a bundle), for DoFns that decode a batch at
+    a time (`first_values`): in Beam each element costs a step of its own."""
+
+    def __init__(self, artifact_uri: str, split: str):
+        super().__init__()
+        self._artifact_uri = artifact_uri
+        self._split = split
+
+    def expand(self, pipeline):
+        return (pipeline
+                | ReadSplit(self._artifact_uri, self._split)
+                | beam.BatchElements(min_batch_size=MAX_BATCH_SIZE, max_batch_size=MAX_BATCH_SIZE))
+
+
+def decode_examples(records: List[bytes]) -> pa.RecordBatch:
+    """Serialized tf.train.Examples -> one row each, one list column per feature any of them has
+    (tfx_bsl's `ExamplesToRecordBatchDecoder`, without a schema); read a column with `first_values`."""
+    return example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+
+
+def first_values(batch: pa.RecordBatch, name: str, default):
+    """The first value of feature `name` in each row of `batch` (from `decode_examples`), as a list:
+    bytes for a bytes feature, int for an int64 feature; `default` for a row without values, and for
+    every row when no Example of the batch has the feature."""
+    if name not in batch.schema.names:
+        return [default] * batch.num_rows
+    column = batch.column(name)
+    if column.null_count == 0 and pc.all(pc.equal(pc.list_value_length(column), 1)).as_py() is not False:
+        return column.flatten().to_pylist()
+    return [values[0] if values else default for values in column.to_pylist()]
 
 
 def parse_example(record: bytes) -> Features:
@@ -137,10 +172,23 @@ def make_text_example(features: Dict[str, str]) -> bytes:
                                                       list(features)))[0]
 
 
-class PairsToExamples(beam.PTransform):
-    """(line number, source, target) tuples -> serialized tf.Examples (`pair_examples`), encoded in batches
-    (one at a time costs about 30 times more)."""
+class WritePairs(beam.PTransform):
+    """Writes (line number, source, target) tuples held in memory as one split of an Examples artifact
+    (`pair_examples`).
 
-    def expand(self, pairs):
-        return pairs | beam.BatchElements(max_batch_size=MAX_BATCH_SIZE) | beam.FlatMap(pair_examples)
+    The pairs enter Beam in lists of MAX_BATCH_SIZE, spread over the workers (`beam.Create` reshuffles
+    them), so that with several workers each writes files of its own and the split's readers read them
+    in parallel: a GZIP file is read by one worker.
+    """
 
+    def __init__(self, pairs: Sequence[Tuple[int, str, str]], artifact_uri: str, split: str):
+        super().__init__()
+        self._chunks = [list(pairs[i:i + MAX_BATCH_SIZE]) for i in range(0, len(pairs), MAX_BATCH_SIZE)]
+        self._artifact_uri = artifact_uri
+        self._split = split
+
+    def expand(self, pipeline):
+        return (pipeline
+                | beam.Create(self._chunks)
+                | beam.FlatMap(pair_examples)
+                | WriteSplit(self._artifact_uri, self._split))

@@ -20,7 +20,7 @@ from tfx.types import artifact_utils
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 
 from tfx_nmt.components import corpus
-from tfx_nmt.components.examples_io import PairsToExamples, WriteSplit
+from tfx_nmt.components.examples_io import WritePairs
 
 SPLITS = tuple(corpus.SPLIT_FILE_STEMS)
 INGEST_REPORT_FILE = "ingest_report.json"
@@ -85,9 +85,4 @@ def ParallelCorpusExampleGen(
         json.dump(ingest_report(splits), f, indent=2, ensure_ascii=False)
     with beam_pipeline as p:
         for split in SPLITS:
-            _ = (
-                p
-                | f"Create[{split}]" >> beam.Create(splits[split].pairs, reshuffle=False)
-                | f"ToExample[{split}]" >> PairsToExamples()
-                | f"Write[{split}]" >> WriteSplit(examples.uri, split)
-            )
+            _ = p | f"Write[{split}]" >> WritePairs(splits[split].pairs, examples.uri, split)

@@ -10,9 +10,8 @@ from typing import Dict, Iterator, List
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.runners.runner import PipelineResult
-from tfx_bsl.coders import example_coder
 
-from tfx_nmt.components.examples_io import MAX_BATCH_SIZE, ReadSplit, WriteSplit, encode_examples
+from tfx_nmt.components.examples_io import ReadSplitBatches, WriteSplit, decode_examples, encode_examples, first_values
 from tfx_nmt.text import subword
 
 COUNTER_NAMESPACE = "SubwordTokenizer"
@@ -32,21 +31,18 @@ class TokenizeExamples(beam.DoFn):
         super().__init__()
         self._model_proto = model_proto
         self._encoder = None
-        self._decoder = None
         self._pairs = beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/pairs")
         self._tokens = {side: beam.metrics.Metrics.counter(COUNTER_NAMESPACE, f"{split}/{side}_tokens")
                         for side in SIDES}
 
     def setup(self):
         self._encoder = subword.SubwordEncoder(self._model_proto)
-        self._decoder = example_coder.ExamplesToRecordBatchDecoder()
 
     def process(self, records: List[bytes]) -> Iterator[bytes]:
-        batch = self._decoder.DecodeBatch(records)
+        batch = decode_examples(records)
         columns, names = list(batch.columns), list(batch.schema.names)
         for side in SIDES:
-            texts = batch.column(side).to_pylist() if side in names else [None] * len(records)
-            ids = [self._encoder.encode(values[0].decode("utf-8") if values else "") for values in texts]
+            ids = self._encoder.encode_batch(first_values(batch, side, b""))
             columns.append(pa.array(ids, pa.large_list(pa.int64())))
             names.append(f"{side}_ids")
             self._tokens[side].inc(sum(map(len, ids)))
@@ -71,8 +67,7 @@ def tokenize_examples(pipeline: beam.Pipeline, examples_uri: str, tokenized_uri:
     for split in splits:
         _ = (
             pipeline
-            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
-            | f"Batch[{split}]" >> beam.BatchElements(max_batch_size=MAX_BATCH_SIZE)
+            | f"Read[{split}]" >> ReadSplitBatches(examples_uri, split)
             | f"Tokenize[{split}]" >> beam.ParDo(TokenizeExamples(model_proto, split))
             | f"Write[{split}]" >> WriteSplit(tokenized_uri, split)
         )

@@ -7,7 +7,8 @@ checks it.
 """
 import collections
 import json
-from typing import Iterator, List, Tuple
+import zlib
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
@@ -15,63 +16,117 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tfx_nmt.components.cleaning import KEPT, SAMPLE_SIZE, CleaningRules, clean_pair
-from tfx_nmt.components.examples_io import (PairsToExamples, ReadSplit, WriteSplit, bytes_feature, line_number,
-                                            parse_example)
+from tfx_nmt.components.examples_io import (LINE_NUMBER, ReadSplitBatches, WriteSplit, decode_examples, first_values,
+                                            pair_examples)
 
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
-# Tags of the additional outputs of CleanPairs and first_copy.
+# Kept pairs go to deduplication in this many groups, by a hash of the clean pair, so that copies of a
+# pair meet in one group: Beam moves a few lists per batch between workers instead of one element per
+# pair. A group holds 1/DEDUPLICATION_GROUPS of the split in one worker's memory.
+DEDUPLICATION_GROUPS = 32
+# Tags of the additional outputs of CleanPairs and FirstCopies.
 REJECTED = "rejected"
 COUNTS = "counts"
+# A kept pair on its way to deduplication: (line number, clean source, clean target, raw source, raw
+# target); a raw text is None where it equals the clean one, which is most pairs.
+KeptPair = Tuple[int, str, str, Optional[str], Optional[str]]
+
+
+def deduplication_group(source: str, target: str) -> int:
+    """The group, in [0, DEDUPLICATION_GROUPS), of a clean pair: the same in every worker process
+    (Python's `hash` of a str is not)."""
+    return zlib.crc32(source.encode("utf-8") + b"\t" + target.encode("utf-8")) % DEDUPLICATION_GROUPS
+
+
+def _counts_output(counts: collections.Counter) -> Iterator:
+    """A bundle's (outcome, count) pairs, one per outcome, for the COUNTS output of `finish_bundle`:
+    counting in the bundle instead of one (outcome, 1) element per pair saves Beam two steps per pair."""
+    for outcome, count in counts.items():
+        yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((outcome, count), MIN_TIMESTAMP, [GlobalWindow()]))
 
 
 class CleanPairs(beam.DoFn):
-    """Normalizes and filters serialized pairs (`cleaning.clean_pair`), with every outcome in one step.
+    """Normalizes and filters batches of serialized pairs (`cleaning.clean_pair`), with every outcome in
+    one step.
 
+    Input: lists of serialized tf.Examples {source, target, line_number} (`ReadSplitBatches`).
     Outputs:
-        main: a kept pair, as (line number, clean source, clean target); with `key_by_pair`, as
-            ((clean source, clean target), (line number, raw source, raw target)) for deduplication.
+        main: without `deduplicate`, the kept pairs as serialized tf.Examples {source, target,
+            line_number} (clean texts); with it, (group, [KeptPair, ...]) per `deduplication_group`
+            present in the batch, for `FirstCopies`.
         REJECTED: (reason, (line number, raw source, raw target)) of a dropped pair.
-        COUNTS: (outcome, count) per bundle, each outcome ("kept" or a reason) once: counting in the
-            bundle instead of one (outcome, 1) element per pair saves Beam two steps per pair.
+        COUNTS: (outcome, count) per bundle, each outcome ("kept" or a reason) once.
     """
 
-    def __init__(self, rules: CleaningRules, filter_pairs: bool, key_by_pair: bool):
+    def __init__(self, rules: CleaningRules, filter_pairs: bool, deduplicate: bool):
         super().__init__()
         self._rules = rules
         self._filter_pairs = filter_pairs
-        self._key_by_pair = key_by_pair
+        self._deduplicate = deduplicate
         self._counts = collections.Counter()
 
     def start_bundle(self):
         self._counts = collections.Counter()
 
-    def process(self, record: bytes) -> Iterator:
-        example = parse_example(record)
-        number = line_number(example)
-        source = bytes_feature(example, "source").decode("utf-8")
-        target = bytes_feature(example, "target").decode("utf-8")
-        clean_source, clean_target, outcome = clean_pair(source, target, self._rules, self._filter_pairs)
-        self._counts[outcome] += 1
-        if outcome != KEPT:
-            yield beam.pvalue.TaggedOutput(REJECTED, (outcome, (number, source, target)))
-        elif self._key_by_pair:
-            yield (clean_source, clean_target), (number, source, target)
-        else:
-            yield number, clean_source, clean_target
+    def process(self, records: List[bytes]) -> Iterator:
+        batch = decode_examples(records)
+        kept, groups = [], collections.defaultdict(list)
+        for number, source, target in zip(first_values(batch, LINE_NUMBER, 0), first_values(batch, "source", b""),
+                                          first_values(batch, "target", b"")):
+            source, target = source.decode("utf-8"), target.decode("utf-8")
+            clean_source, clean_target, outcome = clean_pair(source, target, self._rules, self._filter_pairs)
+            self._counts[outcome] += 1
+            if outcome != KEPT:
+                yield beam.pvalue.TaggedOutput(REJECTED, (outcome, (number, source, target)))
+            elif self._deduplicate:
+                groups[deduplication_group(clean_source, clean_target)].append(
+                    (number, clean_source, clean_target, None if source == clean_source else source,
+                     None if target == clean_target else target))
+            else:
+                kept.append((number, clean_source, clean_target))
+        if kept:
+            yield from pair_examples(kept)
+        yield from groups.items()
 
     def finish_bundle(self) -> Iterator:
-        for outcome, count in self._counts.items():
-            yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((outcome, count), MIN_TIMESTAMP, [GlobalWindow()]))
+        yield from _counts_output(self._counts)
 
 
-def first_copy(pair: Tuple[str, str], copies) -> Iterator:
-    """The copies of one clean pair -> its first (lowest line number) as (line number, clean source, clean
-    target); the others to the REJECTED output as ("duplicate", (line number, raw source, raw target))."""
-    first, *duplicates = sorted(copies)
-    yield first[0], pair[0], pair[1]
-    for copy in duplicates:
-        yield beam.pvalue.TaggedOutput(REJECTED, ("duplicate", copy))
+class FirstCopies(beam.DoFn):
+    """Deduplicates the kept pairs of one `deduplication_group`: of each clean pair, keeps the copy with
+    the lowest line number.
+
+    Input: (group, lists of KeptPair from `CleanPairs`).
+    Outputs:
+        main: the first copies, as serialized tf.Examples {source, target, line_number} (clean texts).
+        REJECTED: ("duplicate", (line number, raw source, raw target)) of every other copy.
+        COUNTS: ("duplicate", count) per bundle.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._counts = collections.Counter()
+
+    def start_bundle(self):
+        self._counts = collections.Counter()
+
+    def process(self, group: Tuple[int, Iterable[List[KeptPair]]]) -> Iterator:
+        first, seen = [], set()
+        copies = sorted((pair for pairs in group[1] for pair in pairs), key=lambda pair: pair[:3])
+        for number, source, target, raw_source, raw_target in copies:
+            if (source, target) in seen:
+                self._counts["duplicate"] += 1
+                yield beam.pvalue.TaggedOutput(REJECTED, ("duplicate", (
+                    number, source if raw_source is None else raw_source, target if raw_target is None else raw_target)))
+            else:
+                seen.add((source, target))
+                first.append((number, source, target))
+        if first:
+            yield from pair_examples(first)
+
+    def finish_bundle(self) -> Iterator:
+        yield from _counts_output(self._counts)
 
 
 def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str, splits: List[str],
@@ -89,7 +144,7 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
         deduplicate = split in DEDUPLICATED_SPLITS
         cleaned = (
             pipeline
-            | f"Read[{split}]" >> ReadSplit(examples_uri, split)
+            | f"Read[{split}]" >> ReadSplitBatches(examples_uri, split)
             | f"Clean[{split}]" >> beam.ParDo(CleanPairs(rules, split in FILTERED_SPLITS, deduplicate))
             .with_outputs(REJECTED, COUNTS, main="kept")
         )
@@ -98,18 +153,12 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
             unique = (
                 kept
                 | f"GroupPairs[{split}]" >> beam.GroupByKey()
-                | f"FirstCopy[{split}]" >> beam.FlatMapTuple(first_copy).with_outputs(REJECTED, main="unique")
+                | f"FirstCopies[{split}]" >> beam.ParDo(FirstCopies()).with_outputs(REJECTED, COUNTS, main="unique")
             )
-            kept, duplicates = unique.unique, unique[REJECTED]
-            outcome_counts = (
-                (outcome_counts, duplicates | f"OneDuplicate[{split}]" >> beam.MapTuple(lambda reason, _: (reason, 1)))
-                | f"Merge[{split}]" >> beam.Flatten())
-            rejected = (rejected, duplicates) | f"AllRejected[{split}]" >> beam.Flatten()
-        _ = (
-            kept
-            | f"ToExample[{split}]" >> PairsToExamples()
-            | f"Write[{split}]" >> WriteSplit(cleaned_uri, split)
-        )
+            kept = unique.unique
+            outcome_counts = (outcome_counts, unique[COUNTS]) | f"MergeCounts[{split}]" >> beam.Flatten()
+            rejected = (rejected, unique[REJECTED]) | f"AllRejected[{split}]" >> beam.Flatten()
+        _ = kept | f"Write[{split}]" >> WriteSplit(cleaned_uri, split)
         all_counts.append(
             outcome_counts
             | f"Sum[{split}]" >> beam.CombinePerKey(sum)

@@ -1,0 +1,44 @@
+"""Reading and writing Examples artifacts: the batch decoding the Beam DoFns use, and ExampleGen's writer."""
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from tfx_nmt.components.examples_io import (LINE_NUMBER, WritePairs, bytes_feature, decode_examples, encode_examples,
+                                            first_values, iterate_examples, line_number, make_pair_example,
+                                            make_text_example, split_files)
+from tfx_nmt.pipeline.local_runner import direct_runner_args
+
+
+def test_first_values_of_examples_with_one_value_each():
+    batch = decode_examples([make_pair_example(7, "a dog", "ein Hund"), make_pair_example(9, "", "Katze")])
+    assert first_values(batch, "source", b"?") == [b"a dog", b""]
+    assert first_values(batch, "target", b"?") == [b"ein Hund", b"Katze"]
+    assert first_values(batch, LINE_NUMBER, 0) == [7, 9]
+    assert first_values(batch, "absent", b"?") == [b"?", b"?"]
+
+
+def test_first_values_of_rows_without_values_or_with_several():
+    several = encode_examples(pa.RecordBatch.from_arrays(
+        [pa.array([[b"first", b"second"]], pa.list_(pa.binary())), pa.array([[4, 5]], pa.list_(pa.int64()))],
+        ["source", LINE_NUMBER]))[0]
+    empty = encode_examples(pa.RecordBatch.from_arrays(
+        [pa.array([[]], pa.list_(pa.binary())), pa.array([[]], pa.list_(pa.int64()))], ["source", LINE_NUMBER]))[0]
+    batch = decode_examples([several, make_text_example({"target": "nur Ziel"}), empty])
+    assert first_values(batch, "source", b"") == [b"first", b"", b""]
+    assert first_values(batch, LINE_NUMBER, 0) == [4, 0, 0]
+    assert first_values(batch, "target", b"") == [b"", b"nur Ziel", b""]
+
+
+def _write_pairs(uri, pairs, workers):
+    with beam.Pipeline(options=PipelineOptions(direct_runner_args(workers))) as p:
+        _ = p | WritePairs(pairs, uri, "train")
+    return sorted((line_number(e), bytes_feature(e, "source").decode(), bytes_feature(e, "target").decode())
+                  for e in iterate_examples(uri, "train"))
+
+
+def test_example_gen_writes_one_file_per_worker_that_gets_pairs(tmp_path):
+    pairs = [(number, f"source {number}", f"Ziel {number}") for number in range(1, 5001)]
+    assert _write_pairs(str(tmp_path / "one"), pairs, 1) == pairs
+    assert len(split_files(str(tmp_path / "one"), "train")) == 1
+    assert _write_pairs(str(tmp_path / "two"), pairs, 2) == pairs
+    assert len(split_files(str(tmp_path / "two"), "train")) == 2
