@@ -1,4 +1,7 @@
+import json
 import os
+import subprocess
+import sys
 
 import apache_beam as beam
 import pytest
@@ -6,10 +9,11 @@ import tensorflow as tf
 
 from tfx_nmt.components import cleaning
 from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, line_number, make_pair_example,
-                                            split_uri)
+                                            parse_example, split_uri)
 from tfx_nmt.components.text_cleaner import (NothingKeptError, assemble_report, assemble_samples, check_pairs_kept,
                                              read_json_lines)
-from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.components.text_cleaner_beam import (DEDUPLICATION_GROUPS, REJECTED, FirstCopies, clean_examples,
+                                                 deduplication_group)
 from tfx_nmt.text.display import shorten
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
@@ -133,3 +137,47 @@ def test_samples_show_long_texts_cut_to_display_length():
     [sample] = assemble_samples(rows, ["train"])["train"]["too_long"]
     assert sample == {"line": 7, "source": "x" * 500 + " … [9500 more characters]", "target": "kurz"}
     assert shorten("x" * 500) == "x" * 500 and shorten("abcdef", 4) == "abcd … [2 more characters]"
+
+
+def _first_copies(lists):
+    """FirstCopies' outputs for one group's lists of kept pairs: (kept (line, source, target) of the main
+    output, rejected of the REJECTED output, counts of the bundle)."""
+    first_copies = FirstCopies()
+    first_copies.start_bundle()
+    outputs = list(first_copies.process((0, lists)))
+    kept = [(line_number(e), bytes_feature(e, "source").decode(), bytes_feature(e, "target").decode())
+            for e in map(parse_example, (o for o in outputs if isinstance(o, bytes)))]
+    rejected = [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput) and o.tag == REJECTED]
+    counts = [o.value.value for o in first_copies.finish_bundle()]
+    return kept, rejected, counts
+
+
+def test_first_copies_keep_the_lowest_line_whatever_the_order_of_the_lists():
+    one = [(5, "A dog.", "Ein Hund.", None, None), (9, "Two cats.", "Zwei Katzen.", None, None)]
+    two = [(2, "A dog.", "Ein Hund.", "A  dog.", None), (7, "A dog.", "Ein Hund.", None, "Ein  Hund.")]
+    expected = ([(2, "A dog.", "Ein Hund."), (9, "Two cats.", "Zwei Katzen.")],
+                [("duplicate", (5, "A dog.", "Ein Hund.")), ("duplicate", (7, "A dog.", "Ein  Hund."))],
+                [("duplicate", 2)])
+    assert _first_copies([one, two]) == expected
+    assert _first_copies([two, one]) == expected
+
+
+def test_first_copies_without_line_numbers_keep_the_same_copy_in_any_order():
+    """Examples without `line_number` all read as line 0: the raw texts decide, so that the duplicate
+    samples do not depend on the order in which a GroupByKey hands the copies over."""
+    spaced, plain = (0, "A dog.", "Ein Hund.", "A  dog.", None), (0, "A dog.", "Ein Hund.", None, None)
+    expected = ([(0, "A dog.", "Ein Hund.")], [("duplicate", (0, "A dog.", "Ein Hund."))], [("duplicate", 1)])
+    assert _first_copies([[spaced], [plain]]) == expected
+    assert _first_copies([[plain], [spaced]]) == expected
+
+
+def test_copies_of_a_pair_meet_in_one_deduplication_group_in_every_process():
+    pairs = [("A dog.", "Ein Hund."), ("Two cats.", "Zwei Katzen."), ("", ""), ("é", "ß")]
+    groups = [deduplication_group(s, t) for s, t in pairs]
+    assert all(0 <= g < DEDUPLICATION_GROUPS for g in groups)
+    script = ("import sys, json; from tfx_nmt.components.text_cleaner_beam import deduplication_group; "
+              f"print(json.dumps([deduplication_group(s, t) for s, t in {pairs!r}]))")
+    for seed in ("1", "2"):
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                env=dict(os.environ, PYTHONHASHSEED=seed))
+        assert json.loads(result.stdout) == groups

@@ -104,5 +104,4 @@ def test_encode_batch_gives_the_ids_of_encode(spm_model):
     expected = [encoder.encode(text) for text in texts]
     assert expected[-1] == [subword.BOS_ID, subword.EOS_ID]
     assert encoder.encode_batch(texts) == expected
-    assert encoder.encode_batch([text.encode("utf-8") for text in texts]) == expected
 

@@ -183,7 +183,7 @@ class WritePairs(beam.PTransform):
 
     def __init__(self, pairs: Sequence[Tuple[int, str, str]], artifact_uri: str, split: str):
         super().__init__()
-        self._chunks = [list(pairs[i:i + MAX_BATCH_SIZE]) for i in range(0, len(pairs), MAX_BATCH_SIZE)]
+        self._chunks = [pairs[i:i + MAX_BATCH_SIZE] for i in range(0, len(pairs), MAX_BATCH_SIZE)]
         self._artifact_uri = artifact_uri
         self._split = split
 

@@ -42,7 +42,7 @@ class TokenizeExamples(beam.DoFn):
         batch = decode_examples(records)
         columns, names = list(batch.columns), list(batch.schema.names)
         for side in SIDES:
-            ids = self._encoder.encode_batch(first_values(batch, side, b""))
+            ids = self._encoder.encode_batch([text.decode("utf-8") for text in first_values(batch, side, b"")])
             columns.append(pa.array(ids, pa.large_list(pa.int64())))
             names.append(f"{side}_ids")
             self._tokens[side].inc(sum(map(len, ids)))

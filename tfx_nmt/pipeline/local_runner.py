@@ -75,7 +75,7 @@ def direct_runner_args(workers: int) -> List[str]:
     run; the DoFns' modules import neither TensorFlow nor TFX, and the workers' entry point
     (`beam_worker_main`) skips the modules Beam imports for connectors we do not use and Python's shutdown,
     to keep that short. On the 2-core reference machine start-up still weighs on Multi30k's 29,000 pairs:
-    cleaning plus tokenization take 11-13 s in process against 13-15 s on 2 worker processes, and 18-21 s
+    cleaning plus tokenization take 8.5-10 s in process against 11-13 s on 2 worker processes, and 15.5-16 s
     on 2 worker processes with Beam's own entry point (BENCHMARKS.md, data components). Processes pay off on
     corpora of millions of pairs and machines with many cores.
     """

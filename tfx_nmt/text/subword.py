@@ -13,7 +13,7 @@ import io
 import itertools
 import os
 import re
-from typing import Iterable, List, Union
+from typing import Iterable, List
 
 from tfx_nmt.config import TOKENIZER_MODEL_TYPES
 from tfx_nmt.errors import ConfigError
@@ -110,9 +110,9 @@ class SubwordEncoder:
         """`[BOS] + pieces(text) + [EOS]`, a list of int ids in [0, vocabulary_size)."""
         return [BOS_ID] + self._processor.encode(text, out_type=int) + [EOS_ID]
 
-    def encode_batch(self, texts: List[Union[str, bytes]]) -> List[List[int]]:
-        """`encode` of each text (str, or bytes in UTF-8), in one call to SentencePiece: in Beam's workers
-        this costs about 60% of one call per text. One thread: Beam runs one worker per core."""
+    def encode_batch(self, texts: List[str]) -> List[List[int]]:
+        """`encode` of each text, in one call to SentencePiece (about 60% of the time of one call per text).
+        One thread: Beam runs a worker per core."""
         return self._processor.encode(texts, out_type=int, add_bos=True, add_eos=True, num_threads=1)
 
     def decode(self, ids: Iterable[int]) -> str:
