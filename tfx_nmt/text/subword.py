@@ -111,9 +111,9 @@ class SubwordEncoder:
         return [BOS_ID] + self._processor.encode(text, out_type=int) + [EOS_ID]
 
     def encode_batch(self, texts: List[str]) -> List[List[int]]:
-        """`encode` of each text, in one call to SentencePiece (about 60% of the time of one call per text).
-        One thread: Beam runs a worker per core."""
-        return self._processor.encode(texts, out_type=int, add_bos=True, add_eos=True, num_threads=1)
+        """`encode` of each text, the pieces of all in one call to SentencePiece (about half the time of one
+        call per text). One thread: Beam runs a worker per core."""
+        return [[BOS_ID] + ids + [EOS_ID] for ids in self._processor.encode(texts, out_type=int, num_threads=1)]
 
     def decode(self, ids: Iterable[int]) -> str:
         """Detokenizes ids, skipping PAD/BOS/EOS, and normalizes the text as the serving graph does.
