@@ -117,3 +117,9 @@ def test_translate_input_lines_are_split_as_corpus_lines(tmp_path):
     with pytest.raises(TranslateFileError) as error:
         read_input_lines(str(compressed))
     assert str(error.value) == f"{compressed}: holds gzip-compressed data; decompress it first"
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_bytes("A man.\n".encode("utf-16"))
+    with pytest.raises(TranslateFileError) as error:
+        read_input_lines(str(utf16))
+    assert str(error.value) == (f"{utf16}: holds UTF-16 text (it starts with a UTF-16 byte order mark); convert it "
+                                f"to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")

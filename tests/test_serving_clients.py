@@ -104,9 +104,9 @@ def test_translate_command(smoke_run, expected, rest_url, grpc_target, tmp_path)
                             "--batch-size", "2")
     assert target.read_text(encoding="utf-8").splitlines() == beam
     assert f"{len(SENTENCES)}/{len(SENTENCES)}" in result.stderr
-    # TF Serving REST, stdin to stdout, greedy signature.
+    # TF Serving REST, stdin to stdout named "-", greedy signature.
     result = _translate_cli("--server", rest_url, "--model-name", "translator", "--signature", "translate_greedy",
-                            stdin="".join(s + "\n" for s in SENTENCES))
+                            "--input", "-", "--output", "-", stdin="".join(s + "\n" for s in SENTENCES))
     assert result.stdout.splitlines() == greedy
     # TF Serving gRPC, sentences as arguments, with scores.
     result = _translate_cli("--grpc", grpc_target, "--model-name", "translator", "--scores", *SENTENCES[:2])

@@ -2,7 +2,7 @@
 
     tfx-nmt translate "A man in a red shirt." "Two dogs play."       # arguments, one translation a line
     tfx-nmt translate --input en.txt --output de.txt                 # files, one sentence a line
-    cat en.txt | tfx-nmt translate > de.txt                          # stdin/stdout
+    cat en.txt | tfx-nmt translate > de.txt                          # stdin/stdout (or --input - --output -)
     tfx-nmt translate --server http://localhost:8501 --model-name translator ...   # TF Serving REST
     tfx-nmt translate --grpc localhost:8500 --model-name translator ...            # TF Serving gRPC
 
@@ -22,7 +22,7 @@ from typing import List, Optional
 from tfx_nmt.errors import UserError
 from tfx_nmt.pipeline.cli import positive_int
 from tfx_nmt.serving import clients
-from tfx_nmt.text.lines import GZIP_MAGIC, split_lines
+from tfx_nmt.text.lines import GZIP_MAGIC, UTF16_BOMS, split_lines
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
@@ -62,8 +62,8 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser = commands.add_parser("translate", help="translate text with the pushed model or a TF Serving server",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("text", nargs="*", help="sentences to translate (default: read --input)")
-    parser.add_argument("--input", default=None, help="UTF-8 file, one sentence a line (default: stdin)")
-    parser.add_argument("--output", default=None, help="file for the translations (default: stdout)")
+    parser.add_argument("--input", default=None, help="UTF-8 file, one sentence a line (default, or -: stdin)")
+    parser.add_argument("--output", default=None, help="file for the translations (default, or -: stdout)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model-dir", default=None, help="a SavedModel version directory")
     source.add_argument("--server", default=None, help="TF Serving REST base URL, e.g. http://HOST:8501")
@@ -98,13 +98,15 @@ def make_client(args: argparse.Namespace):
 
 
 def read_input_lines(path: Optional[str]) -> List[str]:
-    """The lines of a UTF-8 file, or of stdin when `path` is None, split as corpus files are
+    """The lines of a UTF-8 file, or of stdin when `path` is None or "-", split as corpus files are
     (`tfx_nmt.text.lines.split_lines`: at `\\n`, or at `\\r` in a file without any `\\n`).
 
     Raises:
-        TranslateFileError: naming the file that cannot be read or holds gzip data, or the file, line and
-            byte offset of a byte sequence that is not UTF-8.
+        TranslateFileError: naming the file that cannot be read or holds gzip data or UTF-16 text (with a
+            byte order mark), or the file, line and byte offset of a byte sequence that is not UTF-8.
     """
+    if path == "-":
+        path = None
     name = "<stdin>" if path is None else path
     try:
         if path is None:
@@ -116,6 +118,9 @@ def read_input_lines(path: Optional[str]) -> List[str]:
         raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
     if raw.startswith(GZIP_MAGIC):
         raise TranslateFileError(f"{name}: holds gzip-compressed data; decompress it first")
+    if raw.startswith(UTF16_BOMS):
+        raise TranslateFileError(f"{name}: holds UTF-16 text (it starts with a UTF-16 byte order mark); convert "
+                                 f"it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
     texts = []
     for number, line in enumerate(split_lines(raw), start=1):
         try:
@@ -140,24 +145,25 @@ def run(args: argparse.Namespace) -> int:
         TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
             the command line prints them as one line.
     """
-    if args.output:
-        directory = os.path.dirname(os.path.abspath(args.output))
-        if os.path.isdir(args.output):
-            raise TranslateFileError(f"{args.output}: is a directory; --output takes a file")
+    output = None if args.output == "-" else args.output
+    if output:
+        directory = os.path.dirname(os.path.abspath(output))
+        if os.path.isdir(output):
+            raise TranslateFileError(f"{output}: is a directory; --output takes a file")
         if not os.path.isdir(directory):
-            raise TranslateFileError(f"{args.output}: its directory does not exist")
+            raise TranslateFileError(f"{output}: its directory does not exist")
         if not os.access(directory, os.W_OK):
-            raise TranslateFileError(f"{args.output}: cannot write in {directory}")
+            raise TranslateFileError(f"{output}: cannot write in {directory}")
     texts = args.text or read_input_lines(args.input)
     client = make_client(args)
-    progress = args.input is not None
+    progress = args.input not in (None, "-")
     translations, scores = clients.translate_all(client.translate, texts, args.batch_size, progress)
     lines = [t.replace("\n", " ") for t in translations]
     if args.scores:
         lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
     text = "".join(line + "\n" for line in lines)
-    if args.output:
-        _write_atomically(args.output, text)
+    if output:
+        _write_atomically(output, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -1,11 +1,14 @@
 """What a line is, in every text file the project reads: corpus files and `tfx-nmt translate --input`."""
 from __future__ import annotations
 
+import codecs
 from typing import List
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # The first two bytes of every gzip member (RFC 1952, section 2.3.1); never the start of UTF-8 text.
 GZIP_MAGIC = b"\x1f\x8b"
+# UTF-16's byte order marks, little- and big-endian (FF FE, FE FF): never the start of UTF-8 text.
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def split_lines(raw: bytes) -> List[bytes]:
