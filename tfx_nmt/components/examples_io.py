@@ -84,7 +84,7 @@ def decode_examples(records: List[bytes]) -> pa.RecordBatch:
     return example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
 
 
-def first_values(batch: pa.RecordBatch, name: str, default):
+def first_values(batch: pa.RecordBatch, name: str, default) -> list:
     """The first value of feature `name` in each row of `batch` (from `decode_examples`), as a list:
     bytes for a bytes feature, int for an int64 feature; `default` for a row without values, and for
     every row when no Example of the batch has the feature."""
@@ -178,7 +178,7 @@ class WritePairs(beam.PTransform):
 
     The pairs enter Beam in lists of MAX_BATCH_SIZE, spread over the workers (`beam.Create` reshuffles
     them), so that with several workers each writes files of its own and the split's readers read them
-    in parallel: a GZIP file is read by one worker.
+    in parallel: a GZIP file is read by one worker. In process the records keep the corpus order.
     """
 
     def __init__(self, pairs: Sequence[Tuple[int, str, str]], artifact_uri: str, split: str):

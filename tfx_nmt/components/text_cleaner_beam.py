@@ -97,7 +97,7 @@ class CleanPairs(beam.DoFn):
 
 class FirstCopies(beam.DoFn):
     """Deduplicates the kept pairs of one `deduplication_group`: of each clean pair, keeps the copy with
-    the lowest line number.
+    the lowest line number (of copies on the same line number, the one whose raw texts sort first).
 
     Input: (group, lists of KeptPair from `CleanPairs`).
     Outputs:
