@@ -57,13 +57,21 @@ def newest_pushed_version(output_dir: str, model_name: str) -> str:
     return max(candidates)[1]
 
 
+def stdio_path(value: str) -> Optional[str]:
+    """An `--input`/`--output` argument: a file path, or "-" for stdin/stdout, which becomes None, the
+    default."""
+    return None if value == "-" else value
+
+
 def add_parser(commands) -> argparse.ArgumentParser:
     """Registers the `translate` subcommand on an argparse subparsers object."""
     parser = commands.add_parser("translate", help="translate text with the pushed model or a TF Serving server",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("text", nargs="*", help="sentences to translate (default: read --input)")
-    parser.add_argument("--input", default=None, help="UTF-8 file, one sentence a line (default, or -: stdin)")
-    parser.add_argument("--output", default=None, help="file for the translations (default, or -: stdout)")
+    parser.add_argument("--input", type=stdio_path, default=None,
+                        help="UTF-8 file, one sentence a line (default, or -: stdin)")
+    parser.add_argument("--output", type=stdio_path, default=None,
+                        help="file for the translations (default, or -: stdout)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model-dir", default=None, help="a SavedModel version directory")
     source.add_argument("--server", default=None, help="TF Serving REST base URL, e.g. http://HOST:8501")
@@ -98,15 +106,13 @@ def make_client(args: argparse.Namespace):
 
 
 def read_input_lines(path: Optional[str]) -> List[str]:
-    """The lines of a UTF-8 file, or of stdin when `path` is None or "-", split as corpus files are
+    """The lines of a UTF-8 file, or of stdin when `path` is None, split as corpus files are
     (`tfx_nmt.text.lines.split_lines`: at `\\n`, or at `\\r` in a file without any `\\n`).
 
     Raises:
         TranslateFileError: naming the file that cannot be read or holds gzip data or UTF-16 text (with a
             byte order mark), or the file, line and byte offset of a byte sequence that is not UTF-8.
     """
-    if path == "-":
-        path = None
     name = "<stdin>" if path is None else path
     try:
         if path is None:
@@ -145,25 +151,24 @@ def run(args: argparse.Namespace) -> int:
         TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
             the command line prints them as one line.
     """
-    output = None if args.output == "-" else args.output
-    if output:
-        directory = os.path.dirname(os.path.abspath(output))
-        if os.path.isdir(output):
-            raise TranslateFileError(f"{output}: is a directory; --output takes a file")
+    if args.output:
+        directory = os.path.dirname(os.path.abspath(args.output))
+        if os.path.isdir(args.output):
+            raise TranslateFileError(f"{args.output}: is a directory; --output takes a file")
         if not os.path.isdir(directory):
-            raise TranslateFileError(f"{output}: its directory does not exist")
+            raise TranslateFileError(f"{args.output}: its directory does not exist")
         if not os.access(directory, os.W_OK):
-            raise TranslateFileError(f"{output}: cannot write in {directory}")
+            raise TranslateFileError(f"{args.output}: cannot write in {directory}")
     texts = args.text or read_input_lines(args.input)
     client = make_client(args)
-    progress = args.input not in (None, "-")
+    progress = args.input is not None
     translations, scores = clients.translate_all(client.translate, texts, args.batch_size, progress)
     lines = [t.replace("\n", " ") for t in translations]
     if args.scores:
         lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
     text = "".join(line + "\n" for line in lines)
-    if output:
-        _write_atomically(output, text)
+    if args.output:
+        _write_atomically(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
