@@ -27,7 +27,7 @@ export TFX_NMT_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install run test bench bench-quality clean lock chromium
+.PHONY: install run test lint bench bench-quality clean lock chromium
 install: $(STAMP)
 
 # --compile-bytecode: unlike pip, uv leaves .pyc files to the first import, and where Python may not write
@@ -45,8 +45,21 @@ $(STAMP): requirements.lock setup.py
 run: $(STAMP)
 	$(BIN)/tfx-nmt run --preset $(PRESET) --output-dir $(OUTPUT_DIR) $(RUN_ARGS)
 
-test: $(STAMP) chromium
-	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+# pytest's own script, not `python -m pytest`: that would put the working directory on sys.path, and the
+# top-level folders (pipeline/, models/, ...) would import under their bare names.
+test: $(STAMP) chromium lint
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
+
+# The import-layer contract of .importlinter, checked on the package as the wheel lays it out (the folders
+# under their tfx_nmt.* names): import-linter reads a package from one directory, and in this checkout
+# tfx_nmt.pipeline lives in pipeline/, not tfx_nmt/pipeline/.
+LINT_TREE := build/import-graph
+lint: $(STAMP)
+	@rm -rf $(LINT_TREE) && \
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+	  -w $(LINT_TREE) . && \
+	$(BIN)/python -m zipfile -e $(LINT_TREE)/tfx_nmt-*.whl $(LINT_TREE)/tree && \
+	cd $(LINT_TREE)/tree && ../../../$(BIN)/lint-imports --no-cache --config ../../../.importlinter
 
 # Benchmarks print tables (BENCHMARKS.md); they are measurements, not tests.
 # TensorFlow's start-up lines and Google clients' FutureWarnings would bury the tables.
@@ -76,4 +89,4 @@ lock: $(STAMP)
 	  requirements.in -o requirements.lock
 
 clean:
-	rm -rf $(VENV) outputs
+	rm -rf $(VENV) outputs build

@@ -2,8 +2,31 @@
 
 Exact versions of every dependency live in requirements.lock (generated from requirements.in); the ranges
 here are what the code is written against.
+
+The top-level folders install as subpackages of one namespace (README.md, "Layout"): `pipeline/` is
+`tfx_nmt.pipeline`, and so on, so that nothing generic (`pipeline`, `models`, `kubeflow`) lands in
+site-packages and Kubeflow's own `kubeflow.*` SDK namespace is never shadowed.
 """
 from setuptools import find_packages, setup
+
+# Import package -> folder of the repository that holds it.
+PACKAGE_FOLDERS = {
+    "tfx_nmt": "tfx_nmt",
+    "tfx_nmt.pipeline": "pipeline",
+    "tfx_nmt.components": "components",
+    "tfx_nmt.models": "models",
+    "tfx_nmt.kubeflow": "kubeflow",
+}
+
+
+def _packages():
+    """Every package of PACKAGE_FOLDERS with the subpackages found in its folder."""
+    packages = []
+    for package, folder in PACKAGE_FOLDERS.items():
+        packages.append(package)
+        packages.extend(f"{package}.{sub}" for sub in find_packages(where=folder))
+    return packages
+
 
 setup(
     name="tfx-nmt",
@@ -16,8 +39,8 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["tfx_nmt", "tfx_nmt.*"]),
-    include_package_data=True,
+    package_dir=PACKAGE_FOLDERS,
+    packages=_packages(),
     install_requires=[
         "tfx[kfp]==1.16.0",
         "apache-beam[gcp]==2.61.0",

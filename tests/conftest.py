@@ -1,22 +1,17 @@
-"""Shared fixtures: the corpus, a small SentencePiece model, and one `smoke` pipeline run per session."""
+"""Shared fixtures: the corpus, a small SentencePiece model, and one `smoke` pipeline run per session.
+
+Helper modules the tests import live in `tests/support/` (on sys.path through pytest.ini's `pythonpath`);
+tests run with `--import-mode=importlib`, so the repository's top-level folders are never importable under
+their bare names: the code under test is always `tfx_nmt.*`, as installed.
+"""
 import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def fresh_python(code: str, timeout: float = 600, env=None) -> subprocess.CompletedProcess:
-    """Runs `code` in a new Python process (the interpreter of this test run) and returns the result."""
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=environment)
-
+from processes import REPO
 
 @pytest.fixture(scope="session")
 def data_dir():

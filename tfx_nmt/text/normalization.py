@@ -19,7 +19,7 @@ and the Dives Akuru vowel sign U+11930 with U+11935) in Python only; none occurs
 
 The two sets are written out below as ranges rather than computed at import: scanning all 1,114,112
 code points took 0.5 s, paid by every process that imports this module, every Beam worker included.
-`tests/test_normalization.py` recomputes both from `unicodedata` and checks they still agree.
+`tests/text/test_normalization.py` recomputes both from `unicodedata` and checks they still agree.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import fresh_python
+from processes import fresh_python
 from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.serving.op_check import ALLOWED_TENSORFLOW_TEXT_OPS
 

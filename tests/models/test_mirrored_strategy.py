@@ -4,7 +4,7 @@ Runs in a fresh process: logical devices must be configured before TensorFlow in
 """
 import json
 
-from conftest import fresh_python
+from processes import fresh_python
 
 SCRIPT = """
 import json

@@ -3,7 +3,7 @@ import json
 import math
 import os
 
-from conftest import fresh_python
+from processes import fresh_python
 from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
 
 SUMMARY_KEYS = {"bleu", "chrf", "perplexity", "sacrebleu_signature", "blessed", "pushed_model_dir",

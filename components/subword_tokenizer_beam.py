@@ -2,7 +2,7 @@
 
 This module and what it imports import neither TensorFlow nor TFX: Beam worker processes import it to run
 its DoFn, and those imports would add seconds to the start of every worker (BENCHMARKS.md, data
-components). `tests/test_beam_workers.py` checks it.
+components). `tests/pipeline/test_beam_workers.py` checks it.
 """
 import collections
 from typing import Dict, Iterator, List

@@ -12,8 +12,7 @@ import time
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from conftest import REPO
-from test_blessing_and_push import tree_hashes
+from processes import REPO, tree_hashes
 from tfx_nmt.models.callbacks import TRAINING_TIME_FILE, read_training_time
 
 UPSTREAM_OF_TRAINER = {"ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",

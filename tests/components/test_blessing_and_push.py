@@ -1,6 +1,5 @@
 """TranslationEvaluator's blessing and the atomic Pusher, run through their real executors on a real
-SavedModel (tests/echo_model.py: its translation is its input, so BLEU is known exactly)."""
-import hashlib
+SavedModel (tests/support/echo_model.py: its translation is its input, so BLEU is known exactly)."""
 import json
 import math
 import os
@@ -15,6 +14,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from echo_model import save_echo_model
+from processes import tree_hashes
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
 from tfx_nmt.components.examples_io import make_pair_example, split_uri
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator
@@ -73,17 +73,6 @@ def _push(tmp_path, model, blessing):
     AtomicPushExecutor().Do({"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed_model]},
                             {"push_destination": proto_utils.proto_to_json(destination)})
     return serving_dir, pushed_model
-
-
-def tree_hashes(directory):
-    """{relative path: SHA-256} of every file under `directory`."""
-    hashes = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                hashes[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
-    return hashes
 
 
 def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):

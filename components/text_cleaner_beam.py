@@ -2,7 +2,7 @@
 
 This module and what it imports (the rules in `cleaning`, the coders in `examples_io`) import neither
 TensorFlow nor TFX: Beam worker processes import it to run its functions, and those imports would add
-seconds to the start of every worker (BENCHMARKS.md, data components). `tests/test_beam_workers.py`
+seconds to the start of every worker (BENCHMARKS.md, data components). `tests/pipeline/test_beam_workers.py`
 checks it.
 """
 import collections

@@ -3,7 +3,7 @@ JSON or protocol buffers only."""
 import os
 import re
 
-from conftest import REPO
+from processes import REPO, package_folders
 
 UNSAFE = re.compile(r"\bpickle\b|\bdill\b|\bmarshal\b|\bshelve\b|(?<![\w.])eval\(|(?<![\w.])exec\(|"
                     r"yaml\.(unsafe_)?load\(|allow_pickle|__import__\(")
@@ -11,7 +11,9 @@ UNSAFE = re.compile(r"\bpickle\b|\bdill\b|\bmarshal\b|\bshelve\b|(?<![\w.])eval\
 
 def test_package_never_unpickles_or_evaluates():
     found = []
-    for root, _, files in os.walk(os.path.join(REPO, "tfx_nmt")):
+    folders = package_folders()
+    assert {"tfx_nmt", "pipeline", "components", "models", "kubeflow"} <= set(folders)
+    for root, _, files in (entry for folder in folders for entry in os.walk(os.path.join(REPO, folder))):
         for name in files:
             if name.endswith(".py"):
                 with open(os.path.join(root, name)) as f:

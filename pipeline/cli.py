@@ -30,7 +30,7 @@ _HIDDEN_FIELDS = {"preset"}
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "preset overrides", "One flag per field of tfx_nmt.config.RunConfig (README.md, Options); the preset "
-        "gives every default (tfx_nmt/pipeline/presets.py). Each flag also takes the field's own spelling, "
+        "gives every default (pipeline/presets.py). Each flag also takes the field's own spelling, "
         "e.g. --d_model.")
     for field in dataclasses.fields(RunConfig):
         if field.name in _HIDDEN_FIELDS:

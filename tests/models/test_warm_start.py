@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO
+from processes import REPO
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, STATE_FILE, RestoreWarmStart, plan_warm_start,

@@ -47,5 +47,5 @@ class LeanWorkerDirectRunner(fn_runner.FnApiRunner):
                 replaced += 1
         if not replaced and options.view_as(DirectOptions).direct_running_mode == "multi_processing":
             raise RuntimeError(f"no Beam worker environment runs {BEAM_WORKER_COMMAND!r}: this Beam version starts "
-                               f"its workers otherwise; update tfx_nmt/pipeline/beam_runner.py")
+                               f"its workers otherwise; update pipeline/beam_runner.py")
         return super().run_via_runner_api(pipeline_proto, options)

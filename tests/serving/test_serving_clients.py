@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import REPO
+from processes import REPO
 from tf_serving_protocol import ServedModel, start_grpc_server, start_rest_server
 from tfx_nmt.serving.clients import GrpcClient, RestClient, ServingError, translate_all
 
