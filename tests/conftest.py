@@ -13,6 +13,17 @@ import pytest
 
 from processes import REPO
 
+# Fixtures that are, or need, a pipeline run: a test that uses one is marked `pipeline_run` (pytest.ini).
+PIPELINE_RUN_FIXTURES = {"smoke_run"}
+
+
+def pytest_collection_modifyitems(items):
+    """Marks every test that uses the shared smoke run, directly or through another fixture, `pipeline_run`;
+    tests that start a run of their own carry the marker themselves."""
+    for item in items:
+        if PIPELINE_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline_run)
+
 @pytest.fixture(scope="session")
 def data_dir():
     """The Multi30k directory: $TFX_NMT_DATA_DIR (set by the Makefile), else the project's resolver."""

@@ -120,6 +120,7 @@ def three_runs(tmp_path_factory, data_dir):
     return output_dir, runs
 
 
+@pytest.mark.pipeline_run
 def test_second_run_starts_from_the_first_model(three_runs):
     output_dir, (first, second, _) = three_runs
     assert first["stats"]["steps"] == 50 and first["stats"]["initial_step"] == 0
@@ -136,6 +137,7 @@ def test_second_run_starts_from_the_first_model(three_runs):
     assert "Warm start from " in second["log"]
 
 
+@pytest.mark.pipeline_run
 def test_evaluator_scores_the_baseline_on_the_same_test_split(three_runs):
     _, (first, second, _) = three_runs
     assert first["metrics"]["baseline"] is None
@@ -150,6 +152,7 @@ def test_evaluator_scores_the_baseline_on_the_same_test_split(three_runs):
     assert second["metrics"]["decision"]["blessed"] == (candidate["bleu"] >= baseline["bleu"] - 1.0)
 
 
+@pytest.mark.pipeline_run
 def test_a_model_below_min_bleu_is_not_pushed(three_runs):
     output_dir, (_, second, third) = three_runs
     assert third["summary"]["blessed"] is False and third["summary"]["pushed_model_dir"] is None

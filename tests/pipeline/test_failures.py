@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
@@ -55,6 +56,7 @@ def _small_corpus(data_dir, counts):
             for split, n in counts.items()}
 
 
+@pytest.mark.pipeline_run
 def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path, data_dir):
     files = _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 40})
     files["val"] = (files["val"][0], files["val"][1][:39])
@@ -73,6 +75,7 @@ def test_mismatched_line_counts_fail_the_run_before_any_other_component(tmp_path
     assert not glob.glob(str(tmp_path / "out" / "pipeline_root" / "*" / "*" / "*" / "Split-*"))
 
 
+@pytest.mark.pipeline_run
 def test_an_empty_split_stops_the_run_at_example_gen(tmp_path, data_dir):
     corpus_dir = _write_corpus(tmp_path / "corpus", _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 0}))
     result = _run(corpus_dir, tmp_path / "out")
@@ -133,6 +136,7 @@ def _corpus_with_bad_lines(directory, data_dir):
     return corpus_dir, rows[2]
 
 
+@pytest.mark.pipeline_run
 def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     """Also runs ingest with `--on-bad-line drop` on a corpus with bad lines, and a TSV split."""
     output_dir, tmp_dir, work_dir = tmp_path / "out", tmp_path / "tmp", tmp_path / "cwd"
