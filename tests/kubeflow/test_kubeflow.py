@@ -8,6 +8,7 @@ import urllib.parse
 import pytest
 import yaml
 
+from processes import fresh_python
 from tfx_nmt.pipeline import cli
 from tfx_nmt.pipeline.pipeline import COMPONENT_IDS, create_pipeline
 from tfx_nmt.pipeline.presets import get_preset
@@ -266,3 +267,23 @@ def test_schedule_sends_the_dry_run_requests_to_the_server(compiled, capsys):
                            "pipeline_root": PIPELINE_ROOT},
         "trigger": {"cron_schedule": {"cron": "0 30 2 * * MON-FRI"}},
     }
+
+
+def test_every_class_path_and_run_fn_of_the_spec_imports_outside_the_checkout(job, tmp_path):
+    """What a component's container imports by name, read back from the compiled spec: every executor class
+    path and the Trainer's run_fn, in a new process started outside the checkout."""
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"].values()
+    paths = {c["args"][c["args"].index("--executor_class_path") + 1] for c in
+             (e["container"] for e in executors if "container" in e) if "--executor_class_path" in c["args"]}
+    paths.add(job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["run_fn"]
+              ["runtimeValue"]["constant"])
+    assert len([p for p in paths if p.startswith("tfx_nmt.")]) == 6
+    result = fresh_python(f"""
+        import importlib
+        for path in sorted({sorted(paths)!r}):
+            module, name = path.rsplit(".", 1)
+            assert callable(getattr(importlib.import_module(module), name)), path
+        print("imported")
+        """, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "imported"

@@ -155,7 +155,9 @@ def facts(_):
 def test_worker_processes_run_the_lean_entry_point(tmp_path, monkeypatch):
     """`direct_runner_args(2)` runs the DoFns in other processes started as `beam_worker_main`, where the
     modules hidden while the harness was imported (IPython, pandas...) are not imported but are importable,
-    the pipeline options reach the workers, and the workers run their `atexit` handlers when they end."""
+    the pipeline options reach the workers, and the workers run their `atexit` handlers when they end. The
+    workers start in this process's working directory: outside the checkout, as for a user of the wheel."""
+    monkeypatch.chdir(tmp_path)
     probe_dir, exit_dir = tmp_path / "probe", tmp_path / "exits"
     probe_dir.mkdir()
     exit_dir.mkdir()

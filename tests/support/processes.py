@@ -9,12 +9,13 @@ import textwrap
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def fresh_python(code: str, timeout: float = 600, env=None) -> subprocess.CompletedProcess:
-    """Runs `code` in a new Python process (the interpreter of this test run) and returns the result."""
+def fresh_python(code: str, timeout: float = 600, env=None, cwd=None) -> subprocess.CompletedProcess:
+    """Runs `code` in a new Python process (the interpreter of this test run), in the working directory
+    `cwd` (default: this process's), and returns the result."""
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
     environment.update(env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=environment)
+                          timeout=timeout, env=environment, cwd=cwd)
 
 
 def tree_hashes(directory):
