@@ -101,8 +101,9 @@ def TranslationEvaluator(
         blessing: output ModelBlessing with `blessed` (1/0) and `current_model_id`, plus a `BLESSED`
             or `NOT_BLESSED` file.
         baseline_model: the latest blessed model (from a Resolver); absent on a first run.
-        min_bleu: BLEU (the registry's primary metric) below this is never blessed; when not configured, RunConfig's default (0.0:
-            any BLEU that is a number) is applied and recorded in `metrics.json`.
+        min_bleu: BLEU (the registry's primary metric) below this is never blessed; when not
+            configured, RunConfig's default (0.0: any BLEU that is a number) is applied and recorded in
+            `metrics.json`.
         max_bleu_drop: largest BLEU drop below the baseline still blessed.
         batch_size: sentences per SavedModel call.
         split: the split to score.

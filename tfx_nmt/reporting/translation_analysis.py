@@ -1,6 +1,7 @@
 """Where a model translates well and where it does not, from the evaluator's hypotheses: the corpus score
-of a registered scorer (the primary one, BLEU, by default) per source-length bucket, and the best and worst sentences by sentence-level chrF (sacreBLEU, Post 2018,
-https://aclanthology.org/W18-6319; chrF: Popović 2015, https://aclanthology.org/W15-3049).
+of a registered scorer (by default the primary one, BLEU) per source-length bucket, and the best and
+worst sentences by sentence-level chrF (sacreBLEU, Post 2018, https://aclanthology.org/W18-6319; chrF:
+Popović 2015, https://aclanthology.org/W15-3049).
 """
 from __future__ import annotations
 
