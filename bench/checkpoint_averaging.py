@@ -21,7 +21,7 @@ import tensorflow as tf
 from machine import machine_line
 
 from tfx_nmt.components.translation_evaluator import read_pairs
-from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
+from tfx_nmt.scoring.translation_metrics import comparable_bleu, corpus_bleu
 from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.restore import read_summary, restore_run_model
@@ -73,11 +73,11 @@ def main():
         chosen = kept[-n:]
         average_checkpoints(model, [path for _, path in chosen], scratch)
         hypotheses = translations(module, sources, args.batch_size or config.decode_batch_size, args.beam)
-        scores = corpus_scores(hypotheses, references)
+        scores = corpus_bleu(hypotheses, references)
         lowercase_bleu = comparable_bleu(hypotheses, references, config.target)
         steps = ", ".join(str(step) for step, _ in chosen)
-        print(f"{n:>2d}  {steps:32s} {scores.bleu:>6.2f} {lowercase_bleu:>11.2f}", flush=True)
-    print(f"BLEU: cased sacreBLEU, {scores.bleu_signature}; BLEU lc tok: lowercased, punctuation-normalized, "
+        print(f"{n:>2d}  {steps:32s} {scores.score:>6.2f} {lowercase_bleu:>11.2f}", flush=True)
+    print(f"BLEU: cased sacreBLEU, {scores.signature}; BLEU lc tok: lowercased, punctuation-normalized, "
           "Moses-tokenized (BENCHMARKS.md, BLEU procedures)", flush=True)
 
 

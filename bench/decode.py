@@ -27,7 +27,7 @@ from machine import machine_line
 from train_throughput import write_tokenized
 
 from tfx_nmt.components import corpus
-from tfx_nmt.components.translation_metrics import corpus_scores
+from tfx_nmt.scoring.translation_metrics import corpus_bleu
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
@@ -133,7 +133,7 @@ def main():
                 function = module.serve if search == "beam" else module.translate_greedy
                 result = measure(function, sources[:count], batch_size, encoder)
                 results[search, batch_size, use_cache] = result
-                bleu = corpus_scores(result["translations"], references[:count]).bleu
+                bleu = corpus_bleu(result["translations"], references[:count]).score
                 same = "" if use_cache else \
                     str(result["translations"] == results[search, batch_size, True]["translations"])
                 latency = (f"{result['p50_ms']:>8.1f} {result['p95_ms']:>8.1f}" if batch_size == 1

@@ -31,7 +31,7 @@ from machine import machine_line
 from train_throughput import cleaned_train_pairs, naive_dataset, parse_overrides, write_ids, write_tokenized
 
 from tfx_nmt.components import corpus
-from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
+from tfx_nmt.scoring.translation_metrics import comparable_bleu, corpus_bleu
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
@@ -97,10 +97,10 @@ def train_and_score(config, naive: bool, path: str, proto: bytes, train_seconds:
                                      source_tokenizer_model=source_proto)
 
     hypotheses = translations(module, sources, config.decode_batch_size, beam=False)
-    scores = corpus_scores(hypotheses, references)
+    scores = corpus_bleu(hypotheses, references)
     return {"steps": int(model.optimizer.iterations.numpy()), "seconds": monitor.train_seconds,
-            "bleu": scores.bleu, "bleu_lc_tok": comparable_bleu(hypotheses, references, config.target),
-            "signature": scores.bleu_signature}
+            "bleu": scores.score, "bleu_lc_tok": comparable_bleu(hypotheses, references, config.target),
+            "signature": scores.signature}
 
 
 def main():

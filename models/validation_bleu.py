@@ -11,8 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components import translation_metrics
 from tfx_nmt.models import decoding
+from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.text.subword import PAD_ID, SubwordEncoder
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ def read_validation_pairs(file_patterns: Sequence[str], count: int,
 
 class ValidationBleu(keras.callbacks.Callback):
     """Adds `val_bleu` to each epoch's logs (TensorBoard writes it as `validation/epoch_bleu`): corpus
-    BLEU (sacreBLEU, as `translation_metrics.corpus_scores`) of greedy translations of fixed validation
-    pairs, decoded as the serving model decodes (`decoding.greedy_decode`, same output length cap).
+    BLEU (`tfx_nmt.scoring.translation_metrics.corpus_bleu`, the function behind the evaluator's BLEU
+    scorer) of greedy translations of fixed validation pairs, decoded as the serving model decodes
+    (`decoding.greedy_decode`, same output length cap).
 
     Place it after `TrainingMonitor` in the callback list, so that its decoding time is not counted as
     training time.
@@ -92,7 +93,7 @@ class ValidationBleu(keras.callbacks.Callback):
         return [self._encoder.decode(row) for row in output_ids]
 
     def on_epoch_end(self, epoch, logs=None):
-        bleu = translation_metrics.corpus_scores(self.translations(), self.references).bleu
+        bleu = translation_metrics.corpus_bleu(self.translations(), self.references).score
         if logs is not None:
             logs["val_bleu"] = bleu
         log.info("Trainer: validation BLEU %.2f on %d sentences (greedy)", bleu, len(self.references))

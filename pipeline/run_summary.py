@@ -17,6 +17,7 @@ import tempfile
 from typing import Dict, List, Tuple
 
 from tfx_nmt.config import RunConfig
+from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
 _CACHED_STATE = 5  # metadata_store_pb2.Execution.CACHED
 
@@ -62,8 +63,12 @@ def _finite_or_none(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
-def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str) -> Dict:
+def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
+                      scorers: ScorerRegistry = SCORERS) -> Dict:
     """Reads the latest run of `pipeline_name` from the SQLite ML Metadata store at `metadata_path`.
+
+    Every metric of `scorers.metrics()` is a key; `sacrebleu_signature` and `baseline_<name>` are the
+    primary scorer's.
 
     Raises:
         LookupError: when the store holds no run of the pipeline.
@@ -93,7 +98,7 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str)
         "preset": config.preset,
         "language_pair": f"{config.source}-{config.target}",
         "pipeline_run_id": run.name,
-        "bleu": None, "chrf": None, "perplexity": None, "sacrebleu_signature": None,
+        **{metric.name: None for metric in scorers.metrics()}, "sacrebleu_signature": None,
         "blessed": False, "blessing_reason": None, "pushed_model_dir": None,
         "train_target_tokens_per_sec": None, "train_steps": None,
         "num_examples": {},
@@ -116,16 +121,13 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str)
     evaluation = outputs.get("TranslationEvaluator", {}).get("evaluation")
     if evaluation:
         metrics = _read_json(os.path.join(evaluation[0].uri, "metrics.json"))
-        candidate = metrics["candidate"]
+        candidate, primary = metrics["candidate"], scorers.primary
+        summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
         summary.update({
-            "bleu": _finite_or_none(candidate["bleu"]),
-            "chrf": _finite_or_none(candidate["chrf"]),
-            "perplexity": _finite_or_none(candidate["perplexity"]),
-            "bleu_lowercase_tokenized": _finite_or_none(candidate.get("bleu_lowercase_tokenized")),
-            "sacrebleu_signature": candidate["bleu_signature"],
+            "sacrebleu_signature": candidate[primary.signature_key],
             "blessed": bool(metrics["decision"]["blessed"]),
             "blessing_reason": metrics["decision"]["reason"],
-            "baseline_bleu": _finite_or_none((metrics.get("baseline") or {}).get("bleu")),
+            f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
         })
     pushed = outputs.get("Pusher", {}).get("pushed_model")
     if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
@@ -154,18 +156,16 @@ def write_json_atomically(value, path: str) -> None:
     write_text_atomically(json.dumps(value, indent=2, sort_keys=True) + "\n", path)
 
 
-def summary_rows(summary: Dict) -> List[Tuple[str, str]]:
-    """(name, value) rows of the run's outcome and timings, for the console table and the HTML report."""
+def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple[str, str]]:
+    """(name, value) rows of the run's outcome and timings, for the console table and the HTML report;
+    one row per metric of `scorers.metrics()`."""
     def number(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
     rows = [
         ("preset", summary["preset"]),
         ("language pair", summary["language_pair"]),
-        ("BLEU", number(summary["bleu"], ".2f")),
-        ("BLEU lc tok", number(summary.get("bleu_lowercase_tokenized"), ".2f")),
-        ("chrF", number(summary["chrf"], ".2f")),
-        ("perplexity", number(summary["perplexity"], ".2f")),
+        *((metric.label, number(summary.get(metric.name), metric.fmt)) for metric in scorers.metrics()),
         ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
         ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
         ("pushed to", summary["pushed_model_dir"] or "not pushed"),

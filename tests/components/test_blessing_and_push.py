@@ -17,8 +17,10 @@ from echo_model import save_echo_model
 from processes import tree_hashes
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
 from tfx_nmt.components.examples_io import make_pair_example, split_uri
-from tfx_nmt.components.translation_evaluator import TranslationEvaluator
+from tfx_nmt.components.translation_evaluator import TranslationEvaluator, evaluate_model
 from tfx_nmt.config import RunConfig
+from tfx_nmt.pipeline.run_summary import summary_rows
+from tfx_nmt.scoring.scorers import SCORERS, Scored, Scorer
 
 REFS = ["the cat sat on the mat", "a dog ran in the park", "we like green tea very much"]
 HYPS = ["the cat sat on the mat", "zebras eat blue hay every morning", "birds fly over tall dark hills"]
@@ -87,6 +89,13 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
         assert f.read().splitlines() == HYPS
     # Perplexity of the echo model: every token has log-probability -1.
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)
+    # The keys of metrics.json (DESIGN.md, Contracts), those of the registry's scorers among them.
+    assert set(metrics) == {"candidate", "baseline", "decision", "thresholds", "split"}
+    assert set(metrics["candidate"]) == {
+        "bleu", "chrf", "bleu_signature", "chrf_signature", "bleu_precisions", "brevity_penalty", "num_scored",
+        "num_empty_references", "perplexity", "bleu_lowercase_tokenized", "reference_tokens", "num_sentences",
+        "translate_seconds"}
+    assert metrics["candidate"]["reference_tokens"] == 21  # 18 words and 3 EOS.
 
     serving_dir, pushed_model = _push(tmp_path, echo_model, blessing)
     [version] = os.listdir(serving_dir)  # No staging directory left beside it.
@@ -161,7 +170,6 @@ def test_push_failing_half_way_leaves_no_version_directory(tmp_path):
 def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     import sacrebleu
 
-    from tfx_nmt.components.translation_evaluator import evaluate_model
     from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
     from tfx_nmt.models.transformer import TransformerTranslator
     from tfx_nmt.text.subword import SubwordEncoder
@@ -177,3 +185,23 @@ def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     assert any(h.strip() for h in hypotheses)
     assert not any("\u2581" in h for h in hypotheses), hypotheses
     assert metrics["bleu"] == sacrebleu.corpus_bleu(hypotheses, [references]).score
+
+
+def test_a_registered_scorer_reaches_the_evaluators_metrics_and_the_summary_rows(echo_model):
+    def word_ratio(hypotheses, references, language):
+        return Scored(sum(len(h.split()) for h in hypotheses) / sum(len(r.split()) for r in references),
+                      signature=f"words|lang:{language}")
+
+    scorers = SCORERS.with_scorer(Scorer(name="word_ratio", label="words hyp/ref", score=word_ratio, fmt=".3f"))
+    metrics, hypotheses = evaluate_model(os.path.join(echo_model.uri, "Format-Serving"), HYPS, REFS,
+                                         batch_size=2, target_language="de", scorers=scorers)
+    assert hypotheses == HYPS
+    assert metrics["word_ratio"] == pytest.approx(1.0) and metrics["word_ratio_signature"] == "words|lang:de"
+    assert round(metrics["bleu"], 2) == 33.33  # The registry's own scorers as before.
+    summary = {"preset": "smoke", "language_pair": "en-de", "sacrebleu_signature": metrics["bleu_signature"],
+               "blessed": True, "blessing_reason": "r", "pushed_model_dir": None, "train_steps": None,
+               "train_target_tokens_per_sec": None, "num_examples": {}, "component_seconds": {},
+               "cached_components": [], **{m.name: metrics[m.name] for m in scorers.metrics()}}
+    rows = summary_rows(summary, scorers)
+    assert rows[2:8] == [("BLEU", "33.33"), ("BLEU lc tok", "33.33"), ("chrF", f"{metrics['chrf']:.2f}"),
+                         ("words hyp/ref", "1.000"), ("perplexity", "2.72"), ("sacreBLEU", metrics["bleu_signature"])]

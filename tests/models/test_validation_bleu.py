@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components import translation_metrics
 from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
+from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.text import subword
 
 
@@ -58,4 +58,4 @@ def test_validation_bleu_scores_the_serving_models_greedy_translations(spm_model
     assert all(expected), expected
     logs = {}
     callback.on_epoch_end(0, logs)
-    assert logs["val_bleu"] == translation_metrics.corpus_scores(expected, references).bleu
+    assert logs["val_bleu"] == translation_metrics.corpus_bleu(expected, references).score

@@ -96,10 +96,10 @@ def test_report_tables_hold_the_run(report, smoke_run, run_artifacts):
     assert buckets[0] == ["source words", "sentences", "BLEU"]
     assert [row[0] for row in buckets[1:]] == ["1-10", "11-20", "21-30", "31+"]
     assert sum(int(row[1]) for row in buckets[1:]) == test_pairs
-    expected = translation_analysis.bleu_by_length_bucket(
-        run_artifacts.sources, run_artifacts.references, run_artifacts.hypotheses)
+    expected = translation_analysis.scores_by_length_bucket(
+        run_artifacts.sources, run_artifacts.references, run_artifacts.hypotheses, "de")
     assert [(row[1], row[2]) for row in buckets[1:]] == [
-        (str(b.num_sentences), "n/a" if math.isnan(b.bleu) else f"{b.bleu:.2f}") for b in expected]
+        (str(b.num_sentences), "n/a" if math.isnan(b.score) else f"{b.score:.2f}") for b in expected]
 
     best, worst = page.tables["best-samples"], page.tables["worst-samples"]
     assert best[0] == worst[0] == ["#", "chrF", "source", "reference", "translation"]

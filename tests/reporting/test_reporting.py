@@ -38,16 +38,16 @@ def test_bleu_by_length_bucket():
     references[1] = ""  # Counted in its bucket, not scored.
     hypotheses = list(references)
     hypotheses[3] = hypotheses[4] = "nothing in common here"  # Bucket 11-20 scores 0.
-    scores = translation_analysis.bleu_by_length_bucket(sources, references, hypotheses)
+    scores = translation_analysis.scores_by_length_bucket(sources, references, hypotheses, "en")
     assert [(s.label, s.num_sentences, s.num_scored) for s in scores] == [
         ("1-10", 3, 2), ("11-20", 2, 2), ("21-30", 0, 0), ("31+", 2, 2)]
-    assert scores[0].bleu == pytest.approx(100.0)
-    assert scores[1].bleu == 0.0
-    assert math.isnan(scores[2].bleu)
-    assert scores[3].bleu == pytest.approx(100.0)
+    assert scores[0].score == pytest.approx(100.0)
+    assert scores[1].score == 0.0
+    assert math.isnan(scores[2].score)
+    assert scores[3].score == pytest.approx(100.0)
     assert sum(s.num_sentences for s in scores) == len(sources)
     with pytest.raises(ValueError, match="3 sources, 2 references and 3 hypotheses"):
-        translation_analysis.bleu_by_length_bucket(["a"] * 3, ["a"] * 2, ["a"] * 3)
+        translation_analysis.scores_by_length_bucket(["a"] * 3, ["a"] * 2, ["a"] * 3, "en")
 
 
 def test_best_and_worst_by_sentence_chrf():

@@ -1,6 +1,7 @@
 """`tfx-nmt translate` and its clients against the pushed smoke model: in process, and through servers on
 127.0.0.1 that follow TF Serving's REST and gRPC protocols (see tf_serving_protocol.py for why these are
 not the real model server)."""
+import logging
 import os
 import socket
 import subprocess
@@ -9,9 +10,10 @@ import urllib.request
 
 import pytest
 
+from echo_model import save_echo_model
 from processes import REPO
 from tf_serving_protocol import ServedModel, start_grpc_server, start_rest_server
-from tfx_nmt.serving.clients import GrpcClient, RestClient, ServingError, translate_all
+from tfx_nmt.serving.clients import GrpcClient, RestClient, SavedModelClient, ServingError, translate_all
 
 SENTENCES = ["A man in a red shirt.", "Two dogs play in the snow.", "", "A girl is reading a book on a bench.",
              "hello 😀 world"]
@@ -83,6 +85,19 @@ def test_translate_all_keeps_input_order_across_batches(expected, rest_url):
     client = RestClient(rest_url, "translator")
     translations, scores = translate_all(client.translate, SENTENCES, batch_size=2)
     assert translations == expected["serving_default"][0]
+
+
+def test_saved_model_client_logs_progress_and_scores_references(tmp_path, caplog):
+    client = SavedModelClient(save_echo_model(str(tmp_path / "echo")))  # Translates a text into itself.
+    with caplog.at_level(logging.INFO, logger="tfx_nmt.serving.clients"):
+        translations, _ = translate_all(client.translate, ["b c", "a", "d e f"], batch_size=2, log_every_seconds=0.0)
+    assert translations == ["b c", "a", "d e f"]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "Translated 2 of 3 sentences", "Translated 3 of 3 sentences"]
+    # The echo model's `score` signature: one token per target word plus EOS, each of log-probability -1.
+    assert client.log_likelihood(["x", "y"], ["a b", "c"], batch_size=1) == (-5.0, 5)
+    with pytest.raises(ValueError, match="2 sources for 1 targets"):
+        client.log_likelihood(["x", "y"], ["a"], batch_size=1)
 
 
 def _translate_cli(*args, stdin=None):

@@ -14,6 +14,7 @@ from typing import Dict
 
 from tfx_nmt.pipeline.run_summary import write_text_atomically
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
+from tfx_nmt.scoring.scorers import SCORERS
 
 MODEL_CARD_FILE = "model_card.md"
 ASSETS_EXTRA_DIR = "assets.extra"
@@ -42,8 +43,12 @@ def render_model_card(run: RunArtifacts) -> str:
     data_rows = "\n".join(
         f"| {split} | {examples[split]['before_cleaning']} | {examples[split]['after_cleaning']} |"
         for split in ordered_splits(examples))
-    baseline_line = (f"- Baseline (the previously blessed model) on the same sentences: BLEU "
-                     f"{_number(baseline['bleu'])}, chrF {_number(baseline['chrf'])}."
+    scorers = [s for s in SCORERS.values() if s.headline]
+    score_lines = "\n".join(
+        f"- {s.label} {_number(candidate[s.name], s.fmt)}"
+        + (f" (`{candidate[s.signature_key]}`)" if s.signature_key else "") for s in scorers)
+    baseline_line = ("- Baseline (the previously blessed model) on the same sentences: "
+                     + ", ".join(f"{s.label} {_number(baseline[s.name], s.fmt)}" for s in scorers) + "."
                      if baseline else "- No baseline: this is the first blessed model of the pipeline.")
     return f"""# Model card: {config['model_name']} ({source} to {target}), version {version}
 
@@ -74,8 +79,7 @@ duplicates dropped; the test split is never filtered):
 
 ## Metrics
 On the {run.metrics['split']} split ({candidate['num_sentences']} sentences), detokenized, cased:
-- BLEU {_number(candidate['bleu'])} (`{candidate['bleu_signature']}`)
-- chrF {_number(candidate['chrf'])} (`{candidate['chrf_signature']}`)
+{score_lines}
 - Perplexity of the references {_number(candidate['perplexity'])} (per target token, EOS included).
 {baseline_line}
 - Blessing: {'blessed' if summary['blessed'] else 'not blessed'} ({summary['blessing_reason']}).

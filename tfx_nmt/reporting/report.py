@@ -18,6 +18,7 @@ from tfx_nmt.components.cleaning import DROP_REASONS
 from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
+from tfx_nmt.scoring.scorers import SCORERS
 from tfx_nmt.text.display import shorten
 
 REPORT_FILE = "report.html"
@@ -97,36 +98,41 @@ def _training_section(run: RunArtifacts) -> str:
 
 def _metrics_section(run: RunArtifacts) -> str:
     candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
-    names = (("BLEU", "bleu"), ("chrF", "chrf"), ("perplexity", "perplexity"))
+    metrics = SCORERS.metrics(headline_only=True)
     if baseline:
-        rows = [(label, _number(candidate[key]), _number(baseline[key]),
-                 _number(candidate[key] - baseline[key], "+.2f")) for label, key in names]
+        rows = [(m.label, _number(candidate[m.name], m.fmt), _number(baseline[m.name], m.fmt),
+                 _number(candidate[m.name] - baseline[m.name], "+" + m.fmt)) for m in metrics]
         table = _table("metrics", ("metric", "this model", "baseline (latest blessed)", "difference"), rows,
                        (1, 2, 3))
         comparison = "Compared with the baseline, the latest blessed model, on the same sentences."
     else:
         table = _table("metrics", ("metric", "this model"),
-                       [(label, _number(candidate[key])) for label, key in names], (1,))
+                       [(m.label, _number(candidate[m.name], m.fmt)) for m in metrics], (1,))
         comparison = "No baseline: no model of this pipeline had been blessed before this run."
-    thresholds = run.metrics["thresholds"]
+    thresholds, primary = run.metrics["thresholds"], SCORERS.primary
+    threshold, worse = ("&ge;", "below") if primary.higher_is_better else ("&le;", "above")
+    signatures = ", ".join(f"{_e(s.label)} <code>{_e(candidate[s.signature_key])}</code>"
+                           for s in SCORERS.values() if s.headline and s.signature_key)
     return (
         f'<h2>Test metrics ({_e(run.metrics["split"])} split, {candidate["num_sentences"]} sentences)</h2>'
-        f"<p>{comparison} Blessing needs BLEU &ge; {_number(thresholds['min_bleu'])} and at most "
-        f"{_number(thresholds['max_bleu_drop'])} below the baseline.</p>{table}"
-        f"<p>sacreBLEU signatures: BLEU <code>{_e(candidate['bleu_signature'])}</code>, chrF "
-        f"<code>{_e(candidate['chrf_signature'])}</code></p>")
+        f"<p>{comparison} Blessing needs {_e(primary.label)} {threshold} {_number(thresholds['min_bleu'])} and "
+        f"at most {_number(thresholds['max_bleu_drop'])} {worse} the baseline.</p>{table}"
+        f"<p>sacreBLEU signatures: {signatures}</p>")
 
 
 def _buckets_section(run: RunArtifacts) -> str:
-    buckets = translation_analysis.bleu_by_length_bucket(run.sources, run.references, run.hypotheses)
-    rows = [(b.label, b.num_sentences, _number(b.bleu)) for b in buckets]
-    chart = plots.bar_chart_png([b.label for b in buckets], [b.bleu for b in buckets],
-                                [f"{_number(b.bleu, '.1f')} (n={b.num_sentences})" for b in buckets],
-                                "BLEU by source length", "source length (words)", "BLEU")
-    return ("<h2>BLEU by source length</h2><p>Corpus BLEU of the test pairs in each bucket of source length "
-            "(whitespace-separated words).</p>"
-            f'<div class="charts">{_table("length-buckets", ("source words", "sentences", "BLEU"), rows, (1, 2))}'
-            f'{_image(chart, "BLEU by source length")}</div>')
+    scorer = SCORERS.primary
+    buckets = translation_analysis.scores_by_length_bucket(run.sources, run.references, run.hypotheses,
+                                                           run.summary["config"]["target"], scorer)
+    rows = [(b.label, b.num_sentences, _number(b.score, scorer.fmt)) for b in buckets]
+    title = f"{scorer.label} by source length"
+    chart = plots.bar_chart_png([b.label for b in buckets], [b.score for b in buckets],
+                                [f"{_number(b.score, '.1f')} (n={b.num_sentences})" for b in buckets],
+                                title, "source length (words)", scorer.label)
+    return (f"<h2>{_e(title)}</h2><p>Corpus {_e(scorer.label)} of the test pairs in each bucket of source "
+            "length (whitespace-separated words).</p>"
+            f'<div class="charts">{_table("length-buckets", ("source words", "sentences", scorer.label), rows, (1, 2))}'
+            f'{_image(chart, title)}</div>')
 
 
 def _samples_section(run: RunArtifacts) -> str:

@@ -1,6 +1,7 @@
-"""Where a model translates well and where it does not, from the evaluator's hypotheses: corpus BLEU per
-source-length bucket, and the best and worst sentences by sentence-level chrF (sacreBLEU, Post 2018,
-https://aclanthology.org/W18-6319; chrF: Popović 2015, https://aclanthology.org/W15-3049).
+"""Where a model translates well and where it does not, from the evaluator's hypotheses: the corpus score
+of a registered scorer (by default the primary one, BLEU) per source-length bucket, and the best and
+worst sentences by sentence-level chrF (sacreBLEU, Post 2018, https://aclanthology.org/W18-6319; chrF:
+Popović 2015, https://aclanthology.org/W15-3049).
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import sacrebleu
 
-from tfx_nmt.components import translation_metrics
+from tfx_nmt.scoring.scorers import SCORERS, Scorer
+from tfx_nmt.scoring.translation_metrics import scored_pairs
 
 # Source-length buckets in whitespace-separated words, (lowest, highest or None for no upper bound).
 LENGTH_BUCKETS: Tuple[Tuple[int, Optional[int]], ...] = ((1, 10), (11, 20), (21, 30), (31, None))
@@ -17,19 +19,19 @@ LENGTH_BUCKETS: Tuple[Tuple[int, Optional[int]], ...] = ((1, 10), (11, 20), (21,
 
 @dataclasses.dataclass(frozen=True)
 class BucketScore:
-    """Corpus BLEU of the test pairs whose source length falls in one bucket.
+    """The corpus score of the test pairs whose source length falls in one bucket.
 
     Attributes:
         label: `1-10`, `11-20`, `21-30` or `31+` (source words).
         num_sentences: pairs in the bucket (all of them, empty references included).
         num_scored: pairs scored (non-empty reference).
-        bleu: corpus BLEU (0-100) of the bucket; NaN when nothing was scored.
+        score: the scorer's corpus score of the bucket (BLEU: 0-100); NaN when nothing was scored.
     """
 
     label: str
     num_sentences: int
     num_scored: int
-    bleu: float
+    score: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,9 +64,10 @@ def _check_lengths(sources: Sequence[str], references: Sequence[str], hypotheses
                          "hypotheses: they must pair up one to one")
 
 
-def bleu_by_length_bucket(sources: Sequence[str], references: Sequence[str],
-                          hypotheses: Sequence[str]) -> List[BucketScore]:
-    """Corpus BLEU (cased, 13a, as `translation_metrics.corpus_scores`) per source-length bucket.
+def scores_by_length_bucket(sources: Sequence[str], references: Sequence[str], hypotheses: Sequence[str],
+                            language: str, scorer: Scorer = SCORERS.primary) -> List[BucketScore]:
+    """The corpus score of `scorer` (the evaluator's; `language` is the target language) per
+    source-length bucket.
 
     Every pair lands in exactly one bucket, so the `num_sentences` add up to `len(sources)`.
 
@@ -77,9 +80,10 @@ def bleu_by_length_bucket(sources: Sequence[str], references: Sequence[str],
         members[bucket_index(len(source.split()))].append(i)
     scores = []
     for (lowest, highest), indices in zip(LENGTH_BUCKETS, members):
-        corpus = translation_metrics.corpus_scores([hypotheses[i] for i in indices],
-                                                   [references[i] for i in indices])
-        scores.append(BucketScore(bucket_label(lowest, highest), len(indices), corpus.num_scored, corpus.bleu))
+        bucket_hypotheses, bucket_references = [hypotheses[i] for i in indices], [references[i] for i in indices]
+        scores.append(BucketScore(bucket_label(lowest, highest), len(indices),
+                                  len(scored_pairs(bucket_hypotheses, bucket_references)),
+                                  scorer.score(bucket_hypotheses, bucket_references, language).value))
     return scores
 
 

@@ -1,6 +1,7 @@
 """Translation clients with one interface: `translate(texts) -> (translations, scores)`.
 
-- `SavedModelClient`: the SavedModel loaded in this process (tensorflow and tensorflow_text only).
+- `SavedModelClient`: the SavedModel loaded in this process (tensorflow and tensorflow_text only); it also
+  gives the teacher-forced log-likelihood of references through the `score` signature (perplexity).
 - `RestClient`: a TF Serving model server's REST API, `POST /v1/models/<name>[/versions/<v>]:predict`
   with the row ("instances") request format; response `{"predictions": [{"translation", "score"}...]}`
   (https://www.tensorflow.org/tfx/serving/api_rest).
@@ -11,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import urllib.error
 import urllib.request
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
@@ -20,9 +23,12 @@ import numpy as np
 from tfx_nmt.errors import UserError
 
 DEFAULT_SIGNATURE = "serving_default"
+# Takes `source` and `target` text, returns each pair's `log_probability` and `num_tokens` (teacher forcing).
+SCORE_SIGNATURE = "score"
 # The signatures that take `text` and return `translation` and `score`: beam search and greedy decoding.
 TRANSLATION_SIGNATURES = (DEFAULT_SIGNATURE, "translate_greedy")
 Result = Tuple[List[str], List[float]]
+log = logging.getLogger(__name__)
 
 
 class ServingError(UserError, RuntimeError):
@@ -47,7 +53,7 @@ def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[np.
 
 
 def translate_all(translate: Callable[[List[str]], Result], texts: Sequence[str], batch_size: int,
-                  progress: bool = False) -> Result:
+                  progress: bool = False, log_every_seconds: Optional[float] = None) -> Result:
     """Translates `texts` with `translate` (a client's method) in length-sorted batches.
 
     Args:
@@ -55,6 +61,8 @@ def translate_all(translate: Callable[[List[str]], Result], texts: Sequence[str]
         texts: any number of sentences.
         batch_size: sentences per call.
         progress: show a tqdm progress bar (in sentences) on stderr.
+        log_every_seconds: when set, log the sentences done and the rate (INFO) at most this often, and
+            once at the end: the progress of a pipeline component, whose log is not a terminal.
 
     Returns:
         (translations, scores), in the order of `texts`.
@@ -62,12 +70,19 @@ def translate_all(translate: Callable[[List[str]], Result], texts: Sequence[str]
     from tqdm import tqdm
 
     translations, scores = [""] * len(texts), [0.0] * len(texts)
+    done, started, last_log = 0, time.time(), time.time()
     with tqdm(total=len(texts), unit="sent", disable=not progress) as bar:
         for indices in length_sorted_batches(texts, batch_size):
             batch_translations, batch_scores = translate([texts[i] for i in indices])
             for i, translation, score in zip(indices, batch_translations, batch_scores):
                 translations[i], scores[i] = translation, score
             bar.update(len(indices))
+            done += len(indices)
+            if log_every_seconds is not None and (time.time() - last_log > log_every_seconds
+                                                  or done == len(texts)):
+                log.info("Translated %d of %d sentences (%.1f sentences/s)", done, len(texts),
+                         done / max(time.time() - started, 1e-9))
+                last_log = time.time()
     return translations, scores
 
 
@@ -95,6 +110,31 @@ class SavedModelClient:
         outputs = self._function(text=self._tf.constant(texts, self._tf.string))
         return ([t.decode("utf-8") for t in outputs["translation"].numpy()],
                 [float(s) for s in outputs["score"].numpy()])
+
+    def log_likelihood(self, sources: Sequence[str], targets: Sequence[str], batch_size: int) -> Tuple[float, int]:
+        """The references' log-likelihood under teacher forcing, through the `score` signature, in
+        length-sorted batches of `batch_size` pairs.
+
+        Args:
+            sources, targets: detokenized text, pair by pair.
+
+        Returns:
+            (sum of the target tokens' log-probabilities in nats, summed in float64; number of target
+            tokens, EOS included): what perplexity is computed from.
+
+        Raises:
+            ValueError: when `sources` and `targets` differ in length, or `batch_size < 1`.
+        """
+        if len(sources) != len(targets):
+            raise ValueError(f"{len(sources)} sources for {len(targets)} targets: they must pair up one to one")
+        function = self._model.signatures[SCORE_SIGNATURE]
+        total, tokens = 0.0, 0
+        for indices in length_sorted_batches(sources, batch_size):
+            outputs = function(source=self._tf.constant([sources[i] for i in indices], self._tf.string),
+                               target=self._tf.constant([targets[i] for i in indices], self._tf.string))
+            total += float(np.sum(outputs["log_probability"].numpy().astype(np.float64)))
+            tokens += int(np.sum(outputs["num_tokens"].numpy()))
+        return total, tokens
 
 
 class RestClient:
