@@ -35,14 +35,13 @@ def cleaned_train_pairs(data_dir: str) -> List[Tuple[str, str]]:
     return [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
 
 
-def write_ids(path: str, pairs: List[Tuple[str, str]], source_encoder: subword.SubwordEncoder,
-              target_encoder: subword.SubwordEncoder) -> None:
+def write_ids(path: str, pairs: List[Tuple[str, str]], encoder: subword.SubwordEncoder) -> None:
     """Writes `pairs` as a GZIP TFRecord file of Examples with `source_ids` and `target_ids` (int64)."""
     with tf.io.TFRecordWriter(path, "GZIP") as writer:
         for s, t in pairs:
             example = tf.train.Example()
-            example.features.feature["source_ids"].int64_list.value.extend(source_encoder.encode(s))
-            example.features.feature["target_ids"].int64_list.value.extend(target_encoder.encode(t))
+            example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(s))
+            example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(t))
             writer.write(example.SerializeToString())
 
 
@@ -54,7 +53,7 @@ def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int):
     cleaned = cleaned_train_pairs(data_dir)
     proto = subword.train_sentencepiece((x for pair in cleaned for x in pair), vocabulary_size)
     encoder = subword.SubwordEncoder(proto)
-    write_ids(os.path.join(workdir, "train.gz"), cleaned, encoder, encoder)
+    write_ids(os.path.join(workdir, "train.gz"), cleaned, encoder)
     return encoder.vocabulary_size, proto
 
 
