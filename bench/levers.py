@@ -23,10 +23,10 @@ from typing import Tuple
 
 import keras
 from checkpoint_averaging import translations
+from corpora import read_corpus
 from machine import machine_line
 from train_throughput import naive_dataset, parse_overrides, write_tokenized
 
-from tfx_nmt.components import corpus
 from tfx_nmt.components.translation_metrics import comparable_bleu, corpus_scores
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
@@ -91,7 +91,7 @@ def main():
         parser.error("pass --data-dir or set TFX_NMT_DATA_DIR")
     print(machine_line(), flush=True)
     base = get_preset(args.preset)
-    pairs = corpus.read_corpus(args.data_dir, base.source, base.target, {})["test"]
+    pairs = read_corpus(args.data_dir, base.source, base.target, {})["test"]
     sources = [normalize(s) for s, _ in pairs]
     references = [normalize(t) for _, t in pairs]
     with tempfile.TemporaryDirectory() as workdir:

@@ -17,9 +17,9 @@ import time
 from typing import Dict, List, Tuple
 
 import tensorflow as tf
+from corpora import read_corpus
 from machine import machine_line
 
-from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import CleaningRules, clean_pair
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.input_pipeline import make_dataset, parse_tokenized
@@ -31,7 +31,7 @@ from tfx_nmt.text import subword
 def cleaned_train_pairs(data_dir: str) -> List[Tuple[str, str]]:
     """The Multi30k train split's (source, target) pairs that the TextCleaner keeps (no deduplication)."""
     rules = CleaningRules()
-    pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
+    pairs = read_corpus(data_dir, "en", "de", {})["train"]
     return [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
 
 
