@@ -4,7 +4,7 @@
 the serving signature's beam search, as the TranslationEvaluator scores) and scored.
 
 Reads from `<output-dir>`: the run's model, config and SentencePiece model
-(`tfx_nmt.models.restore.restore_run_model`), the Trainer's `training_stats.json` (`checkpoint_dir`) and
+(`finished_run.restore_run_model`), the Trainer's `training_stats.json` (`checkpoint_dir`) and
 the TextCleaner's test split (what the TranslationEvaluator scores). Prints, per
 N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of the translations
 (greedy: `translate_greedy`, so N = 1 is below the run's BLEU; `--beam`: `serving_default`, the run's
@@ -18,13 +18,13 @@ import os
 from typing import List
 
 import tensorflow as tf
+from finished_run import read_summary, restore_run_model
 from machine import machine_line
 
 from tfx_nmt.components.translation_evaluator import read_pairs
 from tfx_nmt.scoring.translation_metrics import comparable_bleu, corpus_bleu
 from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
 from tfx_nmt.models.export import TranslatorServingModule
-from tfx_nmt.models.restore import read_summary, restore_run_model
 from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.serving.clients import translate_all
 

@@ -26,9 +26,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
+from corpora import read_corpus
 from machine import machine_line
 
-from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
 from tfx_nmt.components.examples_io import (LINE_NUMBER, WritePairs, bytes_feature, iterate_examples, line_number,
                                             split_files)
@@ -100,7 +100,7 @@ def main():
     # Worker processes forward their start-up warnings through this logger, several lines per worker.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     print(machine_line(), flush=True)
-    pairs = corpus.read_corpus(args.data_dir, "en", "de", {})["train"]
+    pairs = read_corpus(args.data_dir, "en", "de", {})["train"]
     rules = CleaningRules()
     model_proto = subword.train_sentencepiece((x for pair in pairs for x in pair), args.vocabulary_size)
     encoder = subword.SubwordEncoder(model_proto)

@@ -23,15 +23,15 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from corpora import read_corpus
+from finished_run import restore_run_model
 from machine import machine_line
 from train_throughput import write_tokenized
 
-from tfx_nmt.components import corpus
 from tfx_nmt.scoring.translation_metrics import corpus_bleu
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.input_pipeline import make_dataset
-from tfx_nmt.models.restore import restore_run_model
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.serving.clients import length_sorted_batches
@@ -114,7 +114,7 @@ def main():
         config = get_preset(args.preset)
         model, proto = trained_model(config, args.data_dir, args.train_seconds, args.model_cache)
     encoder = subword.SubwordEncoder(proto)
-    pairs = corpus.read_corpus(args.data_dir, "en", "de", {"test": args.sentences})["test"]
+    pairs = read_corpus(args.data_dir, "en", "de", {"test": args.sentences})["test"]
     sources = [normalize(s) for s, _ in pairs]
     references = [normalize(t) for _, t in pairs]
     print(f"{len(sources)} test sentences, {config.d_model}-d {config.num_encoder_layers}+"

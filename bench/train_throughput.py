@@ -17,9 +17,9 @@ import time
 from typing import Dict, List, Tuple
 
 import tensorflow as tf
+from corpora import read_corpus
 from machine import machine_line
 
-from tfx_nmt.components import corpus
 from tfx_nmt.components.cleaning import CleaningRules, clean_pair
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.input_pipeline import make_dataset, parse_tokenized
@@ -31,18 +31,17 @@ from tfx_nmt.text import subword
 def cleaned_train_pairs(data_dir: str) -> List[Tuple[str, str]]:
     """The Multi30k train split's (source, target) pairs that the TextCleaner keeps (no deduplication)."""
     rules = CleaningRules()
-    pairs = corpus.read_corpus(data_dir, "en", "de", {})["train"]
+    pairs = read_corpus(data_dir, "en", "de", {})["train"]
     return [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
 
 
-def write_ids(path: str, pairs: List[Tuple[str, str]], source_encoder: subword.SubwordEncoder,
-              target_encoder: subword.SubwordEncoder) -> None:
+def write_ids(path: str, pairs: List[Tuple[str, str]], encoder: subword.SubwordEncoder) -> None:
     """Writes `pairs` as a GZIP TFRecord file of Examples with `source_ids` and `target_ids` (int64)."""
     with tf.io.TFRecordWriter(path, "GZIP") as writer:
         for s, t in pairs:
             example = tf.train.Example()
-            example.features.feature["source_ids"].int64_list.value.extend(source_encoder.encode(s))
-            example.features.feature["target_ids"].int64_list.value.extend(target_encoder.encode(t))
+            example.features.feature["source_ids"].int64_list.value.extend(encoder.encode(s))
+            example.features.feature["target_ids"].int64_list.value.extend(encoder.encode(t))
             writer.write(example.SerializeToString())
 
 
@@ -54,7 +53,7 @@ def write_tokenized(data_dir: str, workdir: str, vocabulary_size: int):
     cleaned = cleaned_train_pairs(data_dir)
     proto = subword.train_sentencepiece((x for pair in cleaned for x in pair), vocabulary_size)
     encoder = subword.SubwordEncoder(proto)
-    write_ids(os.path.join(workdir, "train.gz"), cleaned, encoder, encoder)
+    write_ids(os.path.join(workdir, "train.gz"), cleaned, encoder)
     return encoder.vocabulary_size, proto
 
 

@@ -302,14 +302,3 @@ def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
     raise CorpusError(f"{files}: {lines} dropped from the {split} split{limit} ({reasons}); it needs at least "
                       f"one pair: fix the files")
 
-
-def read_corpus(
-    data_dir: str, source: str, target: str, max_pairs: Dict[str, int]
-) -> Dict[str, Sequence[Tuple[str, str]]]:
-    """The (source, target) pairs of every split, in file order; see `read_corpus_splits`.
-
-    Raises:
-        CorpusError: as `read_corpus_splits`, for any bad line.
-    """
-    return {split: [(s, t) for _, s, t in entry.pairs]
-            for split, entry in read_corpus_splits(data_dir, source, target, max_pairs).items()}

@@ -161,17 +161,6 @@ def pair_examples(pairs: Sequence[Tuple[int, str, str]]) -> List[bytes]:
     ], ["source", "target", LINE_NUMBER]))
 
 
-def make_pair_example(line_number: int, source: str, target: str) -> bytes:
-    """One pair as a serialized tf.Example (see `pair_examples`, faster for many pairs)."""
-    return pair_examples([(line_number, source, target)])[0]
-
-
-def make_text_example(features: Dict[str, str]) -> bytes:
-    """Serializes {name: text} as a tf.train.Example of single-valued UTF-8 bytes features."""
-    return encode_examples(pa.RecordBatch.from_arrays([_text_column([text]) for text in features.values()],
-                                                      list(features)))[0]
-
-
 class WritePairs(beam.PTransform):
     """Writes (line number, source, target) tuples held in memory as one split of an Examples artifact
     (`pair_examples`).

@@ -10,6 +10,8 @@ from typing import Dict, Optional
 import keras
 import tensorflow as tf
 
+from tfx_nmt.text.display import format_duration
+
 log = logging.getLogger(__name__)
 
 # In a checkpoint directory: {step: training time}, see `TrainingMonitor`.
@@ -101,16 +103,6 @@ def _record_training_time(checkpoint_dir: str, step: int, record: Dict[str, floa
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         json.dump(records, f, indent=2, sort_keys=True)
     tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
-
-
-def format_duration(seconds: float) -> str:
-    """`1h 02m`, `4m 05s` or `17s`, for progress lines."""
-    seconds = int(round(max(seconds, 0.0)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
 class TrainingMonitor(keras.callbacks.Callback):

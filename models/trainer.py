@@ -15,6 +15,7 @@ directory that they delete: saving may run collective ops, so every worker must 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -45,26 +46,12 @@ STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
 
 
-def build_model(config: RunConfig, vocabulary_size: int,
-                source_vocabulary_size: Optional[int] = None) -> TransformerTranslator:
-    """A built TransformerTranslator of `config`'s shape (variables created in the current strategy scope):
-    one joint vocabulary of `vocabulary_size` ids, or with `source_vocabulary_size` separate source and
-    target vocabularies (`TransformerTranslator`)."""
-    model = TransformerTranslator(
-        vocabulary_size=vocabulary_size,
-        d_model=config.d_model,
-        num_encoder_layers=config.num_encoder_layers,
-        num_decoder_layers=config.num_decoder_layers,
-        num_heads=config.num_heads,
-        ff_dim=config.ff_dim,
-        dropout=config.dropout,
-        max_source_length=config.max_source_length,
-        max_target_length=config.max_target_length,
-        normalize_first=config.normalize_first,
-        label_smoothing=config.label_smoothing,
-        tie_embeddings=config.tie_embeddings,
-        source_vocabulary_size=source_vocabulary_size,
-    )
+def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
+    """A built TransformerTranslator of `config.model_config()`'s shape with `config.label_smoothing`
+    (variables created in the current strategy scope), over the tokenizer's joint vocabulary of
+    `vocabulary_size` ids."""
+    shape = dataclasses.replace(config.model_config(), vocabulary_size=vocabulary_size)
+    model = TransformerTranslator(**dataclasses.asdict(shape), label_smoothing=config.label_smoothing)
     model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 5]])})
     return model
 

@@ -4,13 +4,14 @@ Reference: Vaswani et al. 2017, "Attention Is All You Need", https://arxiv.org/a
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Optional
 
 import keras
 import keras_hub
 import tensorflow as tf
 
+from tfx_nmt.config import ModelConfig
 from tfx_nmt.text.subword import PAD_ID
 
 
@@ -70,7 +71,7 @@ def label_smoothed_nll(labels, logits, label_smoothing: float):
 @keras.saving.register_keras_serializable(package="tfx_nmt")
 class TransformerTranslator(keras.Model):
     """Encoder-decoder Transformer with a shared source/target embedding, by default tied to the output
-    projection; or, with `source_vocabulary_size`, a source vocabulary and embedding of its own.
+    projection.
 
     Token embeddings are scaled by sqrt(d_model) and added to sinusoidal position encodings
     (`keras_hub.layers.SinePositionEncoding`); the encoder is a stack of
@@ -79,10 +80,13 @@ class TransformerTranslator(keras.Model):
     (`keras_hub.layers.ReversibleEmbedding`, Press & Wolf 2017, https://arxiv.org/abs/1608.05859), or,
     with `tie_embeddings=False`, times a separate `[d_model, vocabulary_size]` matrix of the same layer.
 
-    Vocabularies: by default one joint subword vocabulary of `vocabulary_size` ids serves both sides and
-    one embedding embeds source and target tokens (Press & Wolf 2017, section 4). With
-    `source_vocabulary_size` set, source ids index a separate `[source_vocabulary_size, d_model]`
-    embedding (`keras.layers.Embedding`) and `vocabulary_size` is the target vocabulary's size.
+    Vocabulary: one joint subword vocabulary of `vocabulary_size` ids serves both sides and one embedding
+    embeds source and target tokens (Press & Wolf 2017, section 4).
+
+    Arguments: the fields of `tfx_nmt.config.ModelConfig` (which says what each is; the shape arguments
+    have no default, the others default to the RunConfig's), and `label_smoothing` of the training loss;
+    `get_config()` returns all of them, so `from_config` rebuilds the model. A `ModelConfig` gives the
+    model as `TransformerTranslator(**dataclasses.asdict(model_config), label_smoothing=...)`.
 
     Masking: ids equal to PAD_ID (0) are padding. The encoder's self-attention and the decoder's
     cross-attention ignore padded source positions; the decoder's self-attention ignores padded target
@@ -112,18 +116,17 @@ class TransformerTranslator(keras.Model):
     def __init__(
         self,
         vocabulary_size: int,
-        d_model: int = 256,
-        num_encoder_layers: int = 3,
-        num_decoder_layers: int = 3,
-        num_heads: int = 4,
-        ff_dim: int = 1024,
+        d_model: int,
+        num_encoder_layers: int,
+        num_decoder_layers: int,
+        num_heads: int,
+        ff_dim: int,
         dropout: float = 0.1,
         max_source_length: int = 128,
         max_target_length: int = 128,
         normalize_first: bool = True,
-        label_smoothing: float = 0.1,
         tie_embeddings: bool = True,
-        source_vocabulary_size: Optional[int] = None,
+        label_smoothing: float = 0.1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -137,18 +140,13 @@ class TransformerTranslator(keras.Model):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.normalize_first = normalize_first
-        self.label_smoothing = label_smoothing
         self.tie_embeddings = tie_embeddings
-        self.source_vocabulary_size = source_vocabulary_size
+        self.label_smoothing = label_smoothing
 
         self.token_embedding = keras_hub.layers.ReversibleEmbedding(
             vocabulary_size, d_model, tie_weights=tie_embeddings,
             embeddings_initializer=keras.initializers.RandomNormal(stddev=d_model ** -0.5),
             name="token_embedding")
-        self.source_embedding = None if source_vocabulary_size is None else keras.layers.Embedding(
-            source_vocabulary_size, d_model,
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=d_model ** -0.5),
-            name="source_embedding")
         self.position_encoding = keras_hub.layers.SinePositionEncoding(name="position_encoding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_layers = [
@@ -169,19 +167,16 @@ class TransformerTranslator(keras.Model):
         self.loss_sum_tracker = keras.metrics.Sum(name="loss_sum")
         self.token_tracker = keras.metrics.Sum(name="target_tokens")
 
-    def embed(self, token_ids, start_index=0, training=None, source=False):
-        """Scaled token embedding plus position encoding: `[B, L]` int -> `[B, L, d_model]` float.
-
-        `source=True` embeds source ids (with the source embedding when the vocabularies are separate)."""
-        embedding = self.source_embedding if source and self.source_embedding is not None else self.token_embedding
-        x = embedding(token_ids) * math.sqrt(self.d_model)
+    def embed(self, token_ids, start_index=0, training=None):
+        """Scaled token embedding plus position encoding: `[B, L]` int -> `[B, L, d_model]` float."""
+        x = self.token_embedding(token_ids) * math.sqrt(self.d_model)
         x = x + self.position_encoding(x, start_index=start_index)
         return self.embedding_dropout(x, training=training)
 
     def encode(self, source_ids, training=None):
         """Source ids `[B, S]` -> (encoder output `[B, S, d_model]`, source padding mask `[B, S]` bool)."""
         padding_mask = tf.not_equal(source_ids, PAD_ID)
-        x = self.embed(source_ids, training=training, source=True)
+        x = self.embed(source_ids, training=training)
         for layer in self.encoder_layers:
             x = layer(x, padding_mask=padding_mask, training=training)
         if self.encoder_norm is not None:
@@ -259,19 +254,6 @@ class TransformerTranslator(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "vocabulary_size": self.vocabulary_size,
-            "d_model": self.d_model,
-            "num_encoder_layers": self.num_encoder_layers,
-            "num_decoder_layers": self.num_decoder_layers,
-            "num_heads": self.num_heads,
-            "ff_dim": self.ff_dim,
-            "dropout": self.dropout,
-            "max_source_length": self.max_source_length,
-            "max_target_length": self.max_target_length,
-            "normalize_first": self.normalize_first,
-            "label_smoothing": self.label_smoothing,
-            "tie_embeddings": self.tie_embeddings,
-            "source_vocabulary_size": self.source_vocabulary_size,
-        })
+        config.update({field.name: getattr(self, field.name) for field in dataclasses.fields(ModelConfig)})
+        config["label_smoothing"] = self.label_smoothing
         return config

@@ -25,14 +25,18 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from tfx_nmt.config import ModelConfig
+from tfx_nmt.config import ModelConfig, RunConfig
 
 CHECKPOINT_DIR = "Format-Checkpoint"
 CHECKPOINT_PREFIX = "ckpt"
 STATE_FILE = "model_state.json"
-# The ModelConfig fields that decide the variables' shapes (the vocabulary is the tokenizer's).
-SHAPE_FIELDS = ("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
-                "normalize_first", "tie_embeddings")
+# The ModelConfig fields a base model need not share: dropout is a rate and the maximum lengths only filter
+# training pairs and cap decoding (the position encoding is sinusoidal, without variables), so none of them
+# changes a variable; the vocabulary size does, but it is the tokenizer's, which the tokenizer's SHA-256
+# compares. Every other field decides the variables' shapes, a field added later too (so that a new knob
+# refuses a warm start rather than failing to restore the checkpoint).
+_FREE_FIELDS = ("vocabulary_size", "dropout", "max_source_length", "max_target_length")
+SHAPE_FIELDS = tuple(field.name for field in dataclasses.fields(ModelConfig) if field.name not in _FREE_FIELDS)
 log = logging.getLogger(__name__)
 
 
@@ -116,7 +120,7 @@ def plan_warm_start(base_model_dir: Optional[str], tokenizer_sha256: str,
                          f"this run's {tokenizer_sha256[:12]})")
     current = dataclasses.asdict(model_config)
     # A base model saved before a field existed has that field's default.
-    base = {**dataclasses.asdict(ModelConfig()), **state["model_config"]}
+    base = {**dataclasses.asdict(RunConfig().model_config()), **state["model_config"]}
     changed = [k for k in SHAPE_FIELDS if base[k] != current[k]]
     if changed:
         return WarmStart(None, 0, base_model_dir, "the model shape changed: " + ", ".join(

@@ -16,7 +16,7 @@ from typing import Optional
 
 from absl import logging as absl_logging
 
-from tfx_nmt.models.callbacks import format_duration
+from tfx_nmt.text.display import format_duration
 
 log = logging.getLogger(__name__)
 

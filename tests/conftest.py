@@ -1,6 +1,7 @@
 """Shared fixtures: the corpus, a small SentencePiece model, and one `smoke` pipeline run per session.
 
-Helper modules the tests import live in `tests/support/` (on sys.path through pytest.ini's `pythonpath`);
+Helper modules the tests import live in `tests/support/`, or in `bench/` when the bench scripts use them
+too (`corpora`, `finished_run`): both are on sys.path through pytest.ini's `pythonpath`;
 tests run with `--import-mode=importlib`, so the repository's top-level folders are never importable under
 their bare names: the code under test is always `tfx_nmt.*`, as installed.
 """
@@ -35,10 +36,10 @@ def data_dir():
 @pytest.fixture(scope="session")
 def train_sentences(data_dir):
     """The first 3,000 English and German train sentences, normalized."""
-    from tfx_nmt.components import corpus
+    from corpora import read_corpus
     from tfx_nmt.text.normalization import normalize
 
-    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 3000, "eval": 1, "test": 1})["train"]
+    pairs = read_corpus(data_dir, "en", "de", {"train": 3000, "eval": 1, "test": 1})["train"]
     return [normalize(x) for pair in pairs for x in pair]
 
 

@@ -3,8 +3,8 @@
 A `RunConfig` holds every knob of a pipeline run: data, cleaning, subword tokenizer, model, training,
 decoding and blessing. Presets (`tfx_nmt.pipeline.presets`) are named `RunConfig`s; the CLI overrides
 any field with a flag of the same name. Components receive the fields they need as execution
-properties, and the Trainer receives `model_config()` / `training_config()` dicts through
-`custom_config`, so the same values reach a local run and a Kubeflow run.
+properties, and the Trainer receives the `training_config()` dict through `custom_config` (and takes the
+model's shape from it, `model_config()`), so the same values reach a local run and a Kubeflow run.
 """
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from tfx_nmt.errors import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Shape of the encoder-decoder Transformer (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762).
+    """Shape of the encoder-decoder Transformer (Vaswani et al. 2017, https://arxiv.org/abs/1706.03762):
+    the RunConfig fields of the same names (`RunConfig.model_config()`), which hold the defaults and the
+    `--help` texts; `TransformerTranslator` takes exactly these constructor arguments (and the loss's
+    `label_smoothing`).
 
     Attributes:
         vocabulary_size: size of the joint source/target subword vocabulary (tokens).
@@ -35,17 +38,17 @@ class ModelConfig:
             embeddings are always shared (one joint vocabulary).
     """
 
-    vocabulary_size: int = 8000
-    d_model: int = 256
-    num_encoder_layers: int = 3
-    num_decoder_layers: int = 3
-    num_heads: int = 4
-    ff_dim: int = 1024
-    dropout: float = 0.1
-    max_source_length: int = 128
-    max_target_length: int = 128
-    normalize_first: bool = True
-    tie_embeddings: bool = True
+    vocabulary_size: int
+    d_model: int
+    num_encoder_layers: int
+    num_decoder_layers: int
+    num_heads: int
+    ff_dim: int
+    dropout: float
+    max_source_length: int
+    max_target_length: int
+    normalize_first: bool
+    tie_embeddings: bool
 
 
 STRATEGIES = ("mirrored", "multi_worker")
@@ -181,9 +184,8 @@ class RunConfig:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
 
     def model_config(self) -> ModelConfig:
-        """The Transformer's shape, taken from this run's fields."""
-        names = {f.name for f in dataclasses.fields(ModelConfig)}
-        return ModelConfig(**{n: getattr(self, n) for n in names})
+        """The Transformer's shape: this run's fields named as ModelConfig's."""
+        return ModelConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(ModelConfig)})
 
     def training_config(self) -> Dict[str, Any]:
         """A JSON-serializable dict of every field, passed to the Trainer's `run_fn` as `custom_config`."""

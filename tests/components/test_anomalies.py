@@ -4,7 +4,7 @@ import os
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from tfx_nmt.components.examples_io import make_pair_example
+from tf_examples import make_pair_example
 from tfx_nmt.components.text_cleaner import read_anomalies
 
 

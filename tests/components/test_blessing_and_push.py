@@ -15,8 +15,9 @@ from tfx.utils import proto_utils
 
 from echo_model import save_echo_model
 from processes import tree_hashes
+from tf_examples import make_pair_example
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
-from tfx_nmt.components.examples_io import make_pair_example, split_uri
+from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator, evaluate_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.pipeline.run_summary import summary_rows

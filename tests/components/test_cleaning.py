@@ -7,9 +7,9 @@ import apache_beam as beam
 import pytest
 import tensorflow as tf
 
+from tf_examples import make_pair_example
 from tfx_nmt.components import cleaning
-from tfx_nmt.components.examples_io import (bytes_feature, iterate_examples, line_number, make_pair_example,
-                                            parse_example, split_uri)
+from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number, parse_example, split_uri
 from tfx_nmt.components.text_cleaner import (NothingKeptError, assemble_report, assemble_samples, check_pairs_kept,
                                              read_json_lines)
 from tfx_nmt.components.text_cleaner_beam import (DEDUPLICATION_GROUPS, REJECTED, FirstCopies, clean_examples,

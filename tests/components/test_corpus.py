@@ -2,6 +2,7 @@ import gzip
 
 import pytest
 
+from corpora import read_corpus
 from tfx_nmt.components import corpus
 
 
@@ -153,7 +154,7 @@ def test_split_layouts_mix_and_limits(tmp_path):
 
 
 def test_read_corpus_multi30k(data_dir):
-    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 5})
+    pairs = read_corpus(data_dir, "en", "de", {"train": 5})
     assert {split: len(p) for split, p in pairs.items()} == {"train": 5, "eval": 1014, "test": 1000}
     assert pairs["train"][0] == (
         "Two young, White males are outside near many bushes.",

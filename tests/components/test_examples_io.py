@@ -3,9 +3,9 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from tf_examples import make_pair_example, make_text_example
 from tfx_nmt.components.examples_io import (LINE_NUMBER, WritePairs, bytes_feature, decode_examples, encode_examples,
-                                            first_values, iterate_examples, line_number, make_pair_example,
-                                            make_text_example, split_files)
+                                            first_values, iterate_examples, line_number, split_files)
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 
 

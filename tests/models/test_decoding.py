@@ -5,17 +5,17 @@ import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  The pushed SavedModel's SentencePiece ops.
 
-from tfx_nmt.components import corpus
+from corpora import read_corpus
+from finished_run import restore_run_model
 from tfx_nmt.models import decoding
 from tfx_nmt.models.export import TranslatorServingModule
-from tfx_nmt.models.restore import restore_run_model
 from tfx_nmt.pipeline.presets import get_preset
 
 
 @pytest.fixture(scope="module")
 def test_sentences(data_dir):
     """The first 20 English sentences of the test split."""
-    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 1, "eval": 1, "test": 20})["test"]
+    pairs = read_corpus(data_dir, "en", "de", {"train": 1, "eval": 1, "test": 20})["test"]
     return [source for source, _ in pairs]
 
 

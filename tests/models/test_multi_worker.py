@@ -12,8 +12,9 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components import corpus
-from tfx_nmt.components.examples_io import make_text_example, split_uri
+from corpora import read_corpus
+from tf_examples import make_text_example
+from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.subword_tokenizer import write_tokenizer
 from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
 from tfx_nmt.text.normalization import normalize
@@ -57,7 +58,7 @@ def free_ports(count):
 
 def write_tokenized_corpus(work, data_dir, model_proto):
     """300 train and 40 eval real pairs, tokenized by the Beam tokenizer; the tokenizer artifact beside."""
-    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 300, "eval": 40, "test": 1})
+    pairs = read_corpus(data_dir, "en", "de", {"train": 300, "eval": 40, "test": 1})
     raw = os.path.join(work, "raw")
     for split in ("train", "eval"):
         os.makedirs(split_uri(raw, split))

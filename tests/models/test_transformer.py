@@ -1,7 +1,11 @@
+import dataclasses
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfx_nmt.config import ModelConfig, RunConfig
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator, label_smoothed_nll
 
@@ -73,23 +77,15 @@ def test_untied_output_projection_is_its_own_matrix(model):
     np.testing.assert_array_equal(untied(inputs).numpy(), np.zeros([1, 2, 50], np.float32))
 
 
-def test_separate_source_vocabulary_has_its_own_embedding(model):
-    separate = TransformerTranslator.from_config({**model.get_config(), "source_vocabulary_size": 70})
-    # Source id 60 is beyond the 50-id target vocabulary: only the source embedding can hold it.
-    inputs = {"source_ids": tf.constant([[2, 60, 3]]), "target_in": tf.constant([[2, 3]])}
-    assert tuple(separate(inputs).shape) == (1, 2, 50)
-    assert separate.count_params() - model.count_params() == 70 * 32
-    assert tuple(separate.source_embedding.embeddings.shape) == (70, 32)
-    assert model.source_embedding is None and model.get_config()["source_vocabulary_size"] is None
-    assert TransformerTranslator.from_config(separate.get_config()).get_config() == separate.get_config()
-    # Source ids are looked up in the source embedding only, target ids in the shared one only.
-    before = separate(inputs).numpy()
-    separate.source_embedding.embeddings.assign(tf.zeros([70, 32]))
-    zeroed_source = separate(inputs).numpy()
-    assert not np.allclose(before, zeroed_source, atol=1e-4)
-    encoded, _ = separate.encode(inputs["source_ids"])
-    separate.token_embedding.embeddings.assign(tf.random.normal([50, 32]))
-    np.testing.assert_array_equal(separate.encode(inputs["source_ids"])[0].numpy(), encoded.numpy())
+def test_arguments_are_the_model_config_and_label_smoothing(model):
+    """One list of the model's shape: ModelConfig's fields, whose defaults are RunConfig's."""
+    parameters = list(inspect.signature(TransformerTranslator).parameters.values())[:-1]  # Without **kwargs.
+    names = [field.name for field in dataclasses.fields(ModelConfig)] + ["label_smoothing"]
+    assert [parameter.name for parameter in parameters] == names
+    assert set(names) <= set(model.get_config())
+    run_defaults = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+    for parameter in parameters:
+        assert parameter.default in (inspect.Parameter.empty, run_defaults[parameter.name]), parameter
 
 
 def test_train_on_batch_counts_target_tokens_and_refuses_sample_weights():

@@ -17,8 +17,8 @@ import tensorflow as tf
 from processes import REPO
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import build_model, make_optimizer
-from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, STATE_FILE, RestoreWarmStart, plan_warm_start,
-                                       write_model_checkpoint)
+from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, SHAPE_FIELDS, STATE_FILE, RestoreWarmStart,
+                                       plan_warm_start, write_model_checkpoint)
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 TINY = RunConfig(d_model=32, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=64,
@@ -53,6 +53,12 @@ def test_plan_warm_start_needs_the_same_tokenizer_and_shape(tmp_path):
     same = plan_warm_start(base, SHA_A, TINY.replace(dropout=0.3).model_config())
     assert same.checkpoint == os.path.join(base, CHECKPOINT_DIR, "ckpt") and same.initial_step == 3
     assert same.reason == "same tokenizer and shape; continuing from step 3"
+    # The maximum lengths create no variable; the vocabulary is compared through the tokenizer's SHA-256.
+    longer = plan_warm_start(base, SHA_A, TINY.replace(max_source_length=64, max_target_length=96,
+                                                       vocabulary_size=4000).model_config())
+    assert longer.checkpoint == same.checkpoint and longer.reason == same.reason
+    assert SHAPE_FIELDS == ("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim",
+                            "normalize_first", "tie_embeddings")
     other_tokenizer = plan_warm_start(base, SHA_B, TINY.model_config())
     assert other_tokenizer.checkpoint is None and other_tokenizer.initial_step == 0
     assert other_tokenizer.reason == "the tokenizer changed (base model's sha256 aaaaaaaaaaaa, this run's bbbbbbbbbbbb)"

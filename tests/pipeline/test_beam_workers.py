@@ -17,10 +17,10 @@ import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tfx_nmt.components import corpus
+from corpora import read_corpus
+from tf_examples import make_text_example
 from tfx_nmt.components.cleaning import CleaningRules
-from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, make_text_example,
-                                            split_files, split_uri)
+from tfx_nmt.components.examples_io import bytes_feature, int64_feature, iterate_examples, split_files, split_uri
 from tfx_nmt.components.subword_tokenizer import train_sentences
 from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
 from tfx_nmt.components.text_cleaner import assemble_report, read_json_lines
@@ -36,7 +36,7 @@ PAIRS = {"train": 3000, "eval": 300, "test": 300}
 def write_raw_examples(directory, data_dir):
     """The first PAIRS of each split as raw Examples in 3 files per split (work for several workers), with
     the first 50 train pairs repeated (duplicates for the deduplication)."""
-    pairs = corpus.read_corpus(data_dir, "en", "de", PAIRS)
+    pairs = read_corpus(data_dir, "en", "de", PAIRS)
     pairs["train"] = list(pairs["train"]) + list(pairs["train"][:50])
     for split in SPLITS:
         os.makedirs(split_uri(directory, split))

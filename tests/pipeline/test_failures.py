@@ -48,9 +48,9 @@ def _write_corpus(directory, pairs_per_split):
 
 
 def _small_corpus(data_dir, counts):
-    from tfx_nmt.components import corpus
+    from corpora import read_corpus
 
-    pairs = corpus.read_corpus(data_dir, "en", "de", {"train": 400, "eval": 40, "test": 40})
+    pairs = read_corpus(data_dir, "en", "de", {"train": 400, "eval": 40, "test": 40})
     stems = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
     return {stems[split]: ([s for s, _ in pairs[split][:n]], [t for _, t in pairs[split][:n]])
             for split, n in counts.items()}

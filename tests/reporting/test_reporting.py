@@ -12,7 +12,7 @@ import pytest
 from absl import logging as absl_logging
 from PIL import Image
 
-from tfx_nmt.models.callbacks import TrainingMonitor, format_duration
+from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.pipeline.component_progress import CACHED, FINISHED, RUNNING, ComponentProgress
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.training_curves import (ScalarEvent, against_wall_time, read_scalar_events,
@@ -131,7 +131,6 @@ def test_training_curves_need_the_step_scalar(tmp_path):
 
 
 def test_training_monitor_logs_progress_with_time_left(caplog):
-    assert [format_duration(s) for s in (0, 17.4, 245, 3725)] == ["0s", "17s", "4m 05s", "1h 02m"]
     model = _tiny_model()
     monitor = TrainingMonitor(max_steps=4, log_every_seconds=1e-9)
     x, y = np.ones((32, 4), "float32"), np.zeros((32, 1), "float32")

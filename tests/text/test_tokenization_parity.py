@@ -5,8 +5,9 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, line_number,
-                                            make_text_example, pair_examples, split_uri)
+from tf_examples import make_text_example
+from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, line_number, pair_examples,
+                                            split_uri)
 from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.transformer import TransformerTranslator

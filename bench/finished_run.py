@@ -1,10 +1,11 @@
 """The trained Keras model of a finished run, rebuilt in Python from its Model artifact.
 
-The serving SavedModel holds the decoding graph, not a Keras model. Benchmarks and analyses that need
-the Keras model itself (to decode with and without the decoder cache, to average checkpoints) rebuild it
-from the run's `run_summary.json`: the RunConfig in `config`, the Trainer's Model artifact, whose
-`Format-Checkpoint` (`tfx_nmt.models.warm_start.write_model_checkpoint`) holds the exported weights, and
-the SubwordTokenizer artifact's SentencePiece model.
+The serving SavedModel holds the decoding graph, not a Keras model. Benchmarks (and the tests of decoding)
+that need the Keras model itself (to decode with and without the decoder cache, to average checkpoints)
+rebuild it from the run's `run_summary.json`: the RunConfig in `config`, the Trainer's Model artifact,
+whose `Format-Checkpoint` (`tfx_nmt.models.warm_start.write_model_checkpoint`) holds the exported weights,
+and the SubwordTokenizer artifact's SentencePiece model. A helper of the bench scripts, not of the product:
+only a finished `tfx-nmt run` has a run summary.
 """
 from __future__ import annotations
 
