@@ -1,5 +1,5 @@
 """SubwordTokenizer: learns a joint SentencePiece model on the cleaned train split, then tokenizes every
-split in Beam (`subword_tokenizer_beam`).
+split in Beam (`tokenization_pipeline`).
 
 Outputs
 - `tokenized_examples`: the same splits, each tf.Example with `source`, `target` (text) and
@@ -22,7 +22,8 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
-from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
+from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.components.tokenization_pipeline import tokenization_counts, tokenize_examples
 from tfx_nmt.text import subword
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,6 @@ def write_tokenizer(model_proto: bytes, directory: str) -> dict:
     return metadata
 
 
-def read_tokenizer_model(directory: str) -> bytes:
-    """The SentencePiece model proto bytes of a tokenizer artifact directory."""
-    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "rb") as f:
-        return f.read()
-
-
 @tfx.dsl.components.component(use_beam=True)
 def SubwordTokenizer(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -90,9 +85,10 @@ def SubwordTokenizer(
     splits = artifact_utils.decode_split_names(examples.split_names)
     tokenized_examples.split_names = examples.split_names
     log.info("SubwordTokenizer: tokenizing splits %s with Beam", ", ".join(splits))
+    counts_prefix = os.path.join(tokenizer.uri, "counts")
     with beam_pipeline as p:
-        tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto)
-    counts = tokenization_counts(beam_pipeline.result)
+        tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto, counts_prefix)
+    counts = tokenization_counts(read_rows(counts_prefix))
     for split in splits:
         entry = counts.get(split, {})
         pairs = entry.get("pairs", 0)

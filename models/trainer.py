@@ -28,7 +28,6 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models import callbacks as training_callbacks
 from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
@@ -39,7 +38,7 @@ from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
-from tfx_nmt.text.subword import SubwordEncoder
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
@@ -197,9 +196,10 @@ def run_fn(fn_args) -> None:
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow op of the process.
     strategy = make_strategy(config.replicas, config.strategy)
     chief = is_chief(strategy)
-    tokenizer_model = read_tokenizer_model(fn_args.transform_output)
+    tokenizer = SentencePieceTokenizer.from_artifact(fn_args.transform_output)
+    tokenizer_model = tokenizer.model_proto
     tokenizer_sha256 = hashlib.sha256(tokenizer_model).hexdigest()
-    vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
+    vocabulary_size = tokenizer.vocabulary_size
     model_config = config.model_config()
     warm_start = None
     if config.warm_start:
@@ -227,7 +227,7 @@ def run_fn(fn_args) -> None:
         stats["averaged_checkpoint_steps"] = average_last_checkpoints(
             model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
     log.info("Exporting the serving SavedModel (tracing tokenization, beam search and greedy decoding)")
-    module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
+    module = TranslatorServingModule(model, tokenizer, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha)
     if not chief:
