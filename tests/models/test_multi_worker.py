@@ -15,7 +15,7 @@ import tensorflow as tf
 from tfx_nmt.components import corpus
 from tfx_nmt.components.examples_io import make_text_example, split_uri
 from tfx_nmt.components.subword_tokenizer import write_tokenizer
-from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
+from tfx_nmt.components.tokenization_pipeline import tokenize_examples
 from tfx_nmt.text.normalization import normalize
 
 TRAIN_STEPS = 6
@@ -65,7 +65,8 @@ def write_tokenized_corpus(work, data_dir, model_proto):
             for source, target in pairs[split]:
                 writer.write(make_text_example({"source": normalize(source), "target": normalize(target)}))
     with beam.Pipeline() as p:
-        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto)
+        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto,
+                          os.path.join(work, "counts"))
     write_tokenizer(model_proto, os.path.join(work, "tokenizer"))
 
 
