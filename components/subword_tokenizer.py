@@ -5,9 +5,8 @@ Outputs
 - `tokenized_examples`: the same splits, each tf.Example with `source`, `target` (text) and
   `source_ids`, `target_ids` (int64 ids with BOS/EOS).
 - `tokenizer`: `sentencepiece.model`, `sentencepiece.vocab` (one piece a line) and `tokenizer.json`
-  (vocabulary size, special ids, SHA-256 of the model). It is typed `TransformGraph` because it plays
-  that role in TFX: the preprocessing the Trainer embeds in the serving graph, delivered through the
-  Trainer's `transform_graph` input (`fn_args.transform_output`). It is not a tf.Transform output.
+  (vocabulary size, special ids, SHA-256 of the model), typed `SubwordModel`: the Trainer
+  (`tfx_nmt.components.trainer`) takes it as its `tokenizer` input and embeds it in the serving graph.
 """
 import hashlib
 import json
@@ -21,6 +20,7 @@ from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
+from tfx_nmt.components.artifacts import SubwordModel
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
 from tfx_nmt.components.summary_rows import read_rows
 from tfx_nmt.components.tokenization_pipeline import tokenization_counts, tokenize_examples
@@ -62,7 +62,7 @@ def write_tokenizer(model_proto: bytes, directory: str) -> dict:
 def SubwordTokenizer(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
     tokenized_examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
-    tokenizer: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.TransformGraph],
+    tokenizer: tfx.dsl.components.OutputArtifact[SubwordModel],
     vocabulary_size: tfx.dsl.components.Parameter[int] = 8000,
     model_type: tfx.dsl.components.Parameter[str] = "unigram",
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,

@@ -1,7 +1,7 @@
 """The TFX Trainer's entry point: `run_fn(fn_args)` trains the Transformer and exports the serving model.
 
-Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.transform_output` is the
-SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files` are the tokenized Examples.
+Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.tokenizer_uri` is the
+SubwordTokenizer's tokenizer artifact (`tfx_nmt.components.trainer`); `fn_args.train_files` / `eval_files` are the tokenized Examples.
 TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
 SavedModel to `fn_args.serving_model_dir`, and the checkpoint a later run warm-starts from to
 `Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`); training checkpoints go to
@@ -94,7 +94,7 @@ def checkpoint_directory(fn_args) -> str:
     """
     key = json.dumps({
         "train_files": list(fn_args.train_files), "eval_files": list(fn_args.eval_files),
-        "transform_output": fn_args.transform_output, "custom_config": fn_args.custom_config,
+        "tokenizer_uri": fn_args.tokenizer_uri, "custom_config": fn_args.custom_config,
         "train_steps": fn_args.train_steps, "eval_steps": fn_args.eval_steps,
     }, sort_keys=True)
     trainer_dir = os.path.dirname(os.path.dirname(fn_args.model_run_dir.rstrip("/")))
@@ -191,12 +191,13 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
 
 
 def run_fn(fn_args) -> None:
-    """TFX Trainer entry point (`Trainer(run_fn="tfx_nmt.models.trainer.run_fn")`)."""
+    """TFX Trainer entry point (`Trainer(run_fn="tfx_nmt.models.trainer.run_fn")`); `fn_args` is a
+    `tfx_nmt.components.trainer.TrainerFnArgs` (TFX's FnArgs plus `tokenizer_uri`)."""
     config = RunConfig.from_dict(fn_args.custom_config)
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow op of the process.
     strategy = make_strategy(config.replicas, config.strategy)
     chief = is_chief(strategy)
-    tokenizer = SentencePieceTokenizer.from_artifact(fn_args.transform_output)
+    tokenizer = SentencePieceTokenizer.from_artifact(fn_args.tokenizer_uri)
     tokenizer_model = tokenizer.model_proto
     tokenizer_sha256 = hashlib.sha256(tokenizer_model).hexdigest()
     vocabulary_size = tokenizer.vocabulary_size

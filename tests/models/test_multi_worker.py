@@ -23,15 +23,15 @@ TRAIN_STEPS = 6
 WORKER = """
 import json, math
 import tensorflow as tf
-from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx_nmt.components.trainer import TrainerFnArgs
 from tfx_nmt.models.trainer import run_fn
 from tfx_nmt.pipeline.presets import get_preset
 
 config = get_preset("smoke").replace(strategy="multi_worker", steps_per_epoch=3, eval_batches=2)
 work = {work!r}
-run_fn(FnArgs(
+run_fn(TrainerFnArgs(
     train_files=[work + "/tokenized/Split-train/*"], eval_files=[work + "/tokenized/Split-eval/*"],
-    transform_output=work + "/tokenizer", model_run_dir=work + "/model_run",
+    tokenizer_uri=work + "/tokenizer", model_run_dir=work + "/model_run",
     serving_model_dir=work + "/model/Format-Serving", train_steps={steps},
     custom_config=config.training_config()))
 result = {{"index": {index}}}
