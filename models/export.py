@@ -12,8 +12,8 @@ Signatures (tag `serve`):
 
 Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized by the tokenizer's in-graph
 twin (`tfx_nmt.text.tokenizers`: tensorflow_text's `SentencepieceTokenizer`, whose model proto is embedded
-in the graph): the SavedModel needs no file outside itself. Sources longer than `max_source_length` tokens are truncated (their first
-`max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
+in the graph): the SavedModel needs no file outside itself. Sources longer than `max_source_length`
+tokens are truncated (their first `max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
 normalization gets an empty translation and score 0. Each row's output is at most
 `min(max_target_length, ceil(a * source_tokens + b))` tokens (`decoding.max_decode_lengths`), and a
 row's translation does not depend on the other rows of its batch.

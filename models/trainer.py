@@ -1,7 +1,8 @@
 """The TFX Trainer's entry point: `run_fn(fn_args)` trains the Transformer and exports the serving model.
 
-Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.tokenizer_uri` is the
-SubwordTokenizer's tokenizer artifact (`tfx_nmt.components.trainer`); `fn_args.train_files` / `eval_files` are the tokenized Examples.
+Wiring (`tfx_nmt.components.trainer`): `fn_args.custom_config` is `RunConfig.training_config()`;
+`fn_args.tokenizer_uri` is the SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files`
+are the tokenized Examples.
 TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
 SavedModel to `fn_args.serving_model_dir`, and the checkpoint a later run warm-starts from to
 `Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`); training checkpoints go to

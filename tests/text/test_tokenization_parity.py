@@ -31,7 +31,8 @@ def test_python_and_in_graph_sides_give_identical_ids(spm_model):
     tokenizer = SentencePieceTokenizer(spm_model)
     cleaned = [normalize(s) for s in SENTENCES]
     token_ids, lengths = tokenizer.tokenize_tensor(tf.constant(cleaned), max_length=1000)
-    assert [list(ids[:length]) for ids, length in zip(token_ids.numpy(), lengths.numpy())] == tokenizer.tokenize(cleaned)
+    in_graph = [list(ids[:length]) for ids, length in zip(token_ids.numpy(), lengths.numpy())]
+    assert in_graph == tokenizer.tokenize(cleaned)
     assert np.all(token_ids.numpy()[-1, 2:] == subword.PAD_ID)
     # Truncation keeps the first max_length - 2 pieces between BOS and EOS.
     short_ids, short_lengths = tokenizer.tokenize_tensor(tf.constant(cleaned[:1]), max_length=5)

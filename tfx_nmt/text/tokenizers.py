@@ -21,6 +21,7 @@ from tfx_nmt.text import subword
 from tfx_nmt.text.normalization import normalize_tf
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
 
+
 class Tokenizer(abc.ABC):
     """Subword tokenizer with a Python and an in-graph implementation that give the same ids.
 
