@@ -27,6 +27,7 @@ from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.serving.clients import translate_all
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 
 def translations(module: TranslatorServingModule, sources: List[str], batch_size: int, beam: bool) -> List[str]:
@@ -60,7 +61,7 @@ def main():
     run = restore_run_model(args.output_dir)
     config, model = run.config, run.model
     scratch = compiled_model(config, model.vocabulary_size)
-    module = TranslatorServingModule(model, run.tokenizer_model, config.max_decode_length_a,
+    module = TranslatorServingModule(model, SentencePieceTokenizer(run.tokenizer_model), config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
 
     print(machine_line(), flush=True)

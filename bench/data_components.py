@@ -30,11 +30,11 @@ from corpora import read_corpus
 from machine import machine_line
 
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, clean_pair
+from tfx_nmt.components.cleaning_pipeline import clean_examples
 from tfx_nmt.components.examples_io import (LINE_NUMBER, WritePairs, bytes_feature, iterate_examples, line_number,
                                             split_files)
-from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
-from tfx_nmt.components.text_cleaner import read_json_lines
-from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.components.tokenization_pipeline import tokenize_examples
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
 
@@ -71,10 +71,11 @@ def beam_components(raw_uri: str, workdir: str, runner_args: List[str], rules: C
     with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
         clean_examples(p, raw_uri, cleaned, ["train"], rules, os.path.join(workdir, "counts"),
                        os.path.join(workdir, "samples"))
-    read_json_lines(os.path.join(workdir, "counts"))
-    read_json_lines(os.path.join(workdir, "samples"))
+    read_rows(os.path.join(workdir, "counts"))
+    read_rows(os.path.join(workdir, "samples"))
     with beam.Pipeline(options=PipelineOptions(runner_args)) as p:
-        tokenize_examples(p, cleaned, tokenized, ["train"], model_proto)
+        tokenize_examples(p, cleaned, tokenized, ["train"], model_proto, os.path.join(workdir, "token_counts"))
+    read_rows(os.path.join(workdir, "token_counts"))
 
 
 def write_raw_split(raw_uri: str, pairs: List[Tuple[int, str, str]], runner_args: List[str]) -> None:

@@ -37,6 +37,7 @@ from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.serving.clients import length_sorted_batches
 from tfx_nmt.text import subword
 from tfx_nmt.text.normalization import normalize
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 WEIGHTS_FILE = "model.weights.h5"
 
@@ -127,7 +128,7 @@ def main():
         for batch_size in args.batch_sizes:
             count = args.batch_1_sentences if batch_size == 1 and args.batch_1_sentences else len(sources)
             for use_cache in (True, False):
-                module = TranslatorServingModule(model, proto, config.max_decode_length_a,
+                module = TranslatorServingModule(model, SentencePieceTokenizer(proto), config.max_decode_length_a,
                                                  config.max_decode_length_b, config.beam_size,
                                                  config.length_penalty_alpha, use_cache=use_cache)
                 function = module.serve if search == "beam" else module.translate_greedy

@@ -16,12 +16,12 @@ from typing import Dict
 
 import tensorflow as tf
 
-from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.warm_start import CHECKPOINT_PREFIX, checkpoint_dir
 from tfx_nmt.text.subword import SubwordEncoder
+from tfx_nmt.text.tokenizers import read_model
 
 SUMMARY_FILE = "run_summary.json"
 
@@ -60,7 +60,7 @@ def restore_run_model(output_dir: str) -> RestoredRun:
     artifacts = summary["artifacts"]
     if "Trainer.model" not in artifacts:
         raise FileNotFoundError(f"the run in {output_dir} has no Trainer model")
-    tokenizer_model = read_tokenizer_model(artifacts["SubwordTokenizer.tokenizer"])
+    tokenizer_model = read_model(artifacts["SubwordTokenizer.tokenizer"])
     model = compiled_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
     # Keras 3 layers kept in Python lists (the encoder and decoder stacks) are not children of the model
     # in TensorFlow's checkpoint graph; the checkpoint reaches their variables through the optimizer's

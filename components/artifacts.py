@@ -9,3 +9,11 @@ class CleaningReport(Artifact):
 
     # Kubeflow Pipelines v2 needs custom type names of the form `<namespace>.<Name>` (its schema title).
     TYPE_NAME = "tfx_nmt.CleaningReport"
+
+
+class SubwordModel(Artifact):
+    """The SubwordTokenizer's model directory: `sentencepiece.model` (the serialized SentencePiece
+    ModelProto the serving graph embeds), `sentencepiece.vocab` (one piece a line) and `tokenizer.json`
+    (vocabulary size, special ids, SHA-256 of the model). Read with `tfx_nmt.text.tokenizers`."""
+
+    TYPE_NAME = "tfx_nmt.SubwordModel"

@@ -1,13 +1,12 @@
 """SubwordTokenizer: learns a joint SentencePiece model on the cleaned train split, then tokenizes every
-split in Beam (`subword_tokenizer_beam`).
+split in Beam (`tokenization_pipeline`).
 
 Outputs
 - `tokenized_examples`: the same splits, each tf.Example with `source`, `target` (text) and
   `source_ids`, `target_ids` (int64 ids with BOS/EOS).
 - `tokenizer`: `sentencepiece.model`, `sentencepiece.vocab` (one piece a line) and `tokenizer.json`
-  (vocabulary size, special ids, SHA-256 of the model). It is typed `TransformGraph` because it plays
-  that role in TFX: the preprocessing the Trainer embeds in the serving graph, delivered through the
-  Trainer's `transform_graph` input (`fn_args.transform_output`). It is not a tf.Transform output.
+  (vocabulary size, special ids, SHA-256 of the model), typed `SubwordModel`: the Trainer
+  (`tfx_nmt.components.trainer`) takes it as its `tokenizer` input and embeds it in the serving graph.
 """
 import hashlib
 import json
@@ -21,8 +20,10 @@ from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
+from tfx_nmt.components.artifacts import SubwordModel
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
-from tfx_nmt.components.subword_tokenizer_beam import tokenization_counts, tokenize_examples
+from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.components.tokenization_pipeline import tokenization_counts, tokenize_examples
 from tfx_nmt.text import subword
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,11 @@ def write_tokenizer(model_proto: bytes, directory: str) -> dict:
     return metadata
 
 
-def read_tokenizer_model(directory: str) -> bytes:
-    """The SentencePiece model proto bytes of a tokenizer artifact directory."""
-    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "rb") as f:
-        return f.read()
-
-
 @tfx.dsl.components.component(use_beam=True)
 def SubwordTokenizer(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
     tokenized_examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
-    tokenizer: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.TransformGraph],
+    tokenizer: tfx.dsl.components.OutputArtifact[SubwordModel],
     vocabulary_size: tfx.dsl.components.Parameter[int] = 8000,
     model_type: tfx.dsl.components.Parameter[str] = "unigram",
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
@@ -90,9 +85,10 @@ def SubwordTokenizer(
     splits = artifact_utils.decode_split_names(examples.split_names)
     tokenized_examples.split_names = examples.split_names
     log.info("SubwordTokenizer: tokenizing splits %s with Beam", ", ".join(splits))
+    counts_prefix = os.path.join(tokenizer.uri, "counts")
     with beam_pipeline as p:
-        tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto)
-    counts = tokenization_counts(beam_pipeline.result)
+        tokenize_examples(p, examples.uri, tokenized_examples.uri, splits, model_proto, counts_prefix)
+    counts = tokenization_counts(read_rows(counts_prefix))
     for split in splits:
         entry = counts.get(split, {})
         pairs = entry.get("pairs", 0)

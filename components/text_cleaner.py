@@ -1,5 +1,6 @@
 """TextCleaner: normalizes, filters and deduplicates the parallel corpus with a Beam pipeline
-(`text_cleaner_beam`), and writes the CleaningReport.
+(`cleaning_pipeline`), and writes the CleaningReport from the counts and samples the pipeline hands back
+(`summary_rows`).
 
 It first reads ExampleValidator's anomalies and stops the run when TFDV found any, so that training
 never starts on a corpus whose statistics do not match its schema.
@@ -18,9 +19,10 @@ from tfx.types import artifact_utils
 
 from tfx_nmt.components.artifacts import CleaningReport
 from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, SAMPLE_SIZE, CleaningRules
+from tfx_nmt.components.cleaning_pipeline import FILTERED_SPLITS, clean_examples
 from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
-from tfx_nmt.components.text_cleaner_beam import FILTERED_SPLITS, clean_examples
+from tfx_nmt.components.summary_rows import read_rows
 from tfx_nmt.errors import UserError
 from tfx_nmt.text.display import shorten
 
@@ -119,17 +121,6 @@ def assemble_samples(rows: Iterable[Dict], splits: Iterable[str],
     return samples
 
 
-def read_json_lines(prefix: str) -> List[Dict]:
-    """The JSON lines of the files starting with `prefix` (written by `clean_examples`); the files are
-    deleted."""
-    rows = []
-    for path in tf.io.gfile.glob(prefix + "*"):
-        with tf.io.gfile.GFile(path) as f:
-            rows.extend(json.loads(line) for line in f if line.strip())
-        tf.io.gfile.remove(path)
-    return rows
-
-
 @tfx.dsl.components.component(use_beam=True)
 def TextCleaner(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -167,8 +158,8 @@ def TextCleaner(
     with beam_pipeline as p:
         clean_examples(p, examples.uri, cleaned_examples.uri, splits, rules, counts_prefix, samples_prefix)
     ingest = read_ingest_report(examples.uri)
-    cleaning_report = assemble_report(read_json_lines(counts_prefix), splits, ingest)
-    samples = assemble_samples(read_json_lines(samples_prefix), splits, ingest)
+    cleaning_report = assemble_report(read_rows(counts_prefix), splits, ingest)
+    samples = assemble_samples(read_rows(samples_prefix), splits, ingest)
     with tf.io.gfile.GFile(os.path.join(report.uri, REPORT_FILE), "w") as f:
         json.dump(cleaning_report, f, indent=2, sort_keys=True)
     with tf.io.gfile.GFile(os.path.join(report.uri, SAMPLES_FILE), "w") as f:

@@ -10,10 +10,10 @@ Signatures (tag `serve`):
 - `tokenize`: `text` tf.string `[B]` -> `token_ids` tf.int32 `[B, L]` (BOS ... EOS, 0-padded) and
   `lengths` tf.int32 `[B]`: the source ids the model sees, for checking against the Beam tokenizer.
 
-Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized with tensorflow_text's
-`SentencepieceTokenizer`, whose model proto is embedded in the graph: the SavedModel needs no file
-outside itself. Sources longer than `max_source_length` tokens are truncated (their first
-`max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
+Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized by the tokenizer's in-graph
+twin (`tfx_nmt.text.tokenizers`: tensorflow_text's `SentencepieceTokenizer`, whose model proto is embedded
+in the graph): the SavedModel needs no file outside itself. Sources longer than `max_source_length`
+tokens are truncated (their first `max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
 normalization gets an empty translation and score 0. Each row's output is at most
 `min(max_target_length, ceil(a * source_tokens + b))` tokens (`decoding.max_decode_lengths`), and a
 row's translation does not depend on the other rows of its batch.
@@ -22,70 +22,50 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Optional
-
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 from tfx_nmt.models import decoding
 from tfx_nmt.text.normalization import normalize_tf
-from tfx_nmt.text.subword import BOS_ID, EOS_ID
+from tfx_nmt.text.tokenizers import Tokenizer
 
 _TEXT = tf.TensorSpec([None], tf.string)
 
 
 class TranslatorServingModule(tf.Module):
-    """Wraps a TransformerTranslator and its SentencePiece model with the serving signatures.
+    """Wraps a TransformerTranslator and its tokenizer with the serving signatures.
 
     Args:
         model: a trained TransformerTranslator.
-        tokenizer_model: serialized SentencePiece ModelProto (bytes), the one used for training.
+        tokenizer: the tokenizer of the training data (`tfx_nmt.text.tokenizers`), for both sides.
         max_decode_length_a / max_decode_length_b: outputs have at most
             `min(max_target_length, ceil(a * source_tokens + b))` tokens.
         beam_size: hypotheses kept per input by `serving_default`.
         length_penalty_alpha: GNMT length penalty exponent of `serving_default` (Wu et al. 2016).
         use_cache: decode with the incremental decoder cache (the exported model always does); False
             recomputes the whole prefix at every step, the reference for tests and benchmarks.
-        source_tokenizer_model: the source side's SentencePiece ModelProto when the model has separate
-            vocabularies (`TransformerTranslator(source_vocabulary_size=...)`); `tokenizer_model` is then the
-            target side's. None: `tokenizer_model` is the joint vocabulary of both sides.
     """
 
-    def __init__(self, model, tokenizer_model: bytes, max_decode_length_a: float = 1.5,
+    def __init__(self, model, tokenizer: Tokenizer, max_decode_length_a: float = 1.5,
                  max_decode_length_b: int = 10, beam_size: int = 4, length_penalty_alpha: float = 0.6,
-                 use_cache: bool = True, source_tokenizer_model: Optional[bytes] = None):
+                 use_cache: bool = True):
         super().__init__(name="translator")
         if beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {beam_size}")
         if length_penalty_alpha < 0:
             raise ValueError(f"length_penalty_alpha must be >= 0, got {length_penalty_alpha}")
         self.model = model
-        self.tokenizer = tf_text.SentencepieceTokenizer(model=tokenizer_model, out_type=tf.int32)
-        self.source_tokenizer = self.tokenizer if source_tokenizer_model is None else \
-            tf_text.SentencepieceTokenizer(model=source_tokenizer_model, out_type=tf.int32)
+        self._tokenizer = tokenizer
+        # Tracked, so that the SavedModel embeds the tokenizer's model.
+        self.tokenizer = tokenizer.graph_module
         self._a = float(max_decode_length_a)
         self._b = int(max_decode_length_b)
         self._beam_size = int(beam_size)
         self._alpha = float(length_penalty_alpha)
         self._use_cache = bool(use_cache)
 
-    def _encode(self, tokenizer, normalized_text, max_length):
-        pieces = tokenizer.tokenize(normalized_text)[:, : max_length - 2]
-        batch = tf.shape(normalized_text, out_type=tf.int64)[:1]
-        bos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, BOS_ID), tf.ones(batch, tf.int64))
-        eos = tf.RaggedTensor.from_row_lengths(tf.fill(batch, EOS_ID), tf.ones(batch, tf.int64))
-        ids = tf.concat([bos, pieces, eos], axis=1)
-        return ids.to_tensor(default_value=0), tf.cast(ids.row_lengths(), tf.int32)
-
-    def _detokenize(self, token_ids):
-        content = token_ids[:, 1:]
-        keep = tf.logical_and(tf.not_equal(content, EOS_ID), tf.not_equal(content, 0))
-        # A sampled lone "▁" piece would leave a trailing or doubled space: normalize the output too.
-        return normalize_tf(self.tokenizer.detokenize(tf.ragged.boolean_mask(content, keep)))
-
     def _translate(self, text, beam: bool):
         text = normalize_tf(text)
-        source_ids, _ = self._encode(self.source_tokenizer, text, self.model.max_source_length)
+        source_ids, _ = self._tokenizer.tokenize_tensor(text, self.model.max_source_length)
         max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, self.model.max_target_length)
         if beam:
             output_ids, log_prob, num_tokens = decoding.beam_decode(
@@ -95,7 +75,7 @@ class TranslatorServingModule(tf.Module):
                 self.model, source_ids, max_lengths, self._use_cache)
         score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         empty = tf.equal(text, "")
-        translation = tf.where(empty, "", self._detokenize(output_ids))
+        translation = tf.where(empty, "", self._tokenizer.detokenize_tensor(output_ids))
         return {"translation": translation, "score": tf.where(empty, 0.0, score)}
 
     @tf.function(input_signature=[_TEXT])
@@ -108,14 +88,14 @@ class TranslatorServingModule(tf.Module):
 
     @tf.function(input_signature=[_TEXT, _TEXT])
     def score(self, source, target):
-        source_ids, _ = self._encode(self.source_tokenizer, normalize_tf(source), self.model.max_source_length)
-        target_ids, _ = self._encode(self.tokenizer, normalize_tf(target), self.model.max_target_length)
+        source_ids, _ = self._tokenizer.tokenize_tensor(normalize_tf(source), self.model.max_source_length)
+        target_ids, _ = self._tokenizer.tokenize_tensor(normalize_tf(target), self.model.max_target_length)
         log_prob, num_tokens = decoding.sequence_log_probability(self.model, source_ids, target_ids)
         return {"log_probability": log_prob, "num_tokens": num_tokens}
 
     @tf.function(input_signature=[_TEXT])
     def tokenize(self, text):
-        token_ids, lengths = self._encode(self.source_tokenizer, normalize_tf(text), self.model.max_source_length)
+        token_ids, lengths = self._tokenizer.tokenize_tensor(normalize_tf(text), self.model.max_source_length)
         return {"token_ids": token_ids, "lengths": lengths}
 
     def signatures(self):

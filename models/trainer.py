@@ -1,7 +1,8 @@
 """The TFX Trainer's entry point: `run_fn(fn_args)` trains the Transformer and exports the serving model.
 
-Wiring: `fn_args.custom_config` is `RunConfig.training_config()`; `fn_args.transform_output` is the
-SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files` are the tokenized Examples.
+Wiring (`tfx_nmt.components.trainer`): `fn_args.custom_config` is `RunConfig.training_config()`;
+`fn_args.tokenizer_uri` is the SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files`
+are the tokenized Examples.
 TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
 SavedModel to `fn_args.serving_model_dir`, and the checkpoint a later run warm-starts from to
 `Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`); training checkpoints go to
@@ -29,7 +30,6 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models import callbacks as training_callbacks
 from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
@@ -40,7 +40,7 @@ from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
-from tfx_nmt.text.subword import SubwordEncoder
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def checkpoint_directory(fn_args) -> str:
     """
     key = json.dumps({
         "train_files": list(fn_args.train_files), "eval_files": list(fn_args.eval_files),
-        "transform_output": fn_args.transform_output, "custom_config": fn_args.custom_config,
+        "tokenizer_uri": fn_args.tokenizer_uri, "custom_config": fn_args.custom_config,
         "train_steps": fn_args.train_steps, "eval_steps": fn_args.eval_steps,
     }, sort_keys=True)
     trainer_dir = os.path.dirname(os.path.dirname(fn_args.model_run_dir.rstrip("/")))
@@ -179,14 +179,16 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
 
 
 def run_fn(fn_args) -> None:
-    """TFX Trainer entry point (`Trainer(run_fn="tfx_nmt.models.trainer.run_fn")`)."""
+    """TFX Trainer entry point (`Trainer(run_fn="tfx_nmt.models.trainer.run_fn")`); `fn_args` is a
+    `tfx_nmt.components.trainer.TrainerFnArgs` (TFX's FnArgs plus `tokenizer_uri`)."""
     config = RunConfig.from_dict(fn_args.custom_config)
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow op of the process.
     strategy = make_strategy(config.replicas, config.strategy)
     chief = is_chief(strategy)
-    tokenizer_model = read_tokenizer_model(fn_args.transform_output)
+    tokenizer = SentencePieceTokenizer.from_artifact(fn_args.tokenizer_uri)
+    tokenizer_model = tokenizer.model_proto
     tokenizer_sha256 = hashlib.sha256(tokenizer_model).hexdigest()
-    vocabulary_size = SubwordEncoder(tokenizer_model).vocabulary_size
+    vocabulary_size = tokenizer.vocabulary_size
     model_config = config.model_config()
     warm_start = None
     if config.warm_start:
@@ -214,7 +216,7 @@ def run_fn(fn_args) -> None:
         stats["averaged_checkpoint_steps"] = average_last_checkpoints(
             model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
     log.info("Exporting the serving SavedModel (tracing tokenization, beam search and greedy decoding)")
-    module = TranslatorServingModule(model, tokenizer_model, config.max_decode_length_a,
+    module = TranslatorServingModule(model, tokenizer, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha)
     if not chief:

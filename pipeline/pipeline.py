@@ -16,6 +16,7 @@ from tfx_nmt.components.atomic_push import ATOMIC_PUSH_EXECUTOR_SPEC
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
 from tfx_nmt.components.text_cleaner import TextCleaner
+from tfx_nmt.components.trainer import Trainer
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator
 from tfx_nmt.config import RunConfig
 
@@ -94,10 +95,10 @@ def create_pipeline(
     else:
         train_args = tfx.proto.TrainArgs(splits=["train"],
                                          num_steps=config.train_steps if train_steps is None else train_steps)
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=RUN_FN,
         examples=tokenizer.outputs["tokenized_examples"],
-        transform_graph=tokenizer.outputs["tokenizer"],
+        tokenizer=tokenizer.outputs["tokenizer"],
         base_model=model_resolver.outputs["model"] if config.warm_start else None,
         train_args=train_args,
         eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=config.eval_batches),

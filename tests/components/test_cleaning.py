@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from tf_examples import make_pair_example
 from tfx_nmt.components import cleaning
+from tfx_nmt.components.cleaning_pipeline import (DEDUPLICATION_GROUPS, REJECTED, FirstCopies, clean_examples,
+                                                  deduplication_group)
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number, parse_example, split_uri
-from tfx_nmt.components.text_cleaner import (NothingKeptError, assemble_report, assemble_samples, check_pairs_kept,
-                                             read_json_lines)
-from tfx_nmt.components.text_cleaner_beam import (DEDUPLICATION_GROUPS, REJECTED, FirstCopies, clean_examples,
-                                                 deduplication_group)
+from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.components.text_cleaner import NothingKeptError, assemble_report, assemble_samples, check_pairs_kept
 from tfx_nmt.text.display import shorten
 
 RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
@@ -59,8 +59,8 @@ def _clean(tmp_path, splits_pairs, ingest=None):
     counts_prefix, samples_prefix = str(tmp_path / "counts"), str(tmp_path / "samples")
     with beam.Pipeline() as p:
         clean_examples(p, raw, cleaned, list(splits_pairs), RULES, counts_prefix, samples_prefix)
-    report = assemble_report(read_json_lines(counts_prefix), list(splits_pairs), ingest)
-    samples = assemble_samples(read_json_lines(samples_prefix), list(splits_pairs), ingest)
+    report = assemble_report(read_rows(counts_prefix), list(splits_pairs), ingest)
+    samples = assemble_samples(read_rows(samples_prefix), list(splits_pairs), ingest)
     return cleaned, report, samples
 
 
@@ -175,7 +175,7 @@ def test_copies_of_a_pair_meet_in_one_deduplication_group_in_every_process():
     pairs = [("A dog.", "Ein Hund."), ("Two cats.", "Zwei Katzen."), ("", ""), ("é", "ß")]
     groups = [deduplication_group(s, t) for s, t in pairs]
     assert all(0 <= g < DEDUPLICATION_GROUPS for g in groups)
-    script = ("import sys, json; from tfx_nmt.components.text_cleaner_beam import deduplication_group; "
+    script = ("import sys, json; from tfx_nmt.components.cleaning_pipeline import deduplication_group; "
               f"print(json.dumps([deduplication_group(s, t) for s, t in {pairs!r}]))")
     for seed in ("1", "2"):
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,

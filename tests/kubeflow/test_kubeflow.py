@@ -97,6 +97,7 @@ def test_image_code_and_beam_args(job):
             "tfx_nmt.components.parallel_corpus_example_gen.ParallelCorpusExampleGen_Executor",
         "TextCleaner_executor": "tfx_nmt.components.text_cleaner.TextCleaner_Executor",
         "SubwordTokenizer_executor": "tfx_nmt.components.subword_tokenizer.SubwordTokenizer_Executor",
+        "Trainer_executor": "tfx_nmt.components.trainer.Executor",
         "TranslationEvaluator_executor":
             "tfx_nmt.components.translation_evaluator.TranslationEvaluator_Executor",
         "Pusher_executor": "tfx_nmt.components.atomic_push.AtomicPushExecutor",

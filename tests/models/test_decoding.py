@@ -10,6 +10,7 @@ from finished_run import restore_run_model
 from tfx_nmt.models import decoding
 from tfx_nmt.models.export import TranslatorServingModule
 from tfx_nmt.pipeline.presets import get_preset
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def smoke_module(smoke_run):
     """A TranslatorServingModule over the smoke model rebuilt in Python from the run's Model artifact."""
     run = restore_run_model(smoke_run[0])
     config = run.config
-    return TranslatorServingModule(run.model, run.tokenizer_model, config.max_decode_length_a,
+    return TranslatorServingModule(run.model, SentencePieceTokenizer(run.tokenizer_model), config.max_decode_length_a,
                                    config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
 
 

@@ -16,7 +16,7 @@ from corpora import read_corpus
 from tf_examples import make_text_example
 from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.subword_tokenizer import write_tokenizer
-from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
+from tfx_nmt.components.tokenization_pipeline import tokenize_examples
 from tfx_nmt.text.normalization import normalize
 
 TRAIN_STEPS = 6
@@ -24,15 +24,15 @@ TRAIN_STEPS = 6
 WORKER = """
 import json, math
 import tensorflow as tf
-from tfx.components.trainer.fn_args_utils import FnArgs
+from tfx_nmt.components.trainer import TrainerFnArgs
 from tfx_nmt.models.trainer import run_fn
 from tfx_nmt.pipeline.presets import get_preset
 
 config = get_preset("smoke").replace(strategy="multi_worker", steps_per_epoch=3, eval_batches=2)
 work = {work!r}
-run_fn(FnArgs(
+run_fn(TrainerFnArgs(
     train_files=[work + "/tokenized/Split-train/*"], eval_files=[work + "/tokenized/Split-eval/*"],
-    transform_output=work + "/tokenizer", model_run_dir=work + "/model_run",
+    tokenizer_uri=work + "/tokenizer", model_run_dir=work + "/model_run",
     serving_model_dir=work + "/model/Format-Serving", train_steps={steps},
     custom_config=config.training_config()))
 result = {{"index": {index}}}
@@ -66,7 +66,8 @@ def write_tokenized_corpus(work, data_dir, model_proto):
             for source, target in pairs[split]:
                 writer.write(make_text_example({"source": normalize(source), "target": normalize(target)}))
     with beam.Pipeline() as p:
-        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto)
+        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto,
+                          os.path.join(work, "counts"))
     write_tokenizer(model_proto, os.path.join(work, "tokenizer"))
 
 

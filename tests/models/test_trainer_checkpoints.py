@@ -1,6 +1,6 @@
 """Where the Trainer checkpoints: a place a re-run of the same training finds again."""
-from tfx.components.trainer.fn_args_utils import FnArgs
 
+from tfx_nmt.components.trainer import TrainerFnArgs
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import checkpoint_directory
 
@@ -9,11 +9,11 @@ def _fn_args(execution_id, **overrides):
     values = dict(
         train_files=["/out/pipeline_root/SubwordTokenizer/tokenized_examples/6/Split-train/*"],
         eval_files=["/out/pipeline_root/SubwordTokenizer/tokenized_examples/6/Split-eval/*"],
-        transform_output="/out/pipeline_root/SubwordTokenizer/tokenizer/6",
+        tokenizer_uri="/out/pipeline_root/SubwordTokenizer/tokenizer/6",
         custom_config=RunConfig().training_config(), train_steps=150, eval_steps=4,
         model_run_dir=f"/out/pipeline_root/Trainer/model_run/{execution_id}")
     values.update(overrides)
-    return FnArgs(**values)
+    return TrainerFnArgs(**values)
 
 
 def test_a_rerun_of_the_same_training_finds_the_same_checkpoints():
@@ -23,5 +23,5 @@ def test_a_rerun_of_the_same_training_finds_the_same_checkpoints():
     # Anything that changes the training gets its own directory.
     assert checkpoint_directory(_fn_args(12, train_steps=300)) != first
     assert checkpoint_directory(_fn_args(12, custom_config=RunConfig(d_model=128).training_config())) != first
-    assert checkpoint_directory(_fn_args(12, transform_output="/out/pipeline_root/SubwordTokenizer/tokenizer/9")) \
+    assert checkpoint_directory(_fn_args(12, tokenizer_uri="/out/pipeline_root/SubwordTokenizer/tokenizer/9")) \
         != first

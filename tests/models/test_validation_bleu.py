@@ -12,6 +12,7 @@ from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.text import subword
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 
 def _write_tokenized(directory, pairs):
@@ -51,7 +52,7 @@ def test_validation_bleu_scores_the_serving_models_greedy_translations(spm_model
     callback = ValidationBleu(source_ids, references, spm_model, 1.5, 10)
     callback.set_model(model)
     callback.on_train_begin()
-    serving = TranslatorServingModule(model, spm_model, 1.5, 10)
+    serving = TranslatorServingModule(model, SentencePieceTokenizer(spm_model), 1.5, 10)
     served = serving.translate_greedy(tf.constant(sources))
     expected = [t.decode() for t in served["translation"].numpy()]
     assert callback.translations() == expected

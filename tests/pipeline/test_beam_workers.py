@@ -20,11 +20,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from corpora import read_corpus
 from tf_examples import make_text_example
 from tfx_nmt.components.cleaning import CleaningRules
+from tfx_nmt.components.cleaning_pipeline import clean_examples
 from tfx_nmt.components.examples_io import bytes_feature, int64_feature, iterate_examples, split_files, split_uri
 from tfx_nmt.components.subword_tokenizer import train_sentences
-from tfx_nmt.components.subword_tokenizer_beam import tokenize_examples
-from tfx_nmt.components.text_cleaner import assemble_report, read_json_lines
-from tfx_nmt.components.text_cleaner_beam import clean_examples
+from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.components.text_cleaner import assemble_report
+from tfx_nmt.components.tokenization_pipeline import tokenization_counts, tokenize_examples
 from tfx_nmt.pipeline import beam_runner
 from tfx_nmt.pipeline.local_runner import direct_runner_args
 from tfx_nmt.text import subword
@@ -65,12 +66,13 @@ def run_components(work, raw, workers):
     with beam.Pipeline(options=options) as p:
         clean_examples(p, raw, cleaned, SPLITS, CleaningRules(max_tokens=80, max_length_ratio=3.0), counts_prefix,
                        samples_prefix)
-    report = assemble_report(read_json_lines(counts_prefix), SPLITS)
+    report = assemble_report(read_rows(counts_prefix), SPLITS)
     model_proto = subword.train_sentencepiece(train_sentences(cleaned), 2000)
     with beam.Pipeline(options=options) as p:
-        tokenize_examples(p, cleaned, tokenized, SPLITS, model_proto)
+        tokenize_examples(p, cleaned, tokenized, SPLITS, model_proto, os.path.join(work, "token_counts"))
     return {
         "report": report,
+        "token_counts": tokenization_counts(read_rows(os.path.join(work, "token_counts"))),
         "cleaned": {s: examples_multiset(cleaned, s, ["source", "target"]) for s in SPLITS},
         "tokenized": {s: examples_multiset(tokenized, s, ["source", "target", "source_ids", "target_ids"])
                       for s in SPLITS},
@@ -106,6 +108,8 @@ def test_vocabulary_and_token_ids_are_the_same_with_one_and_two_workers(outputs)
     for split in SPLITS:
         assert one["tokenized"][split] == two["tokenized"][split], split
         assert sum(one["tokenized"][split].values()) == one["report"][split]["kept"]
+        assert one["token_counts"][split]["pairs"] == one["report"][split]["kept"]
+    assert one["token_counts"] == two["token_counts"]
     encoder = subword.SubwordEncoder(one["model"])
     for source, target, source_ids, target_ids in one["tokenized"]["test"]:
         assert source_ids[0] == target_ids[0] == subword.BOS_ID
@@ -116,7 +120,7 @@ def test_vocabulary_and_token_ids_are_the_same_with_one_and_two_workers(outputs)
 def test_beam_modules_import_neither_tensorflow_nor_tfx():
     """Beam worker processes import the modules of the DoFns they run; TensorFlow and TFX would add
     seconds to every worker's start (BENCHMARKS.md, data components)."""
-    script = ("import sys, tfx_nmt.components.text_cleaner_beam, tfx_nmt.components.subword_tokenizer_beam; "
+    script = ("import sys, tfx_nmt.components.cleaning_pipeline, tfx_nmt.components.tokenization_pipeline; "
               "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'tfx', 'keras'}))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

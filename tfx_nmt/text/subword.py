@@ -1,8 +1,9 @@
 """SentencePiece subword model: training and encoding in Python (Beam workers), and the special ids the
 model and the serving graph share.
 
-The serving graph encodes with tensorflow_text's `SentencepieceTokenizer` over the same model proto; it
-wraps the same C++ library, so for the same normalized text both give the same ids (a test checks it).
+`tfx_nmt.text.tokenizers.SentencePieceTokenizer` pairs this Python encoder with its in-graph twin,
+tensorflow_text's `SentencepieceTokenizer` over the same model proto; both wrap the same C++ library, so
+for the same normalized text both give the same ids (a test checks it).
 Normalization is ours (`tfx_nmt.text.normalization`), so SentencePiece runs with the `identity` rule and
 detokenize(tokenize(text)) gives back the normalized text.
 Reference: Kudo & Richardson 2018, https://arxiv.org/abs/1808.06226.
@@ -110,10 +111,10 @@ class SubwordEncoder:
         """`[BOS] + pieces(text) + [EOS]`, a list of int ids in [0, vocabulary_size)."""
         return [BOS_ID] + self._processor.encode(text, out_type=int) + [EOS_ID]
 
-    def encode_batch(self, texts: List[str]) -> List[List[int]]:
-        """`encode` of each text, the pieces of all in one call to SentencePiece (about half the time of one
-        call per text). One thread: Beam runs a worker per core."""
-        return [[BOS_ID] + ids + [EOS_ID] for ids in self._processor.encode(texts, out_type=int, num_threads=1)]
+    def encode_pieces(self, texts: List[str]) -> List[List[int]]:
+        """The pieces' ids of each text (no BOS/EOS), all in one call to SentencePiece (about half the time
+        of one call per text). One thread: Beam runs a worker per core."""
+        return self._processor.encode(texts, out_type=int, num_threads=1)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Detokenizes ids, skipping PAD/BOS/EOS, and normalizes the text as the serving graph does.

@@ -1,23 +1,22 @@
 """The Beam pipeline of the TextCleaner component: normalize, filter and deduplicate every split.
 
+Counts and samples come back to the executor as rows of data (`summary_rows`, which says why).
+
 This module and what it imports (the rules in `cleaning`, the coders in `examples_io`) import neither
 TensorFlow nor TFX: Beam worker processes import it to run its functions, and those imports would add
 seconds to the start of every worker (BENCHMARKS.md, data components). `tests/pipeline/test_beam_workers.py`
 checks it.
 """
 import collections
-import json
 import zlib
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
-from apache_beam.utils.windowed_value import WindowedValue
 
 from tfx_nmt.components.cleaning import KEPT, SAMPLE_SIZE, CleaningRules, clean_pair
 from tfx_nmt.components.examples_io import (LINE_NUMBER, MAX_BATCH_SIZE, ReadSplitBatches, WriteSplit, decode_examples,
                                             first_values, pair_examples)
+from tfx_nmt.components.summary_rows import COUNTS, WriteRows, bundle_counts
 
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
@@ -27,9 +26,8 @@ DEDUPLICATED_SPLITS = ("train",)
 # train split; about 300 MB of a 30-million-pair corpus), and at most DEDUPLICATION_GROUPS
 # workers deduplicate in parallel.
 DEDUPLICATION_GROUPS = 32
-# Tags of the additional outputs of CleanPairs and FirstCopies.
+# The tag of the rejected pairs' output of CleanPairs and FirstCopies (the other is summary_rows.COUNTS).
 REJECTED = "rejected"
-COUNTS = "counts"
 # A kept pair on its way to deduplication: (line number, clean source, clean target, raw source, raw
 # target); a raw text is None where it equals the clean one, which is most pairs.
 KeptPair = Tuple[int, str, str, Optional[str], Optional[str]]
@@ -39,13 +37,6 @@ def deduplication_group(source: str, target: str) -> int:
     """The group, in [0, DEDUPLICATION_GROUPS), of a clean pair: the same in every worker process
     (Python's `hash` of a str is not)."""
     return zlib.crc32(source.encode("utf-8") + b"\t" + target.encode("utf-8")) % DEDUPLICATION_GROUPS
-
-
-def _counts_output(counts: collections.Counter) -> Iterator:
-    """A bundle's (outcome, count) pairs, one per outcome, for the COUNTS output of `finish_bundle`:
-    counting in the bundle instead of one (outcome, 1) element per pair saves Beam two steps per pair."""
-    for outcome, count in counts.items():
-        yield beam.pvalue.TaggedOutput(COUNTS, WindowedValue((outcome, count), MIN_TIMESTAMP, [GlobalWindow()]))
 
 
 class CleanPairs(beam.DoFn):
@@ -92,7 +83,7 @@ class CleanPairs(beam.DoFn):
         yield from groups.items()
 
     def finish_bundle(self) -> Iterator:
-        yield from _counts_output(self._counts)
+        yield from bundle_counts(self._counts)
 
 
 class FirstCopies(beam.DoFn):
@@ -136,7 +127,7 @@ class FirstCopies(beam.DoFn):
             yield from pair_examples(first)
 
     def finish_bundle(self) -> Iterator:
-        yield from _counts_output(self._counts)
+        yield from bundle_counts(self._counts)
 
 
 def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str, splits: List[str],
@@ -147,7 +138,7 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
     `{split, outcome, count}` JSON lines to files starting with `counts_prefix` (`kept` counts the pairs
     the filter kept, before deduplication; `duplicate` the copies dropped after it) and
     `{split, reason, samples}` JSON lines (the first SAMPLE_SIZE rejected pairs per reason, by line
-    number) to files starting with `samples_prefix`; read both with `read_json_lines`.
+    number) to files starting with `samples_prefix`; read both with `summary_rows.read_rows`.
     """
     all_counts, all_samples = [], []
     for split in splits:
@@ -173,14 +164,14 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
             outcome_counts
             | f"Sum[{split}]" >> beam.CombinePerKey(sum)
             | f"Row[{split}]" >> beam.MapTuple(
-                lambda outcome, n, split=split: json.dumps({"split": split, "outcome": outcome, "count": n}))
+                lambda outcome, n, split=split: {"split": split, "outcome": outcome, "count": n})
         )
         all_samples.append(
             rejected
             | f"FirstLines[{split}]" >> beam.combiners.Top.SmallestPerKey(SAMPLE_SIZE)
-            | f"SampleRow[{split}]" >> beam.MapTuple(lambda reason, first, split=split: json.dumps({
+            | f"SampleRow[{split}]" >> beam.MapTuple(lambda reason, first, split=split: {
                 "split": split, "reason": reason,
-                "samples": [{"line": n, "source": s, "target": t} for n, s, t in first]}))
+                "samples": [{"line": n, "source": s, "target": t} for n, s, t in first]})
         )
-    _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> beam.io.WriteToText(counts_prefix)
-    _ = all_samples | "AllSamples" >> beam.Flatten() | "WriteSamples" >> beam.io.WriteToText(samples_prefix)
+    _ = all_counts | "AllCounts" >> beam.Flatten() | "WriteCounts" >> WriteRows(counts_prefix)
+    _ = all_samples | "AllSamples" >> beam.Flatten() | "WriteSamples" >> WriteRows(samples_prefix)
