@@ -22,10 +22,9 @@ from tfx.utils import path_utils
 
 from tfx_nmt.components import translation_metrics
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
+from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE
 from tfx_nmt.serving.clients import length_sorted_batches
 
-METRICS_FILE = "metrics.json"
-HYPOTHESES_FILE = "hypotheses.txt"
 log = logging.getLogger(__name__)
 
 

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from tfx_nmt.components.subword_tokenizer import read_tokenizer_model
 from tfx_nmt.config import RunConfig
+from tfx_nmt.contract import TRAINING_STATS_FILE
 from tfx_nmt.models import callbacks as training_callbacks
 from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
 from tfx_nmt.models.devices import is_chief, make_strategy
@@ -41,7 +42,6 @@ from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
 from tfx_nmt.text.subword import SubwordEncoder
 
-STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
 
 
@@ -241,6 +241,6 @@ def run_fn(fn_args) -> None:
     export_serving_model(module, fn_args.serving_model_dir)
     write_model_checkpoint(model, os.path.dirname(fn_args.serving_model_dir), tokenizer_sha256, model_config)
     stats["wall_seconds"] = time.time() - started
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, STATS_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_STATS_FILE), "w") as f:
         json.dump(stats, f, indent=2)
     log.info("Exported the serving model to %s", fn_args.serving_model_dir)

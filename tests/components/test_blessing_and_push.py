@@ -15,6 +15,7 @@ from tfx.utils import proto_utils
 
 from echo_model import save_echo_model
 from processes import tree_hashes
+from tfx_nmt import contract
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
 from tfx_nmt.components.examples_io import make_pair_example, split_uri
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator
@@ -59,7 +60,7 @@ def _evaluate(tmp_path, model, sources, references, **parameters):
         {"examples": [_examples(tmp_path, sources, references)], "model": [model]},
         {"evaluation": [evaluation], "blessing": [blessing]},
         dict(parameters, batch_size=2))
-    with open(os.path.join(evaluation.uri, "metrics.json")) as f:
+    with open(os.path.join(evaluation.uri, contract.METRICS_FILE)) as f:
         metrics = json.load(f)
     return metrics, sorted(os.listdir(blessing.uri)), blessing, evaluation
 
@@ -83,7 +84,7 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
     assert blessing.get_int_custom_property("blessed") == 1
     assert blessing.get_int_custom_property("current_model_id") == 7
     # Hypotheses in the test file's line order, although the Examples were written in reverse.
-    with open(os.path.join(tmp_path, "evaluation", "hypotheses.txt")) as f:
+    with open(os.path.join(tmp_path, "evaluation", contract.HYPOTHESES_FILE)) as f:
         assert f.read().splitlines() == HYPS
     # Perplexity of the echo model: every token has log-probability -1.
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)

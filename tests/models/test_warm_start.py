@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from processes import REPO
+from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, STATE_FILE, RestoreWarmStart, plan_warm_start,
@@ -23,8 +24,8 @@ from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, STATE_FILE, RestoreWarmSt
 SHA_A, SHA_B = "a" * 64, "b" * 64
 TINY = RunConfig(d_model=32, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=64,
                  learning_rate=1e-2, warmup_steps=2)
-INGEST = ["ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
-          "SubwordTokenizer"]
+INGEST = [contract.EXAMPLE_GEN, contract.STATISTICS_GEN, contract.SCHEMA_GEN, contract.EXAMPLE_VALIDATOR,
+          contract.TEXT_CLEANER, contract.SUBWORD_TOKENIZER]
 
 
 def tiny_batch():
@@ -88,11 +89,11 @@ def test_restore_gives_the_base_model_weights_and_step(tmp_path):
 
 def run_smoke(data_dir, output_dir, *flags):
     result = subprocess.run(
-        [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
+        [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
          "--output-dir", output_dir, *flags], capture_output=True, text=True, timeout=1200, cwd=REPO)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    with open(os.path.join(output_dir, "run_summary.json")) as f:
+    with open(os.path.join(output_dir, contract.RUN_SUMMARY_FILE)) as f:
         summary = json.load(f)
     return {"summary": summary, "log": log, "versions": sorted(os.listdir(os.path.join(output_dir, "serving",
                                                                                       "translator")))}
@@ -114,8 +115,8 @@ def three_runs(tmp_path_factory, data_dir):
                   ["--warm-start", "--train-steps", "50"],
                   ["--warm-start", "--train-steps", "5", "--min-bleu", "101"]):
         run = run_smoke(data_dir, output_dir, *flags)
-        run["stats"] = newest_output(output_dir, "Trainer", "model_run", "training_stats.json")
-        run["metrics"] = newest_output(output_dir, "TranslationEvaluator", "evaluation", "metrics.json")
+        run["stats"] = newest_output(output_dir, "Trainer", "model_run", contract.TRAINING_STATS_FILE)
+        run["metrics"] = newest_output(output_dir, "TranslationEvaluator", "evaluation", contract.METRICS_FILE)
         runs.append(run)
     return output_dir, runs
 
