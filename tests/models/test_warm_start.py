@@ -115,8 +115,8 @@ def three_runs(tmp_path_factory, data_dir):
                   ["--warm-start", "--train-steps", "50"],
                   ["--warm-start", "--train-steps", "5", "--min-bleu", "101"]):
         run = run_smoke(data_dir, output_dir, *flags)
-        run["stats"] = newest_output(output_dir, "Trainer", "model_run", contract.TRAINING_STATS_FILE)
-        run["metrics"] = newest_output(output_dir, "TranslationEvaluator", "evaluation", contract.METRICS_FILE)
+        run["stats"] = newest_output(output_dir, contract.TRAINER, contract.MODEL_RUN, contract.TRAINING_STATS_FILE)
+        run["metrics"] = newest_output(output_dir, contract.EVALUATOR, contract.EVALUATION, contract.METRICS_FILE)
         runs.append(run)
     return output_dir, runs
 
@@ -127,9 +127,9 @@ def test_second_run_starts_from_the_first_model(three_runs):
     assert first["stats"]["warm_start"] is None
     assert first["summary"]["blessed"] is True and len(first["versions"]) == 1
     assert set(INGEST) <= set(second["summary"]["cached_components"])
-    assert "Trainer" not in second["summary"]["cached_components"]
+    assert contract.TRAINER not in second["summary"]["cached_components"]
     warm_start = second["stats"]["warm_start"]
-    assert warm_start["checkpoint"].startswith(os.path.join(output_dir, "pipeline_root", "Trainer", "model"))
+    assert warm_start["checkpoint"].startswith(os.path.join(output_dir, "pipeline_root", contract.TRAINER, contract.MODEL))
     assert warm_start["checkpoint"].endswith(os.path.join(CHECKPOINT_DIR, "ckpt"))
     assert warm_start["reason"] == "same tokenizer and shape; continuing from step 50"
     assert second["stats"]["initial_step"] == 50 and second["stats"]["steps"] == 100

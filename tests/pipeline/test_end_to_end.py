@@ -30,16 +30,16 @@ def test_every_component_ran_and_summary_is_complete(smoke_run):
 
 def test_evaluator_outputs(smoke_run):
     output_dir, summary, _ = smoke_run
-    evaluator_dir = os.path.join(output_dir, "pipeline_root", "TranslationEvaluator")
-    [metrics_dir] = [os.path.join(evaluator_dir, "evaluation", d)
-                     for d in os.listdir(os.path.join(evaluator_dir, "evaluation"))]
+    evaluator_dir = os.path.join(output_dir, "pipeline_root", contract.EVALUATOR)
+    [metrics_dir] = [os.path.join(evaluator_dir, contract.EVALUATION, d)
+                     for d in os.listdir(os.path.join(evaluator_dir, contract.EVALUATION))]
     with open(os.path.join(metrics_dir, contract.METRICS_FILE)) as f:
         metrics = json.load(f)
     assert metrics["candidate"]["bleu"] == summary["bleu"]
     with open(os.path.join(metrics_dir, contract.HYPOTHESES_FILE)) as f:
         assert len(f.read().splitlines()) == 40
-    [blessing_dir] = [os.path.join(evaluator_dir, "blessing", d)
-                      for d in os.listdir(os.path.join(evaluator_dir, "blessing"))]
+    [blessing_dir] = [os.path.join(evaluator_dir, contract.BLESSING, d)
+                      for d in os.listdir(os.path.join(evaluator_dir, contract.BLESSING))]
     assert os.listdir(blessing_dir) == ["BLESSED"]
 
 
