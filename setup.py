@@ -58,7 +58,7 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={"test": ["pytest>=8", "pytest-timeout", "hypothesis>=6"]},
-    entry_points={"console_scripts": ["tfx-nmt=tfx_nmt.pipeline.cli:main"]},
+    entry_points={"console_scripts": ["tfx-nmt=tfx_nmt.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3.10",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

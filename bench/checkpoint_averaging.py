@@ -21,6 +21,7 @@ import tensorflow as tf
 from finished_run import read_summary, restore_run_model
 from machine import machine_line
 
+from tfx_nmt import contract
 from tfx_nmt.components.translation_evaluator import read_pairs
 from tfx_nmt.scoring.translation_metrics import comparable_bleu, corpus_bleu
 from tfx_nmt.models.checkpoint_averaging import average_checkpoints, checkpoint_steps
@@ -52,7 +53,7 @@ def main():
     args = parser.parse_args()
     summary = read_summary(args.output_dir)
     artifacts = summary["artifacts"]
-    with open(os.path.join(artifacts["Trainer.model_run"], "training_stats.json")) as f:
+    with open(os.path.join(artifacts[contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)], contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
     kept = checkpoint_steps(stats["checkpoint_dir"])
     if not kept:

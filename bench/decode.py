@@ -28,6 +28,7 @@ from finished_run import restore_run_model
 from machine import machine_line
 from train_throughput import write_tokenized
 
+from tfx_nmt import contract
 from tfx_nmt.scoring.translation_metrics import corpus_bleu
 from tfx_nmt.models.callbacks import TrainingMonitor
 from tfx_nmt.models.export import TranslatorServingModule
@@ -45,7 +46,7 @@ WEIGHTS_FILE = "model.weights.h5"
 def trained_model(config, data_dir: str, train_seconds: float, model_cache: str):
     """(model, SentencePiece proto): loaded from `model_cache` when it holds them, else trained and saved."""
     weights = os.path.join(model_cache, WEIGHTS_FILE) if model_cache else None
-    spm_path = os.path.join(model_cache, subword.MODEL_FILE) if model_cache else None
+    spm_path = os.path.join(model_cache, contract.TOKENIZER_MODEL_FILE) if model_cache else None
     if weights and os.path.exists(weights):
         with open(spm_path, "rb") as f:
             proto = f.read()

@@ -16,14 +16,13 @@ from typing import Dict
 
 import tensorflow as tf
 
+from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import compiled_model
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.warm_start import CHECKPOINT_PREFIX, checkpoint_dir
 from tfx_nmt.text.subword import SubwordEncoder
 from tfx_nmt.text.tokenizers import read_model
-
-SUMMARY_FILE = "run_summary.json"
 
 
 @dataclasses.dataclass
@@ -41,7 +40,7 @@ def read_summary(output_dir: str) -> Dict:
     Raises:
         FileNotFoundError: when the output dir holds no finished run.
     """
-    path = os.path.join(output_dir, SUMMARY_FILE)
+    path = os.path.join(output_dir, contract.RUN_SUMMARY_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} not found: is {output_dir} the --output-dir of a finished tfx-nmt run?")
     with open(path, encoding="utf-8") as f:
@@ -58,16 +57,17 @@ def restore_run_model(output_dir: str) -> RestoredRun:
     summary = read_summary(output_dir)
     config = RunConfig.from_dict(summary["config"])
     artifacts = summary["artifacts"]
-    if "Trainer.model" not in artifacts:
+    model_key = contract.artifact_key(contract.TRAINER, contract.MODEL)
+    if model_key not in artifacts:
         raise FileNotFoundError(f"the run in {output_dir} has no Trainer model")
-    tokenizer_model = read_model(artifacts["SubwordTokenizer.tokenizer"])
+    tokenizer_model = read_model(artifacts[contract.artifact_key(contract.SUBWORD_TOKENIZER, contract.TOKENIZER)])
     model = compiled_model(config, SubwordEncoder(tokenizer_model).vocabulary_size)
     # Keras 3 layers kept in Python lists (the encoder and decoder stacks) are not children of the model
     # in TensorFlow's checkpoint graph; the checkpoint reaches their variables through the optimizer's
     # `_trainable_variables`. So the model is compiled as the Trainer compiles it, its optimizer built over
     # the model's variables in the Trainer's order, and restored with it.
     model.optimizer.build(model.trainable_variables)
-    prefix = os.path.join(checkpoint_dir(artifacts["Trainer.model"]), CHECKPOINT_PREFIX)
+    prefix = os.path.join(checkpoint_dir(artifacts[model_key]), CHECKPOINT_PREFIX)
     status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(prefix)
     status.assert_existing_objects_matched()
     return RestoredRun(model, tokenizer_model, config)

@@ -17,13 +17,15 @@ import tempfile
 from machine import machine_line
 from pipeline_run import run_pipeline
 
-from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
+from tfx_nmt.config import RunConfig
+from tfx_nmt.pipeline.pipeline import create_pipeline
 
 
 def overhead_table(wall_seconds: float, summary: dict) -> str:
     """Rows `name  seconds`: each component (in DAG order), their sum, the rest, the whole run."""
     seconds = summary["component_seconds"]
-    order = [c for c in COMPONENT_IDS if c in seconds] + sorted(set(seconds) - set(COMPONENT_IDS))
+    dag_order = [c.id for c in create_pipeline(RunConfig(), "order", "root", "data", "serving").components]
+    order = [c for c in dag_order if c in seconds] + sorted(set(seconds) - set(dag_order))
     rows = [(component, "cached" if component in summary["cached_components"] else f"{seconds[component]:8.1f}")
             for component in order]
     in_components = sum(seconds.values())

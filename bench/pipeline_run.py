@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from tfx_nmt import contract
+
 SAMPLE_SECONDS = 1.0
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
@@ -77,7 +79,7 @@ def run_pipeline(preset: str, output_dir: str, data_dir: Optional[str], run_args
     Raises:
         RuntimeError: when the run fails; the message holds the end of its log.
     """
-    command = [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", preset, "--output-dir", output_dir]
+    command = [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", preset, "--output-dir", output_dir]
     command += (["--data-dir", data_dir] if data_dir else []) + list(run_args)
     os.makedirs(output_dir, exist_ok=True)
     peak_tree = 0
@@ -92,7 +94,7 @@ def run_pipeline(preset: str, output_dir: str, data_dir: Optional[str], run_args
         with open(log_path) as f:
             tail = f.read()[-4000:]
         raise RuntimeError(f"{' '.join(command)} failed with exit status {process.returncode}:\n{tail}")
-    with open(os.path.join(output_dir, "run_summary.json")) as f:
+    with open(os.path.join(output_dir, contract.RUN_SUMMARY_FILE)) as f:
         summary = json.load(f)
     peak_process = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux reports KiB.
     return PipelineRun(started, wall_seconds, peak_tree, peak_process, summary)

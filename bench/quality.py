@@ -16,6 +16,7 @@ import os
 from machine import machine_line
 from pipeline_run import PipelineRun, run_pipeline
 
+from tfx_nmt import contract
 from tfx_nmt.reporting import plots
 from tfx_nmt.reporting.training_curves import TRAIN_DIR, VALIDATION_DIR, against_wall_time, read_scalar_events
 
@@ -95,8 +96,8 @@ def main():
     print(f"{command}  (log: {os.path.join(args.output_dir, 'bench.log')})", flush=True)
     run = run_pipeline(args.preset, args.output_dir, args.data_dir, run_args,
                        os.path.join(args.output_dir, "bench.log"))
-    model_run_dir = run.summary["artifacts"]["Trainer.model_run"]
-    with open(os.path.join(model_run_dir, "training_stats.json")) as f:
+    model_run_dir = run.summary["artifacts"][contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)]
+    with open(os.path.join(model_run_dir, contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
     figures = quality_figures(run, stats)
     with open(os.path.join(args.output_dir, "bench_quality.json"), "w") as f:

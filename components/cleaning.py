@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Tuple
 
+from tfx_nmt.contract import CLEANING_DROP_REASONS as DROP_REASONS
 from tfx_nmt.text.normalization import normalize
 
 KEPT = "kept"
-DROP_REASONS = ("empty", "too_long", "length_ratio", "duplicate")
 # Rejected pairs kept per reason as examples for the report (of ingest and of cleaning).
 SAMPLE_SIZE = 20
 

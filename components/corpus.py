@@ -23,13 +23,12 @@ import tensorflow as tf
 
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.config import ON_BAD_LINE_CHOICES
+from tfx_nmt.contract import INGEST_DROP_REASONS, SPLITS
 from tfx_nmt.errors import ConfigError, UserError
 from tfx_nmt.text.lines import GZIP_MAGIC, split_lines
 
 # Split name in the pipeline -> file stem in a Multi30k-style data directory.
-SPLIT_FILE_STEMS: Dict[str, str] = {"train": "train", "eval": "val", "test": "test_2016_flickr"}
-# Why ingest drops a pair (only with on_bad_line="drop").
-INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
+SPLIT_FILE_STEMS: Dict[str, str] = dict(zip(SPLITS, ("train", "val", "test_2016_flickr")))
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.
 NEVER_DROPPED_SPLIT = "test"
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "

@@ -21,9 +21,9 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 
 from tfx_nmt.components import corpus
 from tfx_nmt.components.examples_io import WritePairs
+from tfx_nmt.contract import INGEST_REPORT_FILE
 
 SPLITS = tuple(corpus.SPLIT_FILE_STEMS)
-INGEST_REPORT_FILE = "ingest_report.json"
 log = logging.getLogger(__name__)
 
 

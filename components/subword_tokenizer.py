@@ -24,6 +24,7 @@ from tfx_nmt.components.artifacts import SubwordModel
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples
 from tfx_nmt.components.summary_rows import read_rows
 from tfx_nmt.components.tokenization_pipeline import tokenization_counts, tokenize_examples
+from tfx_nmt.contract import TOKENIZER_METADATA_FILE, TOKENIZER_MODEL_FILE, TOKENIZER_VOCABULARY_FILE
 from tfx_nmt.text import subword
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,11 @@ def write_tokenizer(model_proto: bytes, directory: str) -> dict:
         "sha256": hashlib.sha256(model_proto).hexdigest(),
     }
     tf.io.gfile.makedirs(directory)
-    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "wb") as f:
+    with tf.io.gfile.GFile(os.path.join(directory, TOKENIZER_MODEL_FILE), "wb") as f:
         f.write(model_proto)
-    with tf.io.gfile.GFile(os.path.join(directory, subword.VOCABULARY_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(directory, TOKENIZER_VOCABULARY_FILE), "w") as f:
         f.write("\n".join(encoder.vocabulary()) + "\n")
-    with tf.io.gfile.GFile(os.path.join(directory, subword.METADATA_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(directory, TOKENIZER_METADATA_FILE), "w") as f:
         json.dump(metadata, f, indent=2)
     return metadata
 

@@ -23,11 +23,10 @@ from tfx_nmt.components.cleaning_pipeline import FILTERED_SPLITS, clean_examples
 from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
 from tfx_nmt.components.summary_rows import read_rows
+from tfx_nmt.contract import CLEANING_REPORT_FILE, REJECTED_SAMPLES_FILE
 from tfx_nmt.errors import UserError
 from tfx_nmt.text.display import shorten
 
-REPORT_FILE = "cleaning_report.json"
-SAMPLES_FILE = "rejected_samples.json"
 # Ingest drops (only with on_bad_line="drop") come first: they happen first.
 ALL_DROP_REASONS = INGEST_DROP_REASONS + DROP_REASONS
 log = logging.getLogger(__name__)
@@ -160,11 +159,11 @@ def TextCleaner(
     ingest = read_ingest_report(examples.uri)
     cleaning_report = assemble_report(read_rows(counts_prefix), splits, ingest)
     samples = assemble_samples(read_rows(samples_prefix), splits, ingest)
-    with tf.io.gfile.GFile(os.path.join(report.uri, REPORT_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(report.uri, CLEANING_REPORT_FILE), "w") as f:
         json.dump(cleaning_report, f, indent=2, sort_keys=True)
-    with tf.io.gfile.GFile(os.path.join(report.uri, SAMPLES_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(report.uri, REJECTED_SAMPLES_FILE), "w") as f:
         json.dump(samples, f, indent=2, sort_keys=True, ensure_ascii=False)
     for split, entry in cleaning_report.items():
         log.info("TextCleaner: %s: %d pairs in, %d kept, dropped %s", split, entry["input"], entry["kept"],
                  {k: v for k, v in entry["dropped"].items() if v})
-    check_pairs_kept(cleaning_report, os.path.join(report.uri, REPORT_FILE))
+    check_pairs_kept(cleaning_report, os.path.join(report.uri, CLEANING_REPORT_FILE))

@@ -20,13 +20,12 @@ from tfx.components.evaluator import constants
 from tfx.utils import path_utils
 
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
+from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE
 from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.scoring.blessing import blessing_decision
 from tfx_nmt.scoring.scorers import PERPLEXITY, SCORERS, ScorerRegistry
 from tfx_nmt.serving.clients import SavedModelClient, translate_all
 
-METRICS_FILE = "metrics.json"
-HYPOTHESES_FILE = "hypotheses.txt"
 log = logging.getLogger(__name__)
 
 

@@ -1,10 +1,10 @@
-"""The `compile-kubeflow` and `schedule` subcommands of `tfx-nmt` (registered by `tfx_nmt.pipeline.cli`)."""
+"""The `compile-kubeflow` and `schedule` subcommands of `tfx-nmt`."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Callable, Dict
+
+from tfx_nmt.pipeline.presets import add_preset_flags, config_from_args
 
 
 def _key_value(text: str):
@@ -14,14 +14,9 @@ def _key_value(text: str):
     return key, value
 
 
-def add_commands(commands, add_preset_flags: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Adds `compile-kubeflow` and `schedule` to the `tfx-nmt` subparsers.
-
-    Args:
-        commands: the subparsers action of the `tfx-nmt` parser.
-        add_preset_flags: adds `--preset` and one flag per RunConfig field to a parser.
-    """
-    compile_parser = commands.add_parser(
+def register(subparsers) -> None:
+    """Adds `compile-kubeflow` and `schedule` to the `tfx-nmt` subparsers."""
+    compile_parser = subparsers.add_parser(
         "compile-kubeflow", help="compile the pipeline into a Kubeflow Pipelines v2 spec (KubeflowV2DagRunner)")
     compile_parser.add_argument("--image", required=True, help="container image of every component")
     compile_parser.add_argument("--pipeline-root", required=True, help="artifact root, e.g. gs://bucket/tfx-nmt")
@@ -33,8 +28,9 @@ def add_commands(commands, add_preset_flags: Callable[[argparse.ArgumentParser],
     compile_parser.add_argument("--beam-arg", action="append", default=[], dest="beam_args", metavar="ARG",
                                 help="a Beam pipeline option, repeatable, e.g. --beam-arg=--runner=DataflowRunner")
     add_preset_flags(compile_parser)
+    compile_parser.set_defaults(func=compile_kubeflow)
 
-    schedule_parser = commands.add_parser(
+    schedule_parser = subparsers.add_parser(
         "schedule", help="upload a compiled pipeline and create a recurring run (kfp client)")
     schedule_parser.add_argument("--host", required=True, help="the Kubeflow Pipelines API endpoint")
     schedule_parser.add_argument("--pipeline", required=True, help="the compile-kubeflow output")
@@ -46,12 +42,12 @@ def add_commands(commands, add_preset_flags: Callable[[argparse.ArgumentParser],
                                  help="runtime parameter value, repeatable (default: the compiled defaults)")
     schedule_parser.add_argument("--dry-run", action="store_true",
                                  help="print the requests as JSON without contacting the server")
+    schedule_parser.set_defaults(func=schedule)
 
 
 def compile_kubeflow(args: argparse.Namespace) -> int:
     """`tfx-nmt compile-kubeflow`: writes the PipelineJob JSON and prints a one-line summary."""
     from tfx_nmt.kubeflow.compile import compile_pipeline
-    from tfx_nmt.pipeline.cli import config_from_args
 
     job = compile_pipeline(config_from_args(args), args.image, args.pipeline_root, args.output,
                            data_root=args.data_root, serving_dir=args.serving_dir,
@@ -63,14 +59,14 @@ def compile_kubeflow(args: argparse.Namespace) -> int:
 
 
 def schedule(args: argparse.Namespace) -> int:
-    """`tfx-nmt schedule`: prints the dry-run requests, or uploads and creates the recurring run."""
-    from tfx_nmt.kubeflow.schedule import ScheduleError, make_plan
+    """`tfx-nmt schedule`: prints the dry-run requests, or uploads and creates the recurring run.
 
-    try:
-        plan = make_plan(args.pipeline, args.cron, args.experiment, args.job_name, dict(args.param))
-    except ScheduleError as e:
-        print(f"tfx-nmt schedule: error: {e}", file=sys.stderr)
-        return 2
+    Raises:
+        ScheduleError: bad cron expression, pipeline file or parameter (see `schedule.make_plan`).
+    """
+    from tfx_nmt.kubeflow.schedule import make_plan
+
+    plan = make_plan(args.pipeline, args.cron, args.experiment, args.job_name, dict(args.param))
     if args.dry_run:
         print(json.dumps(plan.dry_run(args.host), indent=2, sort_keys=True))
         return 0
@@ -79,8 +75,3 @@ def schedule(args: argparse.Namespace) -> int:
     print(json.dumps(plan.execute(kfp.Client(host=args.host)), indent=2, sort_keys=True))
     return 0
 
-
-COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
-    "compile-kubeflow": compile_kubeflow,
-    "schedule": schedule,
-}

@@ -22,8 +22,8 @@ import json
 import os
 from typing import Dict, List, Optional
 
+from tfx_nmt import files
 from tfx_nmt.config import RunConfig
-from tfx_nmt.pipeline.run_summary import write_json_atomically
 
 DATA_ROOT = "data_root"
 TRAIN_ARGS = "train_args"
@@ -72,8 +72,7 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
     """
     from tfx import v1 as tfx
 
-    from tfx_nmt.pipeline.local_runner import pipeline_name
-    from tfx_nmt.pipeline.pipeline import create_pipeline
+    from tfx_nmt.pipeline.pipeline import create_pipeline, pipeline_name
 
     root = pipeline_root.rstrip("/")
     parameters = runtime_parameters(config, data_root or f"{root}/data")
@@ -85,7 +84,7 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
         serving_dir=serving_dir or f"{root}/serving/{config.model_name}",
         metadata_connection_config=None,
         beam_pipeline_args=beam_pipeline_args,
-        train_steps=parameters[TRAIN_ARGS],
+        train_args=parameters[TRAIN_ARGS],
         min_bleu=parameters[MIN_BLEU],
     )
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -94,5 +93,5 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
     job = runner.run(pipeline, parameter_values={name: p.default for name, p in parameters.items()},
                      write_out=False)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    write_json_atomically(job, output)
+    files.write_json(output, job)
     return job

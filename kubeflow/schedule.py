@@ -26,13 +26,15 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from tfx_nmt.errors import UserError
+
 CRON_FIELDS = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
 VERSION_PLACEHOLDER = "<id of the uploaded pipeline version>"
 PIPELINE_PLACEHOLDER = "<id of the uploaded pipeline>"
 EXPERIMENT_PLACEHOLDER = "<id of the experiment>"
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A bad cron expression, pipeline file or parameter."""
 
 

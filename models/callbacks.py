@@ -10,12 +10,13 @@ from typing import Dict, Optional
 import keras
 import tensorflow as tf
 
+from tfx_nmt import files
+from tfx_nmt.contract import TRAINING_TIME_FILE
 from tfx_nmt.text.display import format_duration
 
 log = logging.getLogger(__name__)
 
-# In a checkpoint directory: {step: training time}, see `TrainingMonitor`.
-TRAINING_TIME_FILE = "training_time.json"
+log = logging.getLogger(__name__)
 
 
 class CheckpointAndResume(keras.callbacks.Callback):
@@ -94,15 +95,13 @@ def read_training_time(checkpoint_dir: str, step: int) -> Dict[str, float]:
 
 
 def _record_training_time(checkpoint_dir: str, step: int, record: Dict[str, float]) -> None:
-    """Adds `record` under `step` to `checkpoint_dir`'s TRAINING_TIME_FILE, atomically: the new file is
-    written beside it, then renamed over it."""
+    """Adds `record` under `step` to `checkpoint_dir`'s TRAINING_TIME_FILE ({step: training time}, see
+    `TrainingMonitor`), atomically (`tfx_nmt.files`)."""
     records = _training_time_records(checkpoint_dir)
     records[step] = record
     path = os.path.join(checkpoint_dir, TRAINING_TIME_FILE)
     tf.io.gfile.makedirs(checkpoint_dir)
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        json.dump(records, f, indent=2, sort_keys=True)
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    files.write_json(path, records)
 
 
 class TrainingMonitor(keras.callbacks.Callback):

@@ -31,6 +31,7 @@ import keras
 import tensorflow as tf
 
 from tfx_nmt.config import RunConfig
+from tfx_nmt.contract import TRAINING_STATS_FILE
 from tfx_nmt.models import callbacks as training_callbacks
 from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
 from tfx_nmt.models.devices import is_chief, make_strategy
@@ -42,7 +43,6 @@ from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
 from tfx_nmt.models.warm_start import RestoreWarmStart, WarmStart, plan_warm_start, write_model_checkpoint
 from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
-STATS_FILE = "training_stats.json"
 log = logging.getLogger(__name__)
 
 
@@ -230,6 +230,6 @@ def run_fn(fn_args) -> None:
     export_serving_model(module, fn_args.serving_model_dir)
     write_model_checkpoint(model, os.path.dirname(fn_args.serving_model_dir), tokenizer_sha256, model_config)
     stats["wall_seconds"] = time.time() - started
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, STATS_FILE), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_STATS_FILE), "w") as f:
         json.dump(stats, f, indent=2)
     log.info("Exported the serving model to %s", fn_args.serving_model_dir)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from typing import Optional
 
+from tfx_nmt import files
 from tfx_nmt.errors import UserError
 
 MULTI30K_URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/{name}"
@@ -50,8 +50,8 @@ def sha256_of(path: str) -> str:
 def download_multi30k(cache_dir: str, timeout_seconds: float = 60.0) -> str:
     """Downloads every Multi30k task 1 raw file missing from `cache_dir`, verifying SHA-256.
 
-    Each file is written to a temporary name and renamed into place only after its checksum matches,
-    so an interrupted download never leaves a partial file under the final name.
+    Each file is written (atomically, `tfx_nmt.files`) only after its checksum matches, so an interrupted
+    download never leaves a partial file under the final name.
 
     Returns:
         `cache_dir`.
@@ -66,22 +66,18 @@ def download_multi30k(cache_dir: str, timeout_seconds: float = 60.0) -> str:
             continue
         url = MULTI30K_URL.format(name=name)
         print(f"Downloading {url}", flush=True)
-        fd, tmp_path = tempfile.mkstemp(dir=cache_dir, prefix=f".{name}.")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout_seconds) as resp:
-                out.write(resp.read())
-            actual = sha256_of(tmp_path)
+            with urllib.request.urlopen(url, timeout=timeout_seconds) as resp:
+                data = resp.read()
+            actual = hashlib.sha256(data).hexdigest()
             if actual != expected:
                 raise DataSourceError(f"{url}: SHA-256 {actual} does not match the expected {expected}")
-            os.replace(tmp_path, path)
+            files.write_bytes(path, data)
         except OSError as e:
             raise DataSourceError(
                 f"could not download {url} ({e}); pass --data-dir or set TFX_NMT_DATA_DIR to a directory "
                 "holding the Multi30k files"
             ) from e
-        finally:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
     return cache_dir
 
 

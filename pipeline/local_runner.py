@@ -7,18 +7,21 @@ Layout of `--output-dir`:
     serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
     run_summary.json            metrics and timings of the last run
     tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
-    report.html                 the run report (tfx_nmt.reporting), charts embedded
+    report.html                 the run report (tfx_nmt.reporting, written by the `run` command), charts embedded
     tmp/                        $TMPDIR of the running run and its child processes, see `run_tmp_dir`
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
+from tfx_nmt import files
 from tfx_nmt.config import RunConfig
+from tfx_nmt.contract import RUN_SUMMARY_FILE
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
@@ -44,12 +47,7 @@ class LocalPaths:
 
     @property
     def summary_path(self) -> str:
-        return os.path.join(self.output_dir, "run_summary.json")
-
-
-def pipeline_name(config: RunConfig) -> str:
-    """`tfx-nmt-<source>-<target>`: one ML Metadata pipeline per language pair."""
-    return f"tfx-nmt-{config.source}-{config.target}"
+        return os.path.join(self.output_dir, RUN_SUMMARY_FILE)
 
 
 def corpus_fingerprint(data_dir: str) -> str:
@@ -87,43 +85,52 @@ def direct_runner_args(workers: int) -> List[str]:
             "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
-def run_local(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int] = None) -> dict:
-    """Runs the whole pipeline with LocalDagRunner; writes `run_summary.json`, `report.html` and the pushed
-    model's model card. Temporary files, of this process and of its child processes, go to `output_dir`'s
-    `tmp/`.
+@contextlib.contextmanager
+def held_output_dir(output_dir: str) -> Iterator[LocalPaths]:
+    """Holds `output_dir` (created when missing) for one run while the `with` block lasts: its lock
+    (`output_dir_lock`), and its `tmp/` as `$TMPDIR` of this process and its child processes (`run_tmp_dir`).
 
-    Call it before TensorFlow is imported or initialized in this process: it points `$TMPDIR` into
-    `output_dir` and splits the CPU into `config.replicas` logical devices first.
+    Enter it before TensorFlow is imported or initialized in this process, so that TensorFlow's temporary
+    files go to `tmp/` too.
+
+    Yields:
+        The LocalPaths of `output_dir` (made absolute).
+
+    Raises:
+        OutputDirLockedError: another run holds `output_dir`; raised before anything is written.
+    """
+    paths = LocalPaths(os.path.abspath(output_dir))
+    with hold_output_dir(paths.output_dir), run_tmp_dir(paths.output_dir):
+        yield paths
+
+
+def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers: Optional[int] = None) -> dict:
+    """Runs the whole pipeline with LocalDagRunner into an output directory held by `held_output_dir`;
+    writes `run_summary.json`.
+
+    Call it before TensorFlow initializes its devices in this process: it splits the CPU into
+    `config.replicas` logical devices first.
 
     Args:
         config: the run's knobs.
         data_dir: the corpus directory.
-        output_dir: see the module docstring; created when missing.
+        paths: the output directory, as `held_output_dir` yields it; see the module docstring.
         beam_workers: DirectRunner workers (`direct_runner_args`); default 1, in this process.
 
     Returns:
         The run summary (see `run_summary.build_run_summary`).
 
     Raises:
-        OutputDirLockedError: another run holds `output_dir`; raised before anything is written.
         RuntimeError: a component failed (TFX's own error, raised from the failing executor).
     """
-    output_dir = os.path.abspath(output_dir)
-    with hold_output_dir(output_dir), run_tmp_dir(output_dir):
-        return _run_locked(config, data_dir, output_dir, beam_workers)
-
-
-def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers: Optional[int]) -> dict:
     from tfx import v1 as tfx
 
     from tfx_nmt.models.devices import configure_cpu_replicas
     from tfx_nmt.pipeline import run_summary
     from tfx_nmt.pipeline.component_progress import ComponentProgress
-    from tfx_nmt.pipeline.pipeline import create_pipeline
-    from tfx_nmt.reporting.documents import write_run_documents
+    from tfx_nmt.pipeline.pipeline import create_pipeline, pipeline_name
 
     configure_cpu_replicas(config.replicas)
-    paths = LocalPaths(output_dir)
     workers = beam_workers or 1
     pipeline = create_pipeline(
         config,
@@ -142,6 +149,5 @@ def _run_locked(config: RunConfig, data_dir: str, output_dir: str, beam_workers:
     with ComponentProgress():
         tfx.orchestration.LocalDagRunner().run(pipeline)
     summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
-    run_summary.write_json_atomically(summary, paths.summary_path)
-    write_run_documents(summary, paths.output_dir)
+    files.write_json(paths.summary_path, summary)
     return summary

@@ -18,15 +18,15 @@ from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
 from tfx_nmt.components.text_cleaner import TextCleaner
 from tfx_nmt.components.trainer import Trainer
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator
+from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
 
 RUN_FN = "tfx_nmt.models.trainer.run_fn"
 
-# Component ids, in DAG order.
-COMPONENT_IDS = (
-    "ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
-    "SubwordTokenizer", "latest_blessed_model_resolver", "Trainer", "TranslationEvaluator", "Pusher",
-)
+
+def pipeline_name(config: RunConfig) -> str:
+    """`tfx-nmt-<source>-<target>`: one ML Metadata pipeline per language pair."""
+    return f"tfx-nmt-{config.source}-{config.target}"
 
 
 def create_pipeline(
@@ -38,7 +38,7 @@ def create_pipeline(
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     beam_pipeline_args: Optional[List[str]] = None,
     corpus_fingerprint: str = "",
-    train_steps=None,
+    train_args=None,
     min_bleu=None,
 ) -> tfx.dsl.Pipeline:
     """Builds the translation pipeline.
@@ -52,13 +52,14 @@ def create_pipeline(
         metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
         beam_pipeline_args: options of every Beam pipeline (runner, workers).
         corpus_fingerprint: changes when a corpus file changes, so cached ingest is not reused.
-        train_steps / min_bleu: override `config` (runtime parameters on Kubeflow). A `train_steps`
-            RuntimeParameter holds the Trainer's whole TrainArgs as JSON text
+        train_args: the Trainer's TrainArgs; default `{"splits": ["train"], "num_steps": config.train_steps}`.
+            On Kubeflow a RuntimeParameter holding the whole TrainArgs as JSON text
             (`{"splits": ["train"], "num_steps": 2000}`): TFX 1.16 takes proto-valued runtime
             parameters only that way (see `tfx.dsl.experimental.RuntimeParameter`).
+        min_bleu: overrides `config.min_bleu` (a RuntimeParameter on Kubeflow).
 
     Returns:
-        A tfx.dsl.Pipeline with caching enabled.
+        A tfx.dsl.Pipeline with caching enabled; its components carry the ids of `tfx_nmt.contract`.
     """
     example_gen = ParallelCorpusExampleGen(
         data_dir=data_dir,
@@ -69,57 +70,57 @@ def create_pipeline(
         max_test_pairs=config.max_test_pairs,
         on_bad_line=config.on_bad_line,
         corpus_fingerprint=corpus_fingerprint,
-    )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    ).with_id(contract.EXAMPLE_GEN)
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs[contract.EXAMPLES]).with_id(contract.STATISTICS_GEN)
+    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"]).with_id(
+        contract.SCHEMA_GEN)
     example_validator = tfx.components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]).with_id(
+        contract.EXAMPLE_VALIDATOR)
     text_cleaner = TextCleaner(
-        examples=example_gen.outputs["examples"],
+        examples=example_gen.outputs[contract.EXAMPLES],
         anomalies=example_validator.outputs["anomalies"],
         max_tokens=config.max_tokens,
         max_length_ratio=config.max_length_ratio,
-    )
+    ).with_id(contract.TEXT_CLEANER)
     tokenizer = SubwordTokenizer(
-        examples=text_cleaner.outputs["cleaned_examples"],
+        examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
         vocabulary_size=config.vocabulary_size,
         model_type=config.tokenizer_model_type,
-    )
+    ).with_id(contract.SUBWORD_TOKENIZER)
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-    ).with_id("latest_blessed_model_resolver")
-    if isinstance(train_steps, tfx.dsl.experimental.RuntimeParameter):
-        train_args = train_steps
-    else:
-        train_args = tfx.proto.TrainArgs(splits=["train"],
-                                         num_steps=config.train_steps if train_steps is None else train_steps)
+    ).with_id(contract.LATEST_BLESSED_MODEL_RESOLVER)
+    if train_args is None:
+        train_args = tfx.proto.TrainArgs(splits=["train"], num_steps=config.train_steps)
     trainer = Trainer(
         run_fn=RUN_FN,
-        examples=tokenizer.outputs["tokenized_examples"],
-        tokenizer=tokenizer.outputs["tokenizer"],
-        base_model=model_resolver.outputs["model"] if config.warm_start else None,
+        examples=tokenizer.outputs[contract.TOKENIZED_EXAMPLES],
+        tokenizer=tokenizer.outputs[contract.TOKENIZER],
+        base_model=model_resolver.outputs[contract.MODEL] if config.warm_start else None,
         train_args=train_args,
         eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=config.eval_batches),
         custom_config=config.training_config(),
-    )
+    ).with_id(contract.TRAINER)
     evaluator = TranslationEvaluator(
-        examples=text_cleaner.outputs["cleaned_examples"],
-        model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
+        model=trainer.outputs[contract.MODEL],
+        baseline_model=model_resolver.outputs[contract.MODEL],
         min_bleu=config.min_bleu if min_bleu is None else min_bleu,
         max_bleu_drop=config.max_bleu_drop,
         batch_size=config.decode_batch_size,
         target_language=config.target,
-    )
+    ).with_id(contract.EVALUATOR)
     pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+        model=trainer.outputs[contract.MODEL],
+        model_blessing=evaluator.outputs[contract.BLESSING],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
         custom_executor_spec=ATOMIC_PUSH_EXECUTOR_SPEC,
-    )
+    ).with_id(contract.PUSHER)
     components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
                   model_resolver, trainer, evaluator, pusher]
     return tfx.dsl.Pipeline(

@@ -15,13 +15,15 @@
 """
 from __future__ import annotations
 
+import argparse
 from typing import Dict
 
+from tfx_nmt.arguments import add_config_flags, config_overrides
 from tfx_nmt.config import RunConfig
 
-PRESETS: Dict[str, RunConfig] = {
-    "smoke": RunConfig(
-        preset="smoke",
+# Each preset's knobs; its name becomes its RunConfig's `preset`.
+_PRESET_KNOBS: Dict[str, Dict] = {
+    "smoke": dict(
         max_train_pairs=400, max_eval_pairs=40, max_test_pairs=40,
         vocabulary_size=600,
         d_model=64, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=128, dropout=0.1,
@@ -29,24 +31,21 @@ PRESETS: Dict[str, RunConfig] = {
         train_steps=150, steps_per_epoch=50, tokens_per_batch=1024, learning_rate=3e-3, warmup_steps=40,
         eval_batches=4, decode_batch_size=16, validation_bleu_sentences=16,
     ),
-    "quick": RunConfig(
-        preset="quick",
+    "quick": dict(
         vocabulary_size=4000,
         d_model=128, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=512, dropout=0.1,
         train_steps=2800, max_train_seconds=1380, steps_per_epoch=200, tokens_per_batch=3072,
         learning_rate=3e-3, warmup_steps=400, eval_batches=20,
         checkpoint_every_steps=50, average_checkpoints=3,
     ),
-    "cpu-long": RunConfig(
-        preset="cpu-long",
+    "cpu-long": dict(
         vocabulary_size=8000,
         d_model=256, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=1024, dropout=0.1,
         train_steps=8000, max_train_seconds=6300, steps_per_epoch=500, tokens_per_batch=4096,
         learning_rate=1e-3, warmup_steps=1000, eval_batches=20,
         checkpoint_every_steps=100, average_checkpoints=5,
     ),
-    "base": RunConfig(
-        preset="base",
+    "base": dict(
         vocabulary_size=16000,
         d_model=512, num_encoder_layers=6, num_decoder_layers=6, num_heads=8, ff_dim=2048, dropout=0.1,
         max_source_length=256, max_target_length=256,
@@ -54,6 +53,8 @@ PRESETS: Dict[str, RunConfig] = {
         learning_rate=7e-4, warmup_steps=4000, eval_batches=50, min_bleu=20.0,
     ),
 }
+
+PRESETS: Dict[str, RunConfig] = {name: RunConfig(preset=name, **knobs) for name, knobs in _PRESET_KNOBS.items()}
 
 
 def get_preset(name: str) -> RunConfig:
@@ -66,3 +67,19 @@ def get_preset(name: str) -> RunConfig:
         return PRESETS[name]
     except KeyError:
         raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+def add_preset_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds `--preset` (default quick) and one flag per RunConfig field (`tfx_nmt.arguments`) to `parser`."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="quick",
+                        help="the run's defaults (default: quick)")
+    add_config_flags(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The preset named by `args.preset` with every flag of `add_preset_flags` that was given applied.
+
+    Raises:
+        ConfigError: an overridden value is not allowed (see RunConfig).
+    """
+    return get_preset(args.preset).replace(**config_overrides(args))

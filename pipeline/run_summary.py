@@ -5,7 +5,8 @@ Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_
 `bleu_lowercase_tokenized` (the Multi30k literature's BLEU), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
 `cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
-`pipeline_run_id`, `config`, `artifacts` {"<component id>.<output key>": artifact URI} of this run.
+`pipeline_run_id`, `config`, `artifacts` {"<component id>.<output key>": artifact URI} of this run
+(`tfx_nmt.contract.artifact_key`). The console table of a summary is `tfx_nmt.reporting.summary_table`.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import collections
 import json
 import math
 import os
-import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
+from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
 from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
@@ -105,22 +106,22 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
         "component_seconds": component_seconds,
         "cached_components": cached,
         "config": config.training_config(),
-        "artifacts": {f"{node}.{key}": artifacts[0].uri
+        "artifacts": {contract.artifact_key(node, key): artifacts[0].uri
                       for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts},
     }
-    report = outputs.get("TextCleaner", {}).get("report")
+    report = outputs.get(contract.TEXT_CLEANER, {}).get(contract.CLEANING_REPORT)
     if report:
-        cleaning = _read_json(os.path.join(report[0].uri, "cleaning_report.json"))
+        cleaning = _read_json(os.path.join(report[0].uri, contract.CLEANING_REPORT_FILE))
         summary["num_examples"] = {split: {"before_cleaning": entry["input"], "after_cleaning": entry["kept"]}
                                    for split, entry in cleaning.items()}
-    model_run = outputs.get("Trainer", {}).get("model_run")
+    model_run = outputs.get(contract.TRAINER, {}).get(contract.MODEL_RUN)
     if model_run:
-        stats = _read_json(os.path.join(model_run[0].uri, "training_stats.json"))
+        stats = _read_json(os.path.join(model_run[0].uri, contract.TRAINING_STATS_FILE))
         summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
         summary["train_steps"] = stats["steps"]
-    evaluation = outputs.get("TranslationEvaluator", {}).get("evaluation")
+    evaluation = outputs.get(contract.EVALUATOR, {}).get(contract.EVALUATION)
     if evaluation:
-        metrics = _read_json(os.path.join(evaluation[0].uri, "metrics.json"))
+        metrics = _read_json(os.path.join(evaluation[0].uri, contract.METRICS_FILE))
         candidate, primary = metrics["candidate"], scorers.primary
         summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
         summary.update({
@@ -129,58 +130,7 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
             "blessing_reason": metrics["decision"]["reason"],
             f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
         })
-    pushed = outputs.get("Pusher", {}).get("pushed_model")
+    pushed = outputs.get(contract.PUSHER, {}).get(contract.PUSHED_MODEL)
     if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
         summary["pushed_model_dir"] = pushed[0].custom_properties["pushed_destination"].string_value
     return summary
-
-
-def write_text_atomically(text: str, path: str) -> None:
-    """Writes `text` (UTF-8) to a temporary file beside `path`, then renames it over `path`, so that a
-    reader sees either the old file or the whole new one. The file is readable by everyone (0644), like
-    a file written in place, rather than mkstemp's owner-only 0600."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-
-
-def write_json_atomically(value, path: str) -> None:
-    """Writes `value` as JSON to a temporary file beside `path`, then renames it over `path`."""
-    write_text_atomically(json.dumps(value, indent=2, sort_keys=True) + "\n", path)
-
-
-def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple[str, str]]:
-    """(name, value) rows of the run's outcome and timings, for the console table and the HTML report;
-    one row per metric of `scorers.metrics()`."""
-    def number(value, fmt):
-        return "n/a" if value is None else format(value, fmt)
-
-    rows = [
-        ("preset", summary["preset"]),
-        ("language pair", summary["language_pair"]),
-        *((metric.label, number(summary.get(metric.name), metric.fmt)) for metric in scorers.metrics()),
-        ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
-        ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
-        ("pushed to", summary["pushed_model_dir"] or "not pushed"),
-        ("train steps", number(summary["train_steps"], "d")),
-        ("train tokens/s", number(summary["train_target_tokens_per_sec"], ".0f")),
-    ]
-    for split, counts in summary["num_examples"].items():
-        rows.append((f"{split} pairs", f"{counts['before_cleaning']} -> {counts['after_cleaning']} after cleaning"))
-    for component, seconds in summary["component_seconds"].items():
-        rows.append((f"  {component}", "cached" if component in summary["cached_components"] else f"{seconds:.1f} s"))
-    return rows
-
-
-def format_table(summary: Dict) -> str:
-    """A short human-readable table of the run's outcome and timings."""
-    rows = summary_rows(summary)
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)

@@ -13,6 +13,8 @@ import sys
 import pytest
 
 from processes import REPO
+from tfx_nmt import contract
+
 
 # Fixtures that are, or need, a pipeline run: a test that uses one is marked `pipeline_run` (pytest.ini).
 PIPELINE_RUN_FIXTURES = {"smoke_run"}
@@ -56,10 +58,10 @@ def smoke_run(tmp_path_factory, data_dir):
     """One `tfx-nmt run --preset smoke` for the whole session: (output_dir, run_summary dict, log text)."""
     output_dir = tmp_path_factory.mktemp("smoke")
     result = subprocess.run(
-        [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
+        [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
          "--output-dir", str(output_dir)],
         capture_output=True, text=True, timeout=2400, cwd=REPO)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    with open(os.path.join(output_dir, "run_summary.json")) as f:
+    with open(os.path.join(output_dir, contract.RUN_SUMMARY_FILE)) as f:
         return str(output_dir), json.load(f), log

@@ -16,11 +16,12 @@ from tfx.utils import proto_utils
 from echo_model import save_echo_model
 from processes import tree_hashes
 from tf_examples import make_pair_example
+from tfx_nmt import contract
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
 from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator, evaluate_model
 from tfx_nmt.config import RunConfig
-from tfx_nmt.pipeline.run_summary import summary_rows
+from tfx_nmt.reporting.summary_table import summary_rows
 from tfx_nmt.scoring.scorers import SCORERS, Scored, Scorer
 
 REFS = ["the cat sat on the mat", "a dog ran in the park", "we like green tea very much"]
@@ -62,7 +63,7 @@ def _evaluate(tmp_path, model, sources, references, **parameters):
         {"examples": [_examples(tmp_path, sources, references)], "model": [model]},
         {"evaluation": [evaluation], "blessing": [blessing]},
         dict(parameters, batch_size=2))
-    with open(os.path.join(evaluation.uri, "metrics.json")) as f:
+    with open(os.path.join(evaluation.uri, contract.METRICS_FILE)) as f:
         metrics = json.load(f)
     return metrics, sorted(os.listdir(blessing.uri)), blessing, evaluation
 
@@ -86,7 +87,7 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
     assert blessing.get_int_custom_property("blessed") == 1
     assert blessing.get_int_custom_property("current_model_id") == 7
     # Hypotheses in the test file's line order, although the Examples were written in reverse.
-    with open(os.path.join(tmp_path, "evaluation", "hypotheses.txt")) as f:
+    with open(os.path.join(tmp_path, "evaluation", contract.HYPOTHESES_FILE)) as f:
         assert f.read().splitlines() == HYPS
     # Perplexity of the echo model: every token has log-probability -1.
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)

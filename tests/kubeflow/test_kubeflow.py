@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from processes import fresh_python
-from tfx_nmt.pipeline import cli
-from tfx_nmt.pipeline.pipeline import COMPONENT_IDS, create_pipeline
+from tfx_nmt import cli, contract
+from tfx_nmt.pipeline.pipeline import create_pipeline
 from tfx_nmt.pipeline.presets import get_preset
 
 IMAGE = "registry.example.com/tfx-nmt:1.2.3"
@@ -19,7 +19,7 @@ DATA_ROOT = "gs://nmt-bucket/multi30k"
 BEAM_ARGS = ["--runner=DataflowRunner", "--region=europe-west4"]
 COMPILE_ARGS = ["compile-kubeflow", "--image", IMAGE, "--pipeline-root", PIPELINE_ROOT, "--data-root", DATA_ROOT,
                 "--preset", "smoke", "--warm-start", "--min-bleu", "12.5"] + [f"--beam-arg={a}" for a in BEAM_ARGS]
-RESOLVER = "latest_blessed_model_resolver"
+RESOLVER = contract.LATEST_BLESSED_MODEL_RESOLVER
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_tasks_and_edges_equal_the_local_pipeline(job, tmp_path):
     config = get_preset("smoke").replace(warm_start=True, min_bleu=12.5)
     ids, edges = local_edges(config, tmp_path)
     tasks, compiled_edges = kfp_edges(job["pipelineSpec"])
-    assert tasks == set(ids) == set(COMPONENT_IDS)
+    assert tasks == set(ids)
     assert compiled_edges == edges
     # With warm start, the latest blessed model feeds the Trainer as well as the evaluator's baseline.
     assert edges == {
@@ -84,10 +84,11 @@ def test_without_warm_start_the_trainer_does_not_wait_for_the_resolver(tmp_path)
     assert (RESOLVER, "Trainer") not in edges and (RESOLVER, "TranslationEvaluator") in edges
 
 
-def test_image_code_and_beam_args(job):
+def test_image_code_and_beam_args(job, tmp_path):
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
     containers = {name: e["container"] for name, e in executors.items() if "container" in e}
-    assert set(containers) == {f"{c}_executor" for c in COMPONENT_IDS if c != RESOLVER}
+    ids, _ = local_edges(get_preset("smoke"), tmp_path)
+    assert set(containers) == {f"{c}_executor" for c in ids if c != RESOLVER}
     assert {c["image"] for c in containers.values()} == {IMAGE}
     class_paths = {name: c["args"][c["args"].index("--executor_class_path") + 1]
                    for name, c in containers.items() if "--executor_class_path" in c["args"]}
@@ -177,24 +178,24 @@ def test_schedule_refuses_an_invalid_cron(compiled, capsys, cron, message):
     code = cli.main(["schedule", "--host", "http://127.0.0.1:9", "--pipeline", compiled[0], "--cron", cron,
                      "--experiment", "nightly", "--dry-run"])
     err = capsys.readouterr().err
-    assert code == 2
-    assert f"invalid cron expression {cron!r}: {message}" in err
+    assert code == 1
+    assert err.startswith(f"tfx-nmt: error: invalid cron expression {cron!r}: {message}")
     assert "second minute hour day-of-month month day-of-week" in err
 
 
 def test_schedule_refuses_an_unknown_parameter_and_a_bad_file(compiled, tmp_path, capsys):
     args = ["schedule", "--host", "http://127.0.0.1:9", "--cron", "0 0 3 * * *", "--experiment", "x", "--dry-run"]
-    assert cli.main(args + ["--pipeline", compiled[0], "--param", "train_steps=5"]) == 2
+    assert cli.main(args + ["--pipeline", compiled[0], "--param", "train_steps=5"]) == 1
     assert "unknown runtime parameter 'train_steps'; the pipeline has data_root, min_bleu, train_args" in \
         capsys.readouterr().err
-    assert cli.main(args + ["--pipeline", compiled[0], "--param", "min_bleu=high"]) == 2
+    assert cli.main(args + ["--pipeline", compiled[0], "--param", "min_bleu=high"]) == 1
     assert "runtime parameter min_bleu: 'high' is not a NUMBER_DOUBLE" in capsys.readouterr().err
     bad = tmp_path / "pipeline.json"
     bad.write_text('{"pipelineSpec": \n nope}')
-    assert cli.main(args + ["--pipeline", str(bad)]) == 2
+    assert cli.main(args + ["--pipeline", str(bad)]) == 1
     assert f"{bad}, line 2: not JSON" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "missing.json")
-    assert cli.main(args + ["--pipeline", str(tmp_path / "missing.json")]) == 2
+    assert cli.main(args + ["--pipeline", str(tmp_path / "missing.json")]) == 1
     assert "cannot read the pipeline file" in capsys.readouterr().err
 
 

@@ -6,7 +6,8 @@ import time
 import keras
 import numpy as np
 
-from tfx_nmt.models.callbacks import TRAINING_TIME_FILE, CheckpointAndResume, TrainingMonitor, read_training_time
+from tfx_nmt.contract import TRAINING_TIME_FILE
+from tfx_nmt.models.callbacks import CheckpointAndResume, TrainingMonitor, read_training_time
 
 
 def _fit_one_epoch(checkpoint_dir, max_seconds, sleep_per_step=0.0):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from corpora import read_corpus
 from tf_examples import make_text_example
+from tfx_nmt import contract
 from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.subword_tokenizer import write_tokenizer
 from tfx_nmt.components.tokenization_pipeline import tokenize_examples
@@ -100,7 +101,7 @@ def test_two_workers_train_in_sync_and_the_chief_exports(tmp_path, data_dir, spm
             if worker.poll() is None:
                 worker.kill()
 
-    with open(os.path.join(work, "model_run", "training_stats.json")) as f:
+    with open(os.path.join(work, "model_run", contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
     assert stats["replicas"] == 2 and stats["steps"] == TRAIN_STEPS and stats["initial_step"] == 0
     assert math.isfinite(stats["loss"]) and math.isfinite(stats["val_loss"]) and stats["loss"] > 0
@@ -119,4 +120,4 @@ def test_two_workers_train_in_sync_and_the_chief_exports(tmp_path, data_dir, spm
     chief_embedding, worker_embedding = newest_checkpoint_embedding(chief_dir), newest_checkpoint_embedding(worker_dir)
     assert chief_embedding.shape[1] == 64
     np.testing.assert_array_equal(chief_embedding, worker_embedding)
-    assert not glob.glob(os.path.join(work, "model_run", "worker-1", "training_stats.json"))
+    assert not glob.glob(os.path.join(work, "model_run", "worker-1", contract.TRAINING_STATS_FILE))

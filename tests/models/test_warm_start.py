@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from processes import REPO
+from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, SHAPE_FIELDS, STATE_FILE, RestoreWarmStart,
@@ -23,8 +24,8 @@ from tfx_nmt.models.warm_start import (CHECKPOINT_DIR, SHAPE_FIELDS, STATE_FILE,
 SHA_A, SHA_B = "a" * 64, "b" * 64
 TINY = RunConfig(d_model=32, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=64,
                  learning_rate=1e-2, warmup_steps=2)
-INGEST = ["ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
-          "SubwordTokenizer"]
+INGEST = [contract.EXAMPLE_GEN, contract.STATISTICS_GEN, contract.SCHEMA_GEN, contract.EXAMPLE_VALIDATOR,
+          contract.TEXT_CLEANER, contract.SUBWORD_TOKENIZER]
 
 
 def tiny_batch():
@@ -94,11 +95,11 @@ def test_restore_gives_the_base_model_weights_and_step(tmp_path):
 
 def run_smoke(data_dir, output_dir, *flags):
     result = subprocess.run(
-        [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
+        [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
          "--output-dir", output_dir, *flags], capture_output=True, text=True, timeout=1200, cwd=REPO)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    with open(os.path.join(output_dir, "run_summary.json")) as f:
+    with open(os.path.join(output_dir, contract.RUN_SUMMARY_FILE)) as f:
         summary = json.load(f)
     return {"summary": summary, "log": log, "versions": sorted(os.listdir(os.path.join(output_dir, "serving",
                                                                                       "translator")))}
@@ -120,8 +121,8 @@ def three_runs(tmp_path_factory, data_dir):
                   ["--warm-start", "--train-steps", "50"],
                   ["--warm-start", "--train-steps", "5", "--min-bleu", "101"]):
         run = run_smoke(data_dir, output_dir, *flags)
-        run["stats"] = newest_output(output_dir, "Trainer", "model_run", "training_stats.json")
-        run["metrics"] = newest_output(output_dir, "TranslationEvaluator", "evaluation", "metrics.json")
+        run["stats"] = newest_output(output_dir, contract.TRAINER, contract.MODEL_RUN, contract.TRAINING_STATS_FILE)
+        run["metrics"] = newest_output(output_dir, contract.EVALUATOR, contract.EVALUATION, contract.METRICS_FILE)
         runs.append(run)
     return output_dir, runs
 
@@ -133,9 +134,9 @@ def test_second_run_starts_from_the_first_model(three_runs):
     assert first["stats"]["warm_start"] is None
     assert first["summary"]["blessed"] is True and len(first["versions"]) == 1
     assert set(INGEST) <= set(second["summary"]["cached_components"])
-    assert "Trainer" not in second["summary"]["cached_components"]
+    assert contract.TRAINER not in second["summary"]["cached_components"]
     warm_start = second["stats"]["warm_start"]
-    assert warm_start["checkpoint"].startswith(os.path.join(output_dir, "pipeline_root", "Trainer", "model"))
+    assert warm_start["checkpoint"].startswith(os.path.join(output_dir, "pipeline_root", contract.TRAINER, contract.MODEL))
     assert warm_start["checkpoint"].endswith(os.path.join(CHECKPOINT_DIR, "ckpt"))
     assert warm_start["reason"] == "same tokenizer and shape; continuing from step 50"
     assert second["stats"]["initial_step"] == 50 and second["stats"]["steps"] == 100

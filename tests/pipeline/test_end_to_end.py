@@ -3,8 +3,10 @@ import json
 import math
 import os
 
+from pipelines import component_ids
 from processes import fresh_python
-from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
+from tfx_nmt import contract
+from tfx_nmt.pipeline.presets import get_preset
 
 SUMMARY_KEYS = {"bleu", "chrf", "perplexity", "sacrebleu_signature", "blessed", "pushed_model_dir",
                 "train_target_tokens_per_sec", "component_seconds", "preset", "language_pair", "num_examples"}
@@ -13,7 +15,7 @@ SUMMARY_KEYS = {"bleu", "chrf", "perplexity", "sacrebleu_signature", "blessed", 
 def test_every_component_ran_and_summary_is_complete(smoke_run):
     output_dir, summary, _ = smoke_run
     assert SUMMARY_KEYS <= set(summary)
-    assert set(summary["component_seconds"]) == set(COMPONENT_IDS)
+    assert set(summary["component_seconds"]) == set(component_ids(get_preset("smoke")))
     assert summary["cached_components"] == []
     for key in ("bleu", "chrf", "perplexity", "train_target_tokens_per_sec"):
         assert isinstance(summary[key], float) and math.isfinite(summary[key]), key
@@ -28,16 +30,16 @@ def test_every_component_ran_and_summary_is_complete(smoke_run):
 
 def test_evaluator_outputs(smoke_run):
     output_dir, summary, _ = smoke_run
-    evaluator_dir = os.path.join(output_dir, "pipeline_root", "TranslationEvaluator")
-    [metrics_dir] = [os.path.join(evaluator_dir, "evaluation", d)
-                     for d in os.listdir(os.path.join(evaluator_dir, "evaluation"))]
-    with open(os.path.join(metrics_dir, "metrics.json")) as f:
+    evaluator_dir = os.path.join(output_dir, "pipeline_root", contract.EVALUATOR)
+    [metrics_dir] = [os.path.join(evaluator_dir, contract.EVALUATION, d)
+                     for d in os.listdir(os.path.join(evaluator_dir, contract.EVALUATION))]
+    with open(os.path.join(metrics_dir, contract.METRICS_FILE)) as f:
         metrics = json.load(f)
     assert metrics["candidate"]["bleu"] == summary["bleu"]
-    with open(os.path.join(metrics_dir, "hypotheses.txt")) as f:
+    with open(os.path.join(metrics_dir, contract.HYPOTHESES_FILE)) as f:
         assert len(f.read().splitlines()) == 40
-    [blessing_dir] = [os.path.join(evaluator_dir, "blessing", d)
-                      for d in os.listdir(os.path.join(evaluator_dir, "blessing"))]
+    [blessing_dir] = [os.path.join(evaluator_dir, contract.BLESSING, d)
+                      for d in os.listdir(os.path.join(evaluator_dir, contract.BLESSING))]
     assert os.listdir(blessing_dir) == ["BLESSED"]
 
 

@@ -14,14 +14,15 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from processes import REPO, tree_hashes
-from tfx_nmt.models.callbacks import TRAINING_TIME_FILE, read_training_time
+from tfx_nmt import contract
+from tfx_nmt.models.callbacks import read_training_time
 
-UPSTREAM_OF_TRAINER = {"ParallelCorpusExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "TextCleaner",
-                       "SubwordTokenizer"}
+UPSTREAM_OF_TRAINER = {contract.EXAMPLE_GEN, contract.STATISTICS_GEN, contract.SCHEMA_GEN, contract.EXAMPLE_VALIDATOR,
+                       contract.TEXT_CLEANER, contract.SUBWORD_TOKENIZER}
 
 
 def _command(data_dir, output_dir, *flags):
-    return [sys.executable, "-m", "tfx_nmt.pipeline.cli", "run", "--preset", "smoke", "--data-dir", str(data_dir),
+    return [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", str(data_dir),
             "--output-dir", str(output_dir), *flags]
 
 
@@ -91,7 +92,8 @@ def test_an_empty_split_stops_the_run_at_example_gen(tmp_path, data_dir):
 
 def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
     output_dir, summary, _ = smoke_run
-    [export_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", "Trainer", "model", "*", "Format-Serving"))
+    [export_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", contract.TRAINER, contract.MODEL, "*",
+                                         "Format-Serving"))
     exported, pushed = tree_hashes(export_dir), tree_hashes(summary["pushed_model_dir"])
     # After the run, the model card is added under assets.extra/ (TF Serving ignores it); everything the
     # Pusher copied (saved_model.pb, variables/, assets/) is byte-identical to the Trainer's export.
@@ -104,8 +106,8 @@ def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
 
 def test_no_subword_marker_in_the_scored_hypotheses(smoke_run):
     output_dir, summary, _ = smoke_run
-    [hypotheses] = glob.glob(os.path.join(output_dir, "pipeline_root", "TranslationEvaluator", "evaluation", "*",
-                                          "hypotheses.txt"))
+    [hypotheses] = glob.glob(os.path.join(output_dir, "pipeline_root", contract.EVALUATOR, contract.EVALUATION, "*",
+                                          contract.HYPOTHESES_FILE))
     with open(hypotheses) as f:
         text = f.read()
     assert text.strip() and "\u2581" not in text
@@ -163,8 +165,8 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
 
         # SIGKILL the first run once the Trainer has written a checkpoint and its training time, before it
         # finishes.
-        pattern = str(output_dir / "pipeline_root" / "Trainer" / "checkpoints" / "*" / "checkpoint")
-        while not (glob.glob(pattern) and glob.glob(os.path.join(os.path.dirname(pattern), TRAINING_TIME_FILE))):
+        pattern = str(output_dir / "pipeline_root" / contract.TRAINER / "checkpoints" / "*" / "checkpoint")
+        while not (glob.glob(pattern) and glob.glob(os.path.join(os.path.dirname(pattern), contract.TRAINING_TIME_FILE))):
             assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
             time.sleep(0.1)
         os.killpg(first.pid, signal.SIGKILL)
@@ -181,15 +183,16 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert 0 < killed_at < 150
     trained_before_kill = read_training_time(checkpoint_dir, killed_at)
     assert trained_before_kill["train_seconds"] > 0
-    assert not glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model" / "*" / "Format-Serving"))
+    assert not glob.glob(str(output_dir / "pipeline_root" / contract.TRAINER / contract.MODEL / "*" / "Format-Serving"))
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
                            cwd=work_dir, env=env)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
-    with open(output_dir / "run_summary.json") as f:
+    with open(output_dir / contract.RUN_SUMMARY_FILE) as f:
         summary = json.load(f)
     assert set(summary["cached_components"]) == UPSTREAM_OF_TRAINER
-    [stats_path] = glob.glob(str(output_dir / "pipeline_root" / "Trainer" / "model_run" / "*" / "training_stats.json"))
+    [stats_path] = glob.glob(str(output_dir / "pipeline_root" / contract.TRAINER / contract.MODEL_RUN / "*" /
+                                 contract.TRAINING_STATS_FILE))
     with open(stats_path) as f:
         stats = json.load(f)
     assert stats["checkpoint_dir"] == checkpoint_dir
@@ -207,10 +210,10 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert not (output_dir / "tmp").exists()
 
     # The bad lines were dropped at ingest and counted; the report adds up.
-    [report_dir] = glob.glob(str(output_dir / "pipeline_root" / "TextCleaner" / "report" / "*"))
-    with open(os.path.join(report_dir, "cleaning_report.json")) as f:
+    [report_dir] = glob.glob(str(output_dir / "pipeline_root" / contract.TEXT_CLEANER / contract.CLEANING_REPORT / "*"))
+    with open(os.path.join(report_dir, contract.CLEANING_REPORT_FILE)) as f:
         report = json.load(f)
-    with open(os.path.join(report_dir, "rejected_samples.json")) as f:
+    with open(os.path.join(report_dir, contract.REJECTED_SAMPLES_FILE)) as f:
         samples = json.load(f)
     assert (report["train"]["input"], report["train"]["dropped"]["invalid_utf8"]) == (400, 2)
     assert (report["eval"]["input"], report["eval"]["dropped"]["tsv_columns"]) == (40, 1)

@@ -5,7 +5,7 @@ import tempfile
 
 import pytest
 
-from tfx_nmt.pipeline.cli import main
+from tfx_nmt.cli import main
 from tfx_nmt.pipeline.output_dir_lock import OutputDirUnusableError, hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import TMP_MARKER, ForeignTmpDirError, TmpDirUnusableError, run_tmp_dir
 

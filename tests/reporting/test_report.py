@@ -14,7 +14,9 @@ import pytest
 from PIL import Image
 
 from headless_chromium import screenshot_page
-from tfx_nmt.pipeline.pipeline import COMPONENT_IDS
+from pipelines import component_ids
+from tfx_nmt import contract
+from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.reporting import translation_analysis
 from tfx_nmt.reporting.model_card import render_model_card
 from tfx_nmt.reporting.report import render_report
@@ -60,7 +62,7 @@ class ReportPage(HTMLParser):
 @pytest.fixture(scope="module")
 def report(smoke_run):
     output_dir, summary, _ = smoke_run
-    path = os.path.join(output_dir, "report.html")
+    path = os.path.join(output_dir, contract.RUN_REPORT_FILE)
     with open(path, encoding="utf-8") as f:
         text = f.read()
     return path, text, ReportPage(text)
@@ -144,7 +146,7 @@ def test_report_compares_with_a_baseline_and_escapes_text(run_artifacts):
 
 def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     _, summary, _ = smoke_run
-    path = os.path.join(summary["pushed_model_dir"], "assets.extra", "model_card.md")
+    path = os.path.join(summary["pushed_model_dir"], "assets.extra", contract.MODEL_CARD_FILE)
     with open(path, encoding="utf-8") as f:
         card = f.read()
     assert card == render_model_card(run_artifacts)
@@ -174,7 +176,7 @@ def test_trainer_writes_tensorboard_scalars(smoke_run):
     for series in (curves.train_loss, curves.validation_loss, curves.learning_rate, curves.target_tokens_per_sec,
                    curves.validation_bleu):
         assert [step for step, _ in series] == [50, 100, 150]
-    with open(os.path.join(model_run, "training_stats.json")) as f:
+    with open(os.path.join(model_run, contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
     assert curves.train_loss[-1][1] == pytest.approx(stats["loss"], rel=1e-6)
     assert curves.validation_loss[-1][1] == pytest.approx(stats["val_loss"], rel=1e-6)
@@ -186,7 +188,7 @@ def test_run_log_shows_progress_of_every_component(smoke_run):
     validation_bleu = read_training_curves(summary["artifacts"][MODEL_RUN]).validation_bleu
     assert re.findall(r"Trainer: validation BLEU (\d+\.\d\d) on 16 sentences \(greedy\)", log) == [
         f"{bleu:.2f}" for _, bleu in validation_bleu]
-    for component in COMPONENT_IDS:
+    for component in component_ids(get_preset("smoke")):
         assert re.search(rf"^\d\d:\d\d:\d\d {component}: started$", log, re.M), component
         assert re.search(rf"^\d\d:\d\d:\d\d {component}: finished in \d+(s|m \d\ds)$", log, re.M), component
     assert re.search(r"SubwordTokenizer: test: 40 pairs tokenized, \d+\.\d source and \d+\.\d target tokens",

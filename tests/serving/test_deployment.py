@@ -7,7 +7,7 @@ import yaml
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfx_nmt.pipeline.cli import main
+from tfx_nmt.cli import main
 from tfx_nmt.serving.translate_command import TranslateFileError, newest_pushed_version, read_input_lines
 
 

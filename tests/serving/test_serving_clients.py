@@ -101,7 +101,7 @@ def test_saved_model_client_logs_progress_and_scores_references(tmp_path, caplog
 
 
 def _translate_cli(*args, stdin=None):
-    result = subprocess.run([sys.executable, "-m", "tfx_nmt.pipeline.cli", "translate", *args], input=stdin,
+    result = subprocess.run([sys.executable, "-m", "tfx_nmt.cli", "translate", *args], input=stdin,
                             capture_output=True, text=True, timeout=600, cwd=REPO,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr[-3000:]

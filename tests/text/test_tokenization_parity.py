@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_examples import make_text_example
+from tfx_nmt import contract
 from tfx_nmt.components.examples_io import (bytes_feature, int64_feature, iterate_examples, line_number, pair_examples,
                                             split_uri)
 from tfx_nmt.components.summary_rows import read_rows
@@ -42,7 +43,7 @@ def test_python_and_in_graph_sides_give_identical_ids(spm_model):
 
 
 def test_tokenizer_of_an_artifact_reads_its_model_file(tmp_path, spm_model):
-    (tmp_path / subword.MODEL_FILE).write_bytes(spm_model)
+    (tmp_path / contract.TOKENIZER_MODEL_FILE).write_bytes(spm_model)
     tokenizer = SentencePieceTokenizer.from_artifact(str(tmp_path))
     assert tokenizer.model_proto == spm_model
     assert tokenizer.vocabulary_size == subword.SubwordEncoder(spm_model).vocabulary_size

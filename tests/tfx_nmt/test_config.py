@@ -5,7 +5,7 @@ import pytest
 
 from tfx_nmt.config import RunConfig
 from tfx_nmt.errors import ConfigError
-from tfx_nmt.pipeline.cli import main
+from tfx_nmt.cli import main
 from tfx_nmt.pipeline.presets import PRESETS
 from tfx_nmt.text import subword
 

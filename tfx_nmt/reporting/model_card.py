@@ -12,11 +12,11 @@ import math
 import os
 from typing import Dict
 
-from tfx_nmt.pipeline.run_summary import write_text_atomically
+from tfx_nmt import files
+from tfx_nmt.contract import MODEL_CARD_FILE
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 from tfx_nmt.scoring.scorers import SCORERS
 
-MODEL_CARD_FILE = "model_card.md"
 ASSETS_EXTRA_DIR = "assets.extra"
 
 
@@ -104,5 +104,5 @@ def write_model_card(run: RunArtifacts, pushed_model_dir: str) -> str:
     directory = os.path.join(pushed_model_dir, ASSETS_EXTRA_DIR)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, MODEL_CARD_FILE)
-    write_text_atomically(render_model_card(run), path)
+    files.write_text(path, render_model_card(run))
     return path

@@ -14,14 +14,14 @@ import math
 import os
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from tfx_nmt.components.cleaning import DROP_REASONS
-from tfx_nmt.pipeline.run_summary import summary_rows, write_text_atomically
+from tfx_nmt import files
+from tfx_nmt.contract import CLEANING_DROP_REASONS, RUN_REPORT_FILE
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 from tfx_nmt.scoring.scorers import SCORERS
+from tfx_nmt.reporting.summary_table import summary_rows
 from tfx_nmt.text.display import shorten
 
-REPORT_FILE = "report.html"
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 74rem;
@@ -151,9 +151,9 @@ def _samples_section(run: RunArtifacts) -> str:
 
 def _cleaning_section(cleaning_report: Dict) -> str:
     rows = [[split, cleaning_report[split]["input"], cleaning_report[split]["kept"]]
-            + [cleaning_report[split]["dropped"].get(r, 0) for r in DROP_REASONS]
+            + [cleaning_report[split]["dropped"].get(r, 0) for r in CLEANING_DROP_REASONS]
             for split in ordered_splits(cleaning_report)]
-    header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in DROP_REASONS]
+    header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in CLEANING_DROP_REASONS]
     return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (the "
             "test split is normalized, never filtered).</p>"
             f"{_table('cleaning', header, rows, range(1, len(header)))}")
@@ -182,6 +182,6 @@ def render_report(run: RunArtifacts) -> str:
 
 def write_report(run: RunArtifacts, output_dir: str) -> str:
     """Writes `<output_dir>/report.html` atomically; returns its path."""
-    path = os.path.join(output_dir, REPORT_FILE)
-    write_text_atomically(render_report(run), path)
+    path = os.path.join(output_dir, RUN_REPORT_FILE)
+    files.write_text(path, render_report(run))
     return path

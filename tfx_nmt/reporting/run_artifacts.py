@@ -1,5 +1,5 @@
 """What the run report and the model card are built from: the run summary plus the artifacts of the same
-run that it names (`summary["artifacts"]`, see `tfx_nmt.pipeline.run_summary`).
+run that it names (`summary["artifacts"]`, keyed by `tfx_nmt.contract.artifact_key`).
 """
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import json
 import os
 from typing import Dict, List
 
-from tfx_nmt.components.corpus import SPLIT_FILE_STEMS
+from tfx_nmt import contract
 from tfx_nmt.reporting.training_curves import TrainingCurves, read_training_curves
 
-EVALUATION = "TranslationEvaluator.evaluation"
-CLEANING_REPORT = "TextCleaner.report"
-CLEANED_EXAMPLES = "TextCleaner.cleaned_examples"
-MODEL_RUN = "Trainer.model_run"
+EVALUATION = contract.artifact_key(contract.EVALUATOR, contract.EVALUATION)
+CLEANING_REPORT = contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANING_REPORT)
+CLEANED_EXAMPLES = contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANED_EXAMPLES)
+MODEL_RUN = contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +41,7 @@ class RunArtifacts:
 
 def ordered_splits(names) -> List[str]:
     """Split names in pipeline order (train, eval, test), any others after them by name."""
-    order = list(SPLIT_FILE_STEMS)
+    order = list(contract.SPLITS)
     return sorted(names, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 
@@ -69,12 +69,11 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
     """
     import tensorflow as tf
 
-    from tfx_nmt.components.text_cleaner import REPORT_FILE
-    from tfx_nmt.components.translation_evaluator import HYPOTHESES_FILE, METRICS_FILE, read_pairs
+    from tfx_nmt.components.translation_evaluator import read_pairs
 
     evaluation_uri = _artifact_uri(summary, EVALUATION)
-    metrics = _read_json(os.path.join(evaluation_uri, METRICS_FILE))
-    hypotheses_path = os.path.join(evaluation_uri, HYPOTHESES_FILE)
+    metrics = _read_json(os.path.join(evaluation_uri, contract.METRICS_FILE))
+    hypotheses_path = os.path.join(evaluation_uri, contract.HYPOTHESES_FILE)
     with tf.io.gfile.GFile(hypotheses_path) as f:
         hypotheses = f.read().splitlines()
     sources, references = read_pairs(_artifact_uri(summary, CLEANED_EXAMPLES), metrics["split"])
@@ -84,7 +83,7 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
     return RunArtifacts(
         summary=summary,
         metrics=metrics,
-        cleaning_report=_read_json(os.path.join(_artifact_uri(summary, CLEANING_REPORT), REPORT_FILE)),
+        cleaning_report=_read_json(os.path.join(_artifact_uri(summary, CLEANING_REPORT), contract.CLEANING_REPORT_FILE)),
         curves=read_training_curves(_artifact_uri(summary, MODEL_RUN)),
         sources=sources, references=references, hypotheses=hypotheses,
     )

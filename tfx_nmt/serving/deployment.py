@@ -19,6 +19,8 @@ from typing import Dict, List, Optional
 
 from google.protobuf import text_format
 
+from tfx_nmt import files
+
 CONFIG_FILE = "models.config"
 MANIFEST_FILE = "kubernetes.yaml"
 CONFIG_MOUNT = "/config"
@@ -98,16 +100,9 @@ def kubernetes_manifests(model_name: str, base_path: str, config_text: str, imag
     return [config_map, deployment, service]
 
 
-def _write_atomically(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def add_parser(commands) -> argparse.ArgumentParser:
-    """Registers the `serving-config` subcommand on an argparse subparsers object."""
-    parser = commands.add_parser("serving-config", help="write TF Serving models.config and Kubernetes manifests",
+def register(subparsers) -> None:
+    """Adds the `serving-config` subcommand to the `tfx-nmt` subparsers."""
+    parser = subparsers.add_parser("serving-config", help="write TF Serving models.config and Kubernetes manifests",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-dir", default="deploy", help="where to write the files")
     parser.add_argument("--model-name", default="translator")
@@ -123,7 +118,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="PersistentVolumeClaim holding the <version>/ directories (default: <model-name>-models)")
     volume.add_argument("--host-model-dir", default=None,
                         help="node directory holding the <version>/ directories (hostPath volume)")
-    return parser
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(args.config_dir, exist_ok=True)
     config_path = os.path.join(args.config_dir, CONFIG_FILE)
     manifest_path = os.path.join(args.config_dir, MANIFEST_FILE)
-    _write_atomically(config_path, config_text)
-    _write_atomically(manifest_path, yaml.safe_dump_all(manifests, sort_keys=False))
+    files.write_text(config_path, config_text)
+    files.write_text(manifest_path, yaml.safe_dump_all(manifests, sort_keys=False))
     print(config_path)
     print(manifest_path)
     return 0

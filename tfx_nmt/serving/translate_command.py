@@ -16,11 +16,11 @@ import argparse
 import glob
 import os
 import sys
-import tempfile
 from typing import List, Optional
 
+from tfx_nmt import files
+from tfx_nmt.arguments import positive_int
 from tfx_nmt.errors import UserError
-from tfx_nmt.pipeline.cli import positive_int
 from tfx_nmt.serving import clients
 from tfx_nmt.text.lines import GZIP_MAGIC, UTF16_BOMS, split_lines
 
@@ -63,9 +63,9 @@ def stdio_path(value: str) -> Optional[str]:
     return None if value == "-" else value
 
 
-def add_parser(commands) -> argparse.ArgumentParser:
-    """Registers the `translate` subcommand on an argparse subparsers object."""
-    parser = commands.add_parser("translate", help="translate text with the pushed model or a TF Serving server",
+def register(subparsers) -> None:
+    """Adds the `translate` subcommand to the `tfx-nmt` subparsers."""
+    parser = subparsers.add_parser("translate", help="translate text with the pushed model or a TF Serving server",
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("text", nargs="*", help="sentences to translate (default: read --input)")
     parser.add_argument("--input", type=stdio_path, default=None,
@@ -85,7 +85,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
     parser.add_argument("--scores", action="store_true",
                         help="prefix each translation with its score (log-probability per token) and a tab")
-    return parser
+    parser.set_defaults(func=run)
 
 
 def make_client(args: argparse.Namespace):
@@ -136,14 +136,6 @@ def read_input_lines(path: Optional[str]) -> List[str]:
     return texts
 
 
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".translate-", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def run(args: argparse.Namespace) -> int:
     """Runs `tfx-nmt translate`; returns the exit code.
 
@@ -168,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
     text = "".join(line + "\n" for line in lines)
     if args.output:
-        _write_atomically(args.output, text)
+        files.write_text(args.output, text)
     else:
         sys.stdout.write(text)
     return 0

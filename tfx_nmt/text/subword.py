@@ -24,9 +24,6 @@ PAD_ID = 0
 UNK_ID = 1
 BOS_ID = 2
 EOS_ID = 3
-MODEL_FILE = "sentencepiece.model"
-VOCABULARY_FILE = "sentencepiece.vocab"
-METADATA_FILE = "tokenizer.json"
 
 
 def train_sentencepiece(

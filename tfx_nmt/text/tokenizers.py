@@ -17,6 +17,7 @@ import abc
 import os
 from typing import List, Sequence, Tuple
 
+from tfx_nmt.contract import TOKENIZER_MODEL_FILE
 from tfx_nmt.text import subword
 from tfx_nmt.text.normalization import normalize_tf
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
@@ -123,7 +124,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     @classmethod
     def from_artifact(cls, directory: str) -> "SentencePieceTokenizer":
-        """The tokenizer of a SubwordTokenizer's `tokenizer` artifact directory (its `subword.MODEL_FILE`; local
+        """The tokenizer of a SubwordTokenizer's `tokenizer` artifact directory (its `contract.TOKENIZER_MODEL_FILE`; local
         path or any filesystem TensorFlow reads, such as `gs://`)."""
         return cls(read_model(directory))
 
@@ -149,12 +150,12 @@ class SentencePieceTokenizer(Tokenizer):
 
 def read_model(directory: str) -> bytes:
     """The SentencePiece model proto (bytes) of a SubwordTokenizer's `tokenizer` artifact directory, its
-    `subword.MODEL_FILE` (TensorFlow's filesystems: local, `gs://`).
+    `contract.TOKENIZER_MODEL_FILE` (TensorFlow's filesystems: local, `gs://`).
 
     Raises:
         tf.errors.NotFoundError: when the directory holds no model file.
     """
     import tensorflow as tf
 
-    with tf.io.gfile.GFile(os.path.join(directory, subword.MODEL_FILE), "rb") as f:
+    with tf.io.gfile.GFile(os.path.join(directory, TOKENIZER_MODEL_FILE), "rb") as f:
         return f.read()

@@ -1,0 +1,49 @@
+"""`tfx-nmt run`: the whole pipeline on this machine, then its report, model card and summary table.
+
+    tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
+
+Every field of `tfx_nmt.config.RunConfig` is a flag (`--d-model 256`, `--train-steps 2000`,
+`--min-bleu 20`, `--no-normalize-first`, ...): the preset gives the defaults, flags override them.
+"""
+from __future__ import annotations
+
+import argparse
+
+from tfx_nmt.arguments import positive_int
+from tfx_nmt.pipeline.presets import add_preset_flags, config_from_args
+
+
+def register(subparsers) -> None:
+    """Adds the `run` subcommand to the `tfx-nmt` subparsers."""
+    parser = subparsers.add_parser("run", help="run the whole pipeline locally (LocalDagRunner)")
+    parser.add_argument("--data-dir", default=None,
+                        help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
+    parser.add_argument("--output-dir", default="outputs",
+                        help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
+    parser.add_argument("--beam-workers", type=positive_int, default=1,
+                        help="Beam DirectRunner workers: 1 (default) runs Beam in this process, N > 1 in N worker "
+                             "processes, which pay off only on corpora of millions of pairs")
+    add_preset_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the pipeline (`local_runner.run_local`), writes `report.html` and the pushed model's model card
+    while the output directory is still held, and prints the summary table. Returns the exit code.
+
+    Raises:
+        ConfigError, DataSourceError, OutputDirLockedError, and the UserErrors of the components: the command
+            line prints them as one line.
+    """
+    from tfx_nmt.pipeline.data_source import resolve_data_dir
+    from tfx_nmt.pipeline.local_runner import held_output_dir, run_local
+    from tfx_nmt.reporting.documents import write_run_documents
+    from tfx_nmt.reporting.summary_table import format_table
+
+    config = config_from_args(args)
+    data_dir = resolve_data_dir(args.data_dir)
+    with held_output_dir(args.output_dir) as paths:
+        summary = run_local(config, data_dir, paths, args.beam_workers)
+        write_run_documents(summary, paths.output_dir)
+    print(format_table(summary))
+    return 0

@@ -1,0 +1,50 @@
+"""argparse helpers shared by the `tfx-nmt` subcommands: value types, and one flag per RunConfig field."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any, Dict
+
+from tfx_nmt.config import FIELD_CHOICES, RunConfig
+
+# Set by `--preset` (tfx_nmt.pipeline.presets), not by a flag of its own.
+_NOT_FLAGS = {"preset"}
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds one flag per field of RunConfig (`--d-model`, `--no-normalize-first`, ...), default None (not
+    given), each with the field's help text; each also takes the field's own spelling (`--d_model`)."""
+    group = parser.add_argument_group(
+        "preset overrides", "One flag per field of tfx_nmt.config.RunConfig (README.md, Options); the preset "
+        "gives every default (pipeline/presets.py). Each flag also takes the field's own spelling, "
+        "e.g. --d_model.")
+    for field in dataclasses.fields(RunConfig):
+        if field.name in _NOT_FLAGS:
+            continue
+        flag = f"--{field.name.replace('_', '-')}"
+        kind = type(field.default)
+        spellings = [(flag, field.metadata["help"])]
+        if "_" in field.name:
+            spellings.append((f"--{field.name}", argparse.SUPPRESS))
+        for spelling, help_text in spellings:
+            if kind is bool:
+                group.add_argument(spelling, dest=field.name, action=argparse.BooleanOptionalAction, default=None,
+                                   help=help_text)
+            else:
+                group.add_argument(spelling, dest=field.name, type=kind, default=None,
+                                   choices=FIELD_CHOICES.get(field.name), help=help_text,
+                                   metavar=None if field.name in FIELD_CHOICES else kind.__name__.upper())
+
+
+def config_overrides(args: argparse.Namespace) -> Dict[str, Any]:
+    """{RunConfig field: value} of the flags of `add_config_flags` that were given."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)
+            if f.name not in _NOT_FLAGS and getattr(args, f.name, None) is not None}

@@ -1,0 +1,58 @@
+"""The artifact contract between the pipeline's components and their readers (run summary, report, model
+card, benchmarks, tests): component ids, output keys and the file names inside artifacts and the output
+directory. Every module names these through here; none retypes them.
+"""
+
+# Component ids in DAG order, as `create_pipeline` names them: ML Metadata node names, Kubeflow task names
+# and directories under the pipeline root.
+EXAMPLE_GEN = "ParallelCorpusExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "SchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+TEXT_CLEANER = "TextCleaner"
+SUBWORD_TOKENIZER = "SubwordTokenizer"
+LATEST_BLESSED_MODEL_RESOLVER = "latest_blessed_model_resolver"
+TRAINER = "Trainer"
+EVALUATOR = "TranslationEvaluator"
+PUSHER = "Pusher"
+
+# Output keys (`component.outputs[key]`, ML Metadata event paths) that other components and readers use.
+EXAMPLES = "examples"  # ParallelCorpusExampleGen
+CLEANED_EXAMPLES = "cleaned_examples"  # TextCleaner
+CLEANING_REPORT = "report"  # TextCleaner
+TOKENIZED_EXAMPLES = "tokenized_examples"  # SubwordTokenizer
+TOKENIZER = "tokenizer"  # SubwordTokenizer
+MODEL = "model"  # Trainer, and the resolver's latest blessed model
+MODEL_RUN = "model_run"  # Trainer: TensorBoard logs and TRAINING_STATS_FILE
+EVALUATION = "evaluation"  # TranslationEvaluator
+BLESSING = "blessing"  # TranslationEvaluator
+PUSHED_MODEL = "pushed_model"  # Pusher
+
+# The splits of every Examples artifact, in pipeline order.
+SPLITS = ("train", "eval", "test")
+# Why a pair is dropped: the keys of a split's `dropped` counts in CLEANING_REPORT_FILE, ingest's first
+# (only with on_bad_line="drop"), then the cleaning rules', in the order the rules apply.
+INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
+CLEANING_DROP_REASONS = ("empty", "too_long", "length_ratio", "duplicate")
+
+# Files inside artifacts, by the output that holds them.
+INGEST_REPORT_FILE = "ingest_report.json"  # ParallelCorpusExampleGen.examples: pairs dropped at ingest
+CLEANING_REPORT_FILE = "cleaning_report.json"  # TextCleaner.report: {split: {input, kept, dropped}}
+REJECTED_SAMPLES_FILE = "rejected_samples.json"  # TextCleaner.report: first rejected pairs per reason
+TOKENIZER_MODEL_FILE = "sentencepiece.model"  # SubwordTokenizer.tokenizer: the SentencePiece model proto
+TOKENIZER_VOCABULARY_FILE = "sentencepiece.vocab"  # SubwordTokenizer.tokenizer: one piece a line
+TOKENIZER_METADATA_FILE = "tokenizer.json"  # SubwordTokenizer.tokenizer: type, size, special ids, sha256
+TRAINING_STATS_FILE = "training_stats.json"  # Trainer.model_run: steps, seconds, tokens/s of the training
+TRAINING_TIME_FILE = "training_time.json"  # beside the Trainer's checkpoints: training time per step
+METRICS_FILE = "metrics.json"  # TranslationEvaluator.evaluation: candidate, baseline, decision
+HYPOTHESES_FILE = "hypotheses.txt"  # TranslationEvaluator.evaluation: one translation a line
+
+# Files of a local run's output directory, and of the pushed model.
+RUN_SUMMARY_FILE = "run_summary.json"
+RUN_REPORT_FILE = "report.html"
+MODEL_CARD_FILE = "model_card.md"  # in the pushed version's assets.extra/
+
+
+def artifact_key(component_id: str, output_key: str) -> str:
+    """`<component id>.<output key>`: how `run_summary.json`'s `artifacts` names an output's URI."""
+    return f"{component_id}.{output_key}"
