@@ -52,10 +52,11 @@ test: $(STAMP) chromium lint
 
 # The import-layer contract of .importlinter, checked on the package as the wheel lays it out (the folders
 # under their tfx_nmt.* names): import-linter reads a package from one directory, and in this checkout
-# tfx_nmt.pipeline lives in pipeline/, not tfx_nmt/pipeline/.
+# tfx_nmt.pipeline lives in pipeline/, not tfx_nmt/pipeline/. build/ goes first: setuptools keeps its copies
+# of the sources in build/lib, and a module deleted since the last build would still be in the wheel.
 LINT_TREE := build/import-graph
 lint: $(STAMP)
-	@rm -rf $(LINT_TREE) && \
+	@rm -rf build && \
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
 	  -w $(LINT_TREE) . && \
 	$(BIN)/python -m zipfile -e $(LINT_TREE)/tfx_nmt-*.whl $(LINT_TREE)/tree && \

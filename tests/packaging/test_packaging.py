@@ -3,6 +3,7 @@
 editable install, nothing generic lands in site-packages, and the entry points work from any directory."""
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -31,10 +32,16 @@ def source_modules():
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """A non-editable wheel built from the checkout, as `pip wheel --no-deps .` builds it."""
-    directory = tmp_path_factory.mktemp("wheel")
+    """A non-editable wheel, as `pip wheel --no-deps .` builds it, of a copy of what the Dockerfile copies
+    (setup.py, README.md, the package folders): setuptools packages its build/lib copies of the sources, so
+    a checkout's leftover build/ could hold modules deleted since."""
+    source, directory = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in ("setup.py", "README.md"):
+        shutil.copy(os.path.join(REPO, name), source / name)
+    for folder in package_folders():
+        shutil.copytree(os.path.join(REPO, folder), source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--no-build-isolation", "-w", str(directory), REPO], check=True, capture_output=True,
+                    "--no-build-isolation", "-w", str(directory), str(source)], check=True, capture_output=True,
                    cwd=str(directory))
     (path,) = directory.glob("tfx_nmt-*.whl")
     return path
