@@ -4,6 +4,7 @@ import json
 import math
 import os
 
+import keras
 import pytest
 import tensorflow as tf
 from ml_metadata import metadata_store
@@ -177,8 +178,9 @@ def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     from tfx_nmt.text.subword import SubwordEncoder
     from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
-    # An untrained model emits arbitrary pieces, most of them with the SentencePiece word marker.
-    tf.random.set_seed(1)
+    # An untrained model emits arbitrary pieces, most of them with the SentencePiece word marker. Keras's own
+    # seed, not only TensorFlow's: the weights must not depend on what earlier tests drew.
+    keras.utils.set_random_seed(1)
     model = TransformerTranslator(vocabulary_size=SubwordEncoder(spm_model).vocabulary_size, d_model=16,
                                   num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16)
     export_dir = export_serving_model(TranslatorServingModule(model, SentencePieceTokenizer(spm_model), 1.0, 6),
