@@ -11,23 +11,15 @@ Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_
 from __future__ import annotations
 
 import collections
-import json
 import math
 import os
 from typing import Dict, List
 
-from tfx_nmt import contract
+from tfx_nmt import contract, files
 from tfx_nmt.config import RunConfig
 from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
 _CACHED_STATE = 5  # metadata_store_pb2.Execution.CACHED
-
-
-def _read_json(path: str):
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
 
 
 def _latest_run(store, pipeline_name: str):
@@ -111,17 +103,17 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
     }
     report = outputs.get(contract.TEXT_CLEANER, {}).get(contract.CLEANING_REPORT)
     if report:
-        cleaning = _read_json(os.path.join(report[0].uri, contract.CLEANING_REPORT_FILE))
+        cleaning = files.read_json(os.path.join(report[0].uri, contract.CLEANING_REPORT_FILE))
         summary["num_examples"] = {split: {"before_cleaning": entry["input"], "after_cleaning": entry["kept"]}
                                    for split, entry in cleaning.items()}
     model_run = outputs.get(contract.TRAINER, {}).get(contract.MODEL_RUN)
     if model_run:
-        stats = _read_json(os.path.join(model_run[0].uri, contract.TRAINING_STATS_FILE))
+        stats = files.read_json(os.path.join(model_run[0].uri, contract.TRAINING_STATS_FILE))
         summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
         summary["train_steps"] = stats["steps"]
     evaluation = outputs.get(contract.EVALUATOR, {}).get(contract.EVALUATION)
     if evaluation:
-        metrics = _read_json(os.path.join(evaluation[0].uri, contract.METRICS_FILE))
+        metrics = files.read_json(os.path.join(evaluation[0].uri, contract.METRICS_FILE))
         candidate, primary = metrics["candidate"], scorers.primary
         summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
         summary.update({

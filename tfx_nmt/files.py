@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader of the target sees either the old file or the whole new one, never a part.
+"""Atomic file writes (a reader of the target sees either the old file or the whole new one, never a part),
+and the JSON reader of the files they and the components write.
 
 Each writer writes a temporary file with a unique name beside the target (same directory, so the same
 filesystem), then renames it over the target; on any failure the temporary file is removed and the old
@@ -66,3 +67,15 @@ def write_json(path: str, value) -> None:
     """Writes `value` as JSON (indented by 2, keys sorted, a final newline) to `path` atomically, as
     `write_bytes`."""
     write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str):
+    """The JSON value in `path`, a local path or any `tf.io.gfile` URI (TensorFlow imported only here).
+
+    Raises:
+        tf.errors.NotFoundError: no file at `path`; json.JSONDecodeError: the file is not JSON.
+    """
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path) as f:
+        return json.load(f)

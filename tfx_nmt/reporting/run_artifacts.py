@@ -4,11 +4,10 @@ run that it names (`summary["artifacts"]`, keyed by `tfx_nmt.contract.artifact_k
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Dict, List
 
-from tfx_nmt import contract
+from tfx_nmt import contract, files
 from tfx_nmt.reporting.training_curves import TrainingCurves, read_training_curves
 
 EVALUATION = contract.artifact_key(contract.EVALUATOR, contract.EVALUATION)
@@ -45,13 +44,6 @@ def ordered_splits(names) -> List[str]:
     return sorted(names, key=lambda name: (order.index(name) if name in order else len(order), name))
 
 
-def _read_json(path: str):
-    import tensorflow as tf
-
-    with tf.io.gfile.GFile(path) as f:
-        return json.load(f)
-
-
 def _artifact_uri(summary: Dict, key: str) -> str:
     uri = summary.get("artifacts", {}).get(key)
     if not uri:
@@ -72,7 +64,7 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
     from tfx_nmt.components.translation_evaluator import read_pairs
 
     evaluation_uri = _artifact_uri(summary, EVALUATION)
-    metrics = _read_json(os.path.join(evaluation_uri, contract.METRICS_FILE))
+    metrics = files.read_json(os.path.join(evaluation_uri, contract.METRICS_FILE))
     hypotheses_path = os.path.join(evaluation_uri, contract.HYPOTHESES_FILE)
     with tf.io.gfile.GFile(hypotheses_path) as f:
         hypotheses = f.read().splitlines()
@@ -83,7 +75,7 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
     return RunArtifacts(
         summary=summary,
         metrics=metrics,
-        cleaning_report=_read_json(os.path.join(_artifact_uri(summary, CLEANING_REPORT), contract.CLEANING_REPORT_FILE)),
+        cleaning_report=files.read_json(os.path.join(_artifact_uri(summary, CLEANING_REPORT), contract.CLEANING_REPORT_FILE)),
         curves=read_training_curves(_artifact_uri(summary, MODEL_RUN)),
         sources=sources, references=references, hypotheses=hypotheses,
     )
