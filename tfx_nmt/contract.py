@@ -50,7 +50,10 @@ HYPOTHESES_FILE = "hypotheses.txt"  # TranslationEvaluator.evaluation: one trans
 # Files of a local run's output directory, and of the pushed model.
 RUN_SUMMARY_FILE = "run_summary.json"
 RUN_REPORT_FILE = "report.html"
-MODEL_CARD_FILE = "model_card.md"  # in the pushed version's assets.extra/
+MODEL_CARD_FILE = "model_card.md"  # ModelCardGen.model_card, and in the pushed version's ASSETS_EXTRA_DIR
+# A SavedModel's directory of extra files, which TF Serving loads nothing from but the warm-up file.
+ASSETS_EXTRA_DIR = "assets.extra"
+SERVING_WARMUP_FILE = "tf_serving_warmup_requests"  # in ASSETS_EXTRA_DIR: TF Serving's warm-up requests
 
 
 def artifact_key(component_id: str, output_key: str) -> str:

@@ -184,7 +184,7 @@ def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     model = TransformerTranslator(vocabulary_size=SubwordEncoder(spm_model).vocabulary_size, d_model=16,
                                   num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16)
     export_dir = export_serving_model(TranslatorServingModule(model, SentencePieceTokenizer(spm_model), 1.0, 6),
-                                      str(tmp_path / "model"))
+                                      str(tmp_path / "model"), "translator")
     sources = ["A man in a red shirt.", "Two dogs play.", "A girl reads a book in the park."]
     references = ["Ein Mann in einem roten Hemd.", "Zwei Hunde spielen.", "Ein Mädchen liest im Park."]
     metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2, target_language="de")
