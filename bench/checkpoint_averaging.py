@@ -1,16 +1,18 @@
 """Checkpoint averaging measured offline on a finished run, without retraining: for N = 1 .. `--max-n`
 (as many as the run's Trainer kept), the model weights of the newest N checkpoints are averaged
-(`tfx_nmt.models.checkpoint_averaging`) and the test split is translated (greedily, or with `--beam` by
-the serving signature's beam search, as the TranslationEvaluator scores) and scored.
+(`tfx_nmt.models.checkpoint_averaging`) and the validation split is translated (greedily, or with `--beam`
+by the serving signature's beam search, as the TranslationEvaluator scores) and scored. N is a choice, so
+it is made on the validation split (`eval`); `--split test` reports the chosen N's test score once.
 
 Reads from `<output-dir>`: the run's model, config and SentencePiece model
 (`finished_run.restore_run_model`), the Trainer's `training_stats.json` (`checkpoint_dir`) and
-the TextCleaner's test split (what the TranslationEvaluator scores). Prints, per
+the TextCleaner's cleaned validation (or test) split. Prints, per
 N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU of the translations
 (greedy: `translate_greedy`, so N = 1 is below the run's BLEU; `--beam`: `serving_default`, the run's
 beam size and length penalty).
 
     python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64] [--beam]
+        [--split {eval,test}]
 """
 import argparse
 import json
@@ -50,6 +52,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=None, help="default: the run's decode_batch_size")
     parser.add_argument("--beam", action="store_true", help="beam search (the run's beam size and length "
                         "penalty) instead of greedy decoding")
+    parser.add_argument("--split", choices=("eval", "test"), default="eval",
+                        help="the cleaned split to translate (default eval: choose N on validation)")
     args = parser.parse_args()
     summary = read_summary(args.output_dir)
     artifacts = summary["artifacts"]
@@ -58,7 +62,7 @@ def main():
     kept = checkpoint_steps(stats["checkpoint_dir"])
     if not kept:
         parser.error(f"no checkpoint in {stats['checkpoint_dir']}")
-    sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], "test")
+    sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], args.split)
     run = restore_run_model(args.output_dir)
     config, model = run.config, run.model
     scratch = compiled_model(config, model.vocabulary_size)
@@ -68,7 +72,7 @@ def main():
     print(machine_line(), flush=True)
     print(f"run {args.output_dir}: preset {config.preset}, {summary['train_steps']} steps, "
           f"{len(kept)} checkpoints kept (steps {', '.join(str(s) for s, _ in kept)}), "
-          f"{len(sources)} test sentences, "
+          f"{len(sources)} {args.split} sentences, "
           + (f"beam {config.beam_size}, alpha {config.length_penalty_alpha}" if args.beam else "greedy"), flush=True)
     print(f"{'N':>2s}  {'steps averaged':32s} {'BLEU':>6s} {'BLEU lc tok':>11s}", flush=True)
     for n in range(1, min(args.max_n, len(kept)) + 1):
