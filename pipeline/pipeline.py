@@ -66,13 +66,13 @@ def create_pipeline(
             (`{"splits": ["train"], "num_steps": 2000}`): TFX 1.16 takes proto-valued runtime
             parameters only that way (see `tfx.dsl.experimental.RuntimeParameter`).
         min_bleu: overrides `config.min_bleu` (a RuntimeParameter on Kubeflow).
-        serving_spec: when given, TFX's InfraValidator (`components.infra_validator`) runs after the TranslationEvaluator with this model
-            server (`kubeflow.compile.infra_validator_serving_spec`), in LOAD_AND_QUERY mode: TF Serving
-            loads the model, replaying its warm-up requests (`models.warmup`) before it reports the
-            version available, then `serving_default` gets INFRA_VALIDATION_EXAMPLES requests built by TFX
-            from the cleaned test split (its PredictRequests carry serialized tf.Examples as the `text`
-            input, which the graph translates like any other bytes). The Pusher then pushes only a model
-            that both blessed.
+        serving_spec: when given, TFX's InfraValidator (`components.infra_validator`) runs after the
+            TranslationEvaluator with this model server (`kubeflow.compile.infra_validator_serving_spec`),
+            in LOAD_AND_QUERY mode: TF Serving loads the model, replaying its warm-up requests
+            (`models.warmup`) before it reports the version available, then `serving_default` gets one
+            request of INFRA_VALIDATION_EXAMPLES pairs of the cleaned test split, built by TFX (its
+            PredictRequests carry serialized tf.Examples as the `text` input, which the graph translates
+            like any other bytes). The Pusher then pushes only a model that both blessed.
 
     Returns:
         A tfx.dsl.Pipeline with caching enabled; its components carry the ids of `tfx_nmt.contract`.

@@ -14,6 +14,7 @@ import collections
 from typing import Dict, List
 
 from tfx_nmt import contract
+from tfx_nmt.components.atomic_push import PUSHED_DESTINATION_KEY, PUSHED_KEY
 from tfx_nmt.config import RunConfig
 from tfx_nmt.reporting.run_artifacts import summarize_artifacts
 from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
@@ -84,8 +85,8 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
 
     pushed_model_dir = None
     pushed = outputs.get(contract.PUSHER, {}).get(contract.PUSHED_MODEL)
-    if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
-        pushed_model_dir = pushed[0].custom_properties["pushed_destination"].string_value
+    if pushed and pushed[0].custom_properties[PUSHED_KEY].int_value == 1:
+        pushed_model_dir = pushed[0].custom_properties[PUSHED_DESTINATION_KEY].string_value
     artifacts = {contract.artifact_key(node, key): artifacts[0].uri
                  for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts}
     summary = summarize_artifacts(config.training_config(), run.name, artifacts, pushed_model_dir, scorers)

@@ -69,14 +69,14 @@ def test_the_gpu_lock_pins_the_cpu_locks_versions_plus_cuda():
     cpu, gpu = _pins("requirements.lock"), _pins("requirements-gpu.lock")
     for package in ("tensorflow", "tfx", "keras", "keras-hub", "tensorflow-text", "tensorflow-serving-api"):
         assert gpu[package] == cpu[package], package
-    assert cpu["tensorflow"] == "2.16.2"
     # `make lock-gpu` constrains the GPU lock by the CPU lock: every CPU pin is kept, only CUDA is added.
     assert {name: gpu.get(name) for name in cpu} == cpu
     added = set(gpu) - set(cpu)
     assert added and all(name.startswith("nvidia-") and name.endswith("-cu12") for name in added), added
     assert {"nvidia-cudnn-cu12", "nvidia-cublas-cu12", "nvidia-nccl-cu12"} <= added
     with open(os.path.join(REPO, "requirements-gpu.lock")) as f:
-        assert "uv pip compile --python-version 3.10 --python-platform x86_64-manylinux_2_28 requirements-gpu.in" in f.read()
+        header = f.read(400)
+    assert "uv pip compile --python-version 3.10 --python-platform x86_64-manylinux_2_28 requirements-gpu.in" in header
     with open(os.path.join(REPO, "requirements-gpu.in")) as f:
         lines = [line for line in f.read().splitlines() if line and not line.startswith("#")]
     assert lines == ["-r requirements.in", "-c requirements.lock", "tensorflow[and-cuda]"]
