@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from tfx import types
 from tfx.components.infra_validator import executor as infra_validator_executor
@@ -27,6 +27,20 @@ from tfx.utils import kube_utils
 SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
+def kfp_pod_environment(environ: Mapping[str, str],
+                        namespace_file: str = SERVICE_ACCOUNT_NAMESPACE_FILE) -> Dict[str, str]:
+    """The `KFP_POD_NAME` and `KFP_NAMESPACE` variables that `environ` lacks, from this pod: its hostname
+    (Kubernetes sets a pod's hostname to its name) and the namespace in `namespace_file` (left out when the
+    file does not exist: not in a pod)."""
+    found = {}
+    if kube_utils.KFP_POD_NAME not in environ:
+        found[kube_utils.KFP_POD_NAME] = socket.gethostname()
+    if kube_utils.KFP_NAMESPACE not in environ and os.path.exists(namespace_file):
+        with open(namespace_file) as f:
+            found[kube_utils.KFP_NAMESPACE] = f.read().strip()
+    return found
+
+
 class KubeflowV2InfraValidatorExecutor(infra_validator_executor.Executor):
     """TFX's InfraValidator executor, with `KFP_POD_NAME`/`KFP_NAMESPACE` taken from the pod when unset."""
 
@@ -37,10 +51,7 @@ class KubeflowV2InfraValidatorExecutor(infra_validator_executor.Executor):
         Raises:
             As TFX's executor (for example RuntimeError when not running in a Kubernetes pod).
         """
-        os.environ.setdefault(kube_utils.KFP_POD_NAME, socket.gethostname())
-        if kube_utils.KFP_NAMESPACE not in os.environ and os.path.exists(SERVICE_ACCOUNT_NAMESPACE_FILE):
-            with open(SERVICE_ACCOUNT_NAMESPACE_FILE) as f:
-                os.environ[kube_utils.KFP_NAMESPACE] = f.read().strip()
+        os.environ.update(kfp_pod_environment(os.environ))
         super().Do(input_dict, output_dict, exec_properties)
 
 
