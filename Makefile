@@ -27,7 +27,7 @@ export TFX_NMT_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install run test lint bench bench-quality clean lock chromium
+.PHONY: install run test lint bench bench-quality clean lock lock-gpu chromium
 install: $(STAMP)
 
 # --compile-bytecode: unlike pip, uv leaves .pyc files to the first import, and where Python may not write
@@ -88,6 +88,13 @@ chromium:
 lock: $(STAMP)
 	$(BIN)/uv pip compile --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
 	  requirements.in -o requirements.lock
+
+# Regenerates requirements-gpu.lock, the GPU image's (kubeflow/Dockerfile, LOCK=requirements-gpu.lock):
+# requirements-gpu.in is requirements.in constrained by requirements.lock plus `tensorflow[and-cuda]`, so
+# every package of the CPU lock keeps its version and NVIDIA's CUDA wheels come on top. Run `make lock` first.
+lock-gpu: $(STAMP)
+	$(BIN)/uv pip compile --python-version 3.10 --python-platform x86_64-manylinux_2_28 \
+	  requirements-gpu.in -o requirements-gpu.lock
 
 clean:
 	rm -rf $(VENV) outputs build

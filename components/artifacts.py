@@ -17,3 +17,16 @@ class SubwordModel(Artifact):
     (vocabulary size, special ids, SHA-256 of the model). Read with `tfx_nmt.text.tokenizers`."""
 
     TYPE_NAME = "tfx_nmt.SubwordModel"
+
+
+class ModelCard(Artifact):
+    """The ModelCardGen's `model_card.md`: the model card of a run's model, built before the push from the
+    evaluator's outputs; the Pusher stages it into the pushed version's `assets.extra/`."""
+
+    TYPE_NAME = "tfx_nmt.ModelCard"
+
+
+class RunReport(Artifact):
+    """The RunReport's `report.html`: the run report, one self-contained page (`tfx_nmt.reporting.report`)."""
+
+    TYPE_NAME = "tfx_nmt.RunReport"

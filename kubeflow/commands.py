@@ -27,6 +27,9 @@ def register(subparsers) -> None:
                                 help="the Pusher's base directory (default: <pipeline-root>/serving/<model-name>)")
     compile_parser.add_argument("--beam-arg", action="append", default=[], dest="beam_args", metavar="ARG",
                                 help="a Beam pipeline option, repeatable, e.g. --beam-arg=--runner=DataflowRunner")
+    compile_parser.add_argument("--infra-validate", action="store_true",
+                                help="run TFX's InfraValidator (a TF Serving pod loads and queries the model) "
+                                     "before the Pusher, which then needs its blessing too")
     add_preset_flags(compile_parser)
     compile_parser.set_defaults(func=compile_kubeflow)
 
@@ -51,7 +54,7 @@ def compile_kubeflow(args: argparse.Namespace) -> int:
 
     job = compile_pipeline(config_from_args(args), args.image, args.pipeline_root, args.output,
                            data_root=args.data_root, serving_dir=args.serving_dir,
-                           beam_pipeline_args=args.beam_args)
+                           beam_pipeline_args=args.beam_args, infra_validate=args.infra_validate)
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     print(f"Wrote {args.output}: pipeline {job['pipelineSpec']['pipelineInfo']['name']}, {len(tasks)} tasks, "
           f"runtime parameters {', '.join(sorted(job['runtimeConfig']['parameterValues']))}")

@@ -2,7 +2,7 @@
 
     tfx-nmt compile-kubeflow --image IMAGE --pipeline-root gs://bucket/root --output pipeline.json
         [--data-root gs://bucket/multi30k] [--serving-dir URI] [--beam-arg --runner=DataflowRunner ...]
-        [--preset quick] [--KNOB VALUE ...]
+        [--infra-validate] [--preset quick] [--KNOB VALUE ...]
 
 The same `create_pipeline(...)` as the local runner, compiled by TFX's `KubeflowV2DagRunner`. The output
 is TFX's PipelineJob JSON: `pipelineSpec` (the KFP IR, schema 2.1.0 as the kfp 2 SDK writes it) and
@@ -15,6 +15,12 @@ is TFX's PipelineJob JSON: `pipelineSpec` (the KFP IR, schema 2.1.0 as the kfp 2
 
 Every component runs in `--image` (built from `kubeflow/Dockerfile`); their code is imported from the
 installed `tfx_nmt` package.
+
+With `--infra-validate`, TFX's InfraValidator runs between the TranslationEvaluator and the Pusher: it
+starts a TF Serving pod (`infra_validator_serving_spec`) in the cluster, through the Kubernetes API from its
+own pod (whose service account must be allowed to create, get and delete pods in its namespace), loads the
+model there and queries `serving_default` (`pipeline.create_pipeline`, `serving_spec`); the Pusher pushes
+only a model blessed by both.
 """
 from __future__ import annotations
 
@@ -52,9 +58,27 @@ def runtime_parameters(config: RunConfig, data_root: str) -> Dict[str, object]:
     }
 
 
+def infra_validator_serving_spec(model_name: str):
+    """The InfraValidator's model server: TF Serving's image of the manifests (`deployment.TF_SERVING_IMAGE`)
+    in a pod of the cluster the pipeline runs in (KubernetesConfig: the pipeline pod's namespace and service
+    account), serving the model as `model_name`.
+
+    Returns:
+        A `tfx.proto.ServingSpec`.
+    """
+    from tfx import v1 as tfx
+
+    from tfx_nmt.serving.deployment import TF_SERVING_IMAGE
+
+    image_name, _, tag = TF_SERVING_IMAGE.rpartition(":")
+    return tfx.proto.ServingSpec(
+        tensorflow_serving=tfx.proto.TensorFlowServing(image_name=image_name, tags=[tag]),
+        kubernetes=tfx.proto.KubernetesConfig(), model_name=model_name)
+
+
 def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: str,
                      data_root: Optional[str] = None, serving_dir: Optional[str] = None,
-                     beam_pipeline_args: Optional[List[str]] = None) -> dict:
+                     beam_pipeline_args: Optional[List[str]] = None, infra_validate: bool = False) -> dict:
     """Compiles `create_pipeline(config, ...)` for Kubeflow Pipelines v2 and writes it to `output`.
 
     Args:
@@ -66,6 +90,7 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
         serving_dir: the Pusher's base directory; default `<pipeline_root>/serving/<model_name>`.
         beam_pipeline_args: options of every Beam pipeline, e.g. `--runner=DataflowRunner ...`;
             default: the DirectRunner inside the component's container.
+        infra_validate: add TFX's InfraValidator before the Pusher (module docstring).
 
     Returns:
         The PipelineJob dict written to `output`.
@@ -86,6 +111,7 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
         beam_pipeline_args=beam_pipeline_args,
         train_args=parameters[TRAIN_ARGS],
         min_bleu=parameters[MIN_BLEU],
+        serving_spec=infra_validator_serving_spec(config.model_name) if infra_validate else None,
     )
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(

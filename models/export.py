@@ -25,6 +25,7 @@ import tempfile
 import tensorflow as tf
 
 from tfx_nmt.models import decoding
+from tfx_nmt.models.warmup import write_warmup_requests
 from tfx_nmt.text.normalization import normalize_tf
 from tfx_nmt.text.tokenizers import Tokenizer
 
@@ -108,11 +109,13 @@ class TranslatorServingModule(tf.Module):
         }
 
 
-def export_serving_model(module: TranslatorServingModule, export_dir: str) -> str:
-    """Saves `module` as a SavedModel at `export_dir`, atomically on local filesystems.
+def export_serving_model(module: TranslatorServingModule, export_dir: str, model_name: str) -> str:
+    """Saves `module` as a SavedModel at `export_dir`, with TF Serving's warm-up requests in
+    `assets.extra/tf_serving_warmup_requests` (`warmup.write_warmup_requests`, named for `model_name`),
+    atomically on local filesystems.
 
-    The SavedModel is written to a temporary sibling directory and renamed into place, so a reader
-    (TF Serving polls its base path) never sees a half-written model.
+    The SavedModel and its warm-up file are written to a temporary sibling directory and renamed into
+    place, so a reader (TF Serving polls its base path) never sees a half-written model.
 
     Returns:
         `export_dir`.
@@ -125,5 +128,6 @@ def export_serving_model(module: TranslatorServingModule, export_dir: str) -> st
     tf.io.gfile.makedirs(parent)
     tmp_dir = tempfile.mkdtemp(prefix=".export-", dir=parent) if "://" not in parent else export_dir + ".tmp"
     tf.saved_model.save(module, tmp_dir, signatures=module.signatures())
+    write_warmup_requests(tmp_dir, model_name)
     tf.io.gfile.rename(tmp_dir, export_dir)
     return export_dir

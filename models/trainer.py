@@ -221,13 +221,13 @@ def run_fn(fn_args) -> None:
                                      config.length_penalty_alpha)
     if not chief:
         with tempfile.TemporaryDirectory() as scratch:
-            export_serving_model(module, os.path.join(scratch, "serving"))
+            export_serving_model(module, os.path.join(scratch, "serving"), config.model_name)
             write_model_checkpoint(model, scratch, tokenizer_sha256, model_config)
         log.info("Worker done; the chief exports the model")
         return
     if tf.io.gfile.exists(fn_args.serving_model_dir):
         tf.io.gfile.rmtree(fn_args.serving_model_dir)
-    export_serving_model(module, fn_args.serving_model_dir)
+    export_serving_model(module, fn_args.serving_model_dir, config.model_name)
     write_model_checkpoint(model, os.path.dirname(fn_args.serving_model_dir), tokenizer_sha256, model_config)
     stats["wall_seconds"] = time.time() - started
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_STATS_FILE), "w") as f:

@@ -7,7 +7,7 @@ Layout of `--output-dir`:
     serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
     run_summary.json            metrics and timings of the last run
     tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
-    report.html                 the run report (tfx_nmt.reporting, written by the `run` command), charts embedded
+    report.html                 the run report, copied from the RunReport component's artifact after the run
     tmp/                        $TMPDIR of the running run and its child processes, see `run_tmp_dir`
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Iterator, List, Optional
 
 from tfx_nmt import files
 from tfx_nmt.config import RunConfig
-from tfx_nmt.contract import RUN_SUMMARY_FILE
+from tfx_nmt.contract import REPORT, RUN_REPORT, RUN_REPORT_FILE, RUN_SUMMARY_FILE, artifact_key
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
@@ -48,6 +48,10 @@ class LocalPaths:
     @property
     def summary_path(self) -> str:
         return os.path.join(self.output_dir, RUN_SUMMARY_FILE)
+
+    @property
+    def report_path(self) -> str:
+        return os.path.join(self.output_dir, RUN_REPORT_FILE)
 
 
 def corpus_fingerprint(data_dir: str) -> str:
@@ -106,7 +110,7 @@ def held_output_dir(output_dir: str) -> Iterator[LocalPaths]:
 
 def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers: Optional[int] = None) -> dict:
     """Runs the whole pipeline with LocalDagRunner into an output directory held by `held_output_dir`;
-    writes `run_summary.json`.
+    writes `run_summary.json` and copies the RunReport's `report.html` to `paths.report_path`.
 
     Call it before TensorFlow initializes its devices in this process: it splits the CPU into
     `config.replicas` logical devices first.
@@ -150,4 +154,6 @@ def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers:
         tfx.orchestration.LocalDagRunner().run(pipeline)
     summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
     files.write_json(paths.summary_path, summary)
+    with open(os.path.join(summary["artifacts"][artifact_key(RUN_REPORT, REPORT)], RUN_REPORT_FILE), "rb") as f:
+        files.write_bytes(paths.report_path, f.read())
     return summary

@@ -1,9 +1,12 @@
 """The TFX DAG, built by one pure function that the local runner and the Kubeflow compiler both call.
 
 ParallelCorpusExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> TextCleaner ->
-SubwordTokenizer -> Trainer -> (Resolver: latest blessed model) -> TranslationEvaluator -> Pusher
+SubwordTokenizer -> Trainer -> (Resolver: latest blessed model) -> TranslationEvaluator -> ModelCardGen ->
+[InfraValidator] -> Pusher -> RunReport
 
-With `warm_start`, the resolver's latest blessed model is also the Trainer's `base_model`.
+With `warm_start`, the resolver's latest blessed model is also the Trainer's `base_model`. With a
+`serving_spec` (Kubeflow, `compile-kubeflow --infra-validate`), TFX's InfraValidator loads and queries the
+model in a TF Serving server after the evaluator, and the Pusher needs its blessing too.
 """
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ from typing import List, Optional
 from tfx import v1 as tfx
 from ml_metadata.proto import metadata_store_pb2
 
-from tfx_nmt.components.atomic_push import ATOMIC_PUSH_EXECUTOR_SPEC
+from tfx_nmt.components.atomic_push import AtomicPusher
+from tfx_nmt.components.infra_validator import InfraValidator
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
 from tfx_nmt.components.text_cleaner import TextCleaner
@@ -20,8 +24,12 @@ from tfx_nmt.components.trainer import Trainer
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator
 from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
+from tfx_nmt.reporting.document_components import ModelCardGen, RunReport
+from tfx_nmt.serving.clients import DEFAULT_SIGNATURE
 
 RUN_FN = "tfx_nmt.models.trainer.run_fn"
+# Test pairs the InfraValidator sends to `serving_default`, in one PredictRequest.
+INFRA_VALIDATION_EXAMPLES = 4
 
 
 def pipeline_name(config: RunConfig) -> str:
@@ -40,6 +48,7 @@ def create_pipeline(
     corpus_fingerprint: str = "",
     train_args=None,
     min_bleu=None,
+    serving_spec: Optional[tfx.proto.ServingSpec] = None,
 ) -> tfx.dsl.Pipeline:
     """Builds the translation pipeline.
 
@@ -57,6 +66,13 @@ def create_pipeline(
             (`{"splits": ["train"], "num_steps": 2000}`): TFX 1.16 takes proto-valued runtime
             parameters only that way (see `tfx.dsl.experimental.RuntimeParameter`).
         min_bleu: overrides `config.min_bleu` (a RuntimeParameter on Kubeflow).
+        serving_spec: when given, TFX's InfraValidator (`components.infra_validator`) runs after the
+            TranslationEvaluator with this model server (`kubeflow.compile.infra_validator_serving_spec`),
+            in LOAD_AND_QUERY mode: TF Serving loads the model, replaying its warm-up requests
+            (`models.warmup`) before it reports the version available, then `serving_default` gets one
+            request of INFRA_VALIDATION_EXAMPLES pairs of the cleaned test split, built by TFX (its
+            PredictRequests carry serialized tf.Examples as the `text` input, which the graph translates
+            like any other bytes). The Pusher then pushes only a model that both blessed.
 
     Returns:
         A tfx.dsl.Pipeline with caching enabled; its components carry the ids of `tfx_nmt.contract`.
@@ -114,15 +130,37 @@ def create_pipeline(
         batch_size=config.decode_batch_size,
         target_language=config.target,
     ).with_id(contract.EVALUATOR)
-    pusher = tfx.components.Pusher(
+    run_inputs = dict(cleaned_examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
+                      cleaning_report=text_cleaner.outputs[contract.CLEANING_REPORT],
+                      model_run=trainer.outputs[contract.MODEL_RUN], evaluation=evaluator.outputs[contract.EVALUATION],
+                      config=config.training_config())
+    model_card = ModelCardGen(**run_inputs).with_id(contract.MODEL_CARD_GEN)
+    infra_validator = None
+    if serving_spec is not None:
+        infra_validator = InfraValidator(
+            model=trainer.outputs[contract.MODEL],
+            examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
+            serving_spec=serving_spec,
+            validation_spec=tfx.proto.ValidationSpec(max_loading_time_seconds=600, num_tries=3),
+            request_spec=tfx.proto.RequestSpec(
+                tensorflow_serving=tfx.proto.TensorFlowServingRequestSpec(signature_names=[DEFAULT_SIGNATURE]),
+                split_name="test", num_examples=INFRA_VALIDATION_EXAMPLES),
+        ).with_id(contract.INFRA_VALIDATOR)
+        # After the evaluator: a cluster's model server is started only for a model that was scored.
+        infra_validator.add_upstream_node(evaluator)
+    pusher = AtomicPusher(
         model=trainer.outputs[contract.MODEL],
         model_blessing=evaluator.outputs[contract.BLESSING],
+        infra_blessing=infra_validator.outputs[contract.INFRA_BLESSING] if infra_validator else None,
+        model_card=model_card.outputs[contract.MODEL_CARD],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)),
-        custom_executor_spec=ATOMIC_PUSH_EXECUTOR_SPEC,
     ).with_id(contract.PUSHER)
+    run_report = RunReport(pushed_model=pusher.outputs[contract.PUSHED_MODEL], **run_inputs).with_id(
+        contract.RUN_REPORT)
     components = [example_gen, statistics_gen, schema_gen, example_validator, text_cleaner, tokenizer,
-                  model_resolver, trainer, evaluator, pusher]
+                  model_resolver, trainer, evaluator, model_card, *([infra_validator] if infra_validator else []),
+                  pusher, run_report]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

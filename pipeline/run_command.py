@@ -1,4 +1,5 @@
-"""`tfx-nmt run`: the whole pipeline on this machine, then its report, model card and summary table.
+"""`tfx-nmt run`: the whole pipeline on this machine (its last components write the model card and the run
+report), then the summary table and the path of `<output-dir>/report.html`.
 
     tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
 
@@ -28,8 +29,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the pipeline (`local_runner.run_local`), writes `report.html` and the pushed model's model card
-    while the output directory is still held, and prints the summary table. Returns the exit code.
+    """Runs the pipeline (`local_runner.run_local`, which copies the report to `<output-dir>/report.html`)
+    and prints the summary table and the report's path. Returns the exit code.
 
     Raises:
         ConfigError, DataSourceError, OutputDirLockedError, and the UserErrors of the components: the command
@@ -37,13 +38,12 @@ def run(args: argparse.Namespace) -> int:
     """
     from tfx_nmt.pipeline.data_source import resolve_data_dir
     from tfx_nmt.pipeline.local_runner import held_output_dir, run_local
-    from tfx_nmt.reporting.documents import write_run_documents
     from tfx_nmt.reporting.summary_table import format_table
 
     config = config_from_args(args)
     data_dir = resolve_data_dir(args.data_dir)
     with held_output_dir(args.output_dir) as paths:
         summary = run_local(config, data_dir, paths, args.beam_workers)
-        write_run_documents(summary, paths.output_dir)
     print(format_table(summary))
+    print(f"Run report: {paths.report_path}")
     return 0

@@ -11,12 +11,12 @@ Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_
 from __future__ import annotations
 
 import collections
-import math
-import os
 from typing import Dict, List
 
-from tfx_nmt import contract, files
+from tfx_nmt import contract
+from tfx_nmt.components.atomic_push import PUSHED_DESTINATION_KEY, PUSHED_KEY
 from tfx_nmt.config import RunConfig
+from tfx_nmt.reporting.run_artifacts import summarize_artifacts
 from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
 _CACHED_STATE = 5  # metadata_store_pb2.Execution.CACHED
@@ -52,10 +52,6 @@ def _outputs(store, execution_id: int) -> Dict[str, List]:
     return by_key
 
 
-def _finite_or_none(value):
-    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
                       scorers: ScorerRegistry = SCORERS) -> Dict:
     """Reads the latest run of `pipeline_name` from the SQLite ML Metadata store at `metadata_path`.
@@ -87,42 +83,12 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
             cached.append(node)
         outputs[node] = _outputs(store, execution.id)
 
-    summary = {
-        "preset": config.preset,
-        "language_pair": f"{config.source}-{config.target}",
-        "pipeline_run_id": run.name,
-        **{metric.name: None for metric in scorers.metrics()}, "sacrebleu_signature": None,
-        "blessed": False, "blessing_reason": None, "pushed_model_dir": None,
-        "train_target_tokens_per_sec": None, "train_steps": None,
-        "num_examples": {},
-        "component_seconds": component_seconds,
-        "cached_components": cached,
-        "config": config.training_config(),
-        "artifacts": {contract.artifact_key(node, key): artifacts[0].uri
-                      for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts},
-    }
-    report = outputs.get(contract.TEXT_CLEANER, {}).get(contract.CLEANING_REPORT)
-    if report:
-        cleaning = files.read_json(os.path.join(report[0].uri, contract.CLEANING_REPORT_FILE))
-        summary["num_examples"] = {split: {"before_cleaning": entry["input"], "after_cleaning": entry["kept"]}
-                                   for split, entry in cleaning.items()}
-    model_run = outputs.get(contract.TRAINER, {}).get(contract.MODEL_RUN)
-    if model_run:
-        stats = files.read_json(os.path.join(model_run[0].uri, contract.TRAINING_STATS_FILE))
-        summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
-        summary["train_steps"] = stats["steps"]
-    evaluation = outputs.get(contract.EVALUATOR, {}).get(contract.EVALUATION)
-    if evaluation:
-        metrics = files.read_json(os.path.join(evaluation[0].uri, contract.METRICS_FILE))
-        candidate, primary = metrics["candidate"], scorers.primary
-        summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
-        summary.update({
-            "sacrebleu_signature": candidate[primary.signature_key],
-            "blessed": bool(metrics["decision"]["blessed"]),
-            "blessing_reason": metrics["decision"]["reason"],
-            f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
-        })
+    pushed_model_dir = None
     pushed = outputs.get(contract.PUSHER, {}).get(contract.PUSHED_MODEL)
-    if pushed and pushed[0].custom_properties["pushed"].int_value == 1:
-        summary["pushed_model_dir"] = pushed[0].custom_properties["pushed_destination"].string_value
+    if pushed and pushed[0].custom_properties[PUSHED_KEY].int_value == 1:
+        pushed_model_dir = pushed[0].custom_properties[PUSHED_DESTINATION_KEY].string_value
+    artifacts = {contract.artifact_key(node, key): artifacts[0].uri
+                 for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts}
+    summary = summarize_artifacts(config.training_config(), run.name, artifacts, pushed_model_dir, scorers)
+    summary.update(component_seconds=component_seconds, cached_components=cached)
     return summary

@@ -14,7 +14,10 @@ SUBWORD_TOKENIZER = "SubwordTokenizer"
 LATEST_BLESSED_MODEL_RESOLVER = "latest_blessed_model_resolver"
 TRAINER = "Trainer"
 EVALUATOR = "TranslationEvaluator"
+INFRA_VALIDATOR = "InfraValidator"  # only in a pipeline compiled with `compile-kubeflow --infra-validate`
+MODEL_CARD_GEN = "ModelCardGen"
 PUSHER = "Pusher"
+RUN_REPORT = "RunReport"
 
 # Output keys (`component.outputs[key]`, ML Metadata event paths) that other components and readers use.
 EXAMPLES = "examples"  # ParallelCorpusExampleGen
@@ -26,7 +29,10 @@ MODEL = "model"  # Trainer, and the resolver's latest blessed model
 MODEL_RUN = "model_run"  # Trainer: TensorBoard logs and TRAINING_STATS_FILE
 EVALUATION = "evaluation"  # TranslationEvaluator
 BLESSING = "blessing"  # TranslationEvaluator
+INFRA_BLESSING = "blessing"  # InfraValidator
+MODEL_CARD = "model_card"  # ModelCardGen: MODEL_CARD_FILE
 PUSHED_MODEL = "pushed_model"  # Pusher
+REPORT = "report"  # RunReport: RUN_REPORT_FILE
 
 # The splits of every Examples artifact, in pipeline order.
 SPLITS = ("train", "eval", "test")
@@ -49,8 +55,11 @@ HYPOTHESES_FILE = "hypotheses.txt"  # TranslationEvaluator.evaluation: one trans
 
 # Files of a local run's output directory, and of the pushed model.
 RUN_SUMMARY_FILE = "run_summary.json"
-RUN_REPORT_FILE = "report.html"
-MODEL_CARD_FILE = "model_card.md"  # in the pushed version's assets.extra/
+RUN_REPORT_FILE = "report.html"  # RunReport.report, copied to the local run's output directory
+MODEL_CARD_FILE = "model_card.md"  # ModelCardGen.model_card, and in the pushed version's ASSETS_EXTRA_DIR
+# A SavedModel's directory of extra files, which TF Serving loads nothing from but the warm-up file.
+ASSETS_EXTRA_DIR = "assets.extra"
+SERVING_WARMUP_FILE = "tf_serving_warmup_requests"  # in ASSETS_EXTRA_DIR: TF Serving's warm-up requests
 
 
 def artifact_key(component_id: str, output_key: str) -> str:

@@ -18,6 +18,7 @@ from echo_model import save_echo_model
 from processes import tree_hashes
 from tf_examples import make_pair_example
 from tfx_nmt import contract
+from tfx_nmt.components.artifacts import ModelCard
 from tfx_nmt.components.atomic_push import AtomicPushExecutor
 from tfx_nmt.components.examples_io import split_uri
 from tfx_nmt.components.translation_evaluator import TranslationEvaluator, evaluate_model
@@ -69,15 +70,62 @@ def _evaluate(tmp_path, model, sources, references, **parameters):
     return metrics, sorted(os.listdir(blessing.uri)), blessing, evaluation
 
 
-def _push(tmp_path, model, blessing):
-    """Runs the atomic Pusher executor; returns (serving base directory, PushedModel artifact)."""
+def _push(tmp_path, model, blessing, **inputs):
+    """Runs the atomic Pusher executor (`inputs`: infra_blessing, model_card); returns (serving base
+    directory, PushedModel artifact)."""
     serving_dir = str(tmp_path / "serving" / "translator")
     pushed_model = _artifact(standard_artifacts.PushedModel, tmp_path / "pushed_model")
     destination = pusher_pb2.PushDestination(
         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_dir))
-    AtomicPushExecutor().Do({"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed_model]},
+    AtomicPushExecutor().Do({"model": [model], "model_blessing": [blessing], **{k: [v] for k, v in inputs.items()}},
+                            {"pushed_model": [pushed_model]},
                             {"push_destination": proto_utils.proto_to_json(destination)})
     return serving_dir, pushed_model
+
+
+def _blessing(kind, uri, blessed):
+    blessing = _artifact(kind, uri)
+    blessing.set_int_custom_property("blessed", int(blessed))
+    return blessing
+
+
+def _model_card(tmp_path, text=None):
+    card = _artifact(ModelCard, tmp_path / "model_card")
+    if text is not None:
+        (tmp_path / "model_card" / contract.MODEL_CARD_FILE).write_text(text)
+    return card
+
+
+def test_the_model_card_is_staged_into_the_version_before_the_rename(tmp_path, echo_model):
+    blessing = _blessing(standard_artifacts.ModelBlessing, tmp_path / "blessing", True)
+    card_text = "# Model card: translator (en to de)\n\nÜberall.\n"
+    serving_dir, pushed_model = _push(tmp_path, echo_model, blessing, model_card=_model_card(tmp_path, card_text))
+    [version] = os.listdir(serving_dir)
+    pushed = tree_hashes(os.path.join(serving_dir, version))
+    card = f"{contract.ASSETS_EXTRA_DIR}/{contract.MODEL_CARD_FILE}"
+    with open(os.path.join(serving_dir, version, card), encoding="utf-8") as f:
+        assert f.read() == card_text
+    assert {p: h for p, h in pushed.items() if p != card} == tree_hashes(os.path.join(echo_model.uri, "Format-Serving"))
+
+
+def test_a_card_that_cannot_be_staged_leaves_no_version_directory(tmp_path, echo_model):
+    # The card is copied into the staging directory, before the rename: when that copy fails, no version
+    # has appeared (a card copied after the rename would leave a version without its card).
+    blessing = _blessing(standard_artifacts.ModelBlessing, tmp_path / "blessing", True)
+    with pytest.raises(NotFoundError):
+        _push(tmp_path, echo_model, blessing, model_card=_model_card(tmp_path))
+    assert os.listdir(tmp_path / "serving" / "translator") == []
+
+
+@pytest.mark.parametrize("model_blessed, infra_blessed, pushed", [
+    (True, True, True), (True, False, False), (False, True, False)])
+def test_with_an_infra_blessing_both_blessings_are_needed(tmp_path, echo_model, model_blessed, infra_blessed, pushed):
+    serving_dir, pushed_model = _push(
+        tmp_path, echo_model, _blessing(standard_artifacts.ModelBlessing, tmp_path / "blessing", model_blessed),
+        infra_blessing=_blessing(standard_artifacts.InfraBlessing, tmp_path / "infra_blessing", infra_blessed),
+        model_card=_model_card(tmp_path, "card\n"))
+    assert pushed_model.get_int_custom_property("pushed") == int(pushed)
+    assert (len(os.listdir(serving_dir)) == 1) if pushed else not os.path.exists(serving_dir)
 
 
 def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
@@ -184,7 +232,7 @@ def test_bleu_is_computed_on_detokenized_text(tmp_path, spm_model):
     model = TransformerTranslator(vocabulary_size=SubwordEncoder(spm_model).vocabulary_size, d_model=16,
                                   num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=16)
     export_dir = export_serving_model(TranslatorServingModule(model, SentencePieceTokenizer(spm_model), 1.0, 6),
-                                      str(tmp_path / "model"))
+                                      str(tmp_path / "model"), "translator")
     sources = ["A man in a red shirt.", "Two dogs play.", "A girl reads a book in the park."]
     references = ["Ein Mann in einem roten Hemd.", "Zwei Hunde spielen.", "Ein Mädchen liest im Park."]
     metrics, hypotheses = evaluate_model(export_dir, sources, references, batch_size=2, target_language="de")

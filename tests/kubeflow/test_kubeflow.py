@@ -76,6 +76,11 @@ def test_tasks_and_edges_equal_the_local_pipeline(job, tmp_path):
         ("TextCleaner", "SubwordTokenizer"), ("SubwordTokenizer", "Trainer"), (RESOLVER, "Trainer"),
         ("TextCleaner", "TranslationEvaluator"), ("Trainer", "TranslationEvaluator"),
         (RESOLVER, "TranslationEvaluator"), ("Trainer", "Pusher"), ("TranslationEvaluator", "Pusher"),
+        # The documents: the model card before the Pusher, which stages it; the report after it.
+        ("TextCleaner", "ModelCardGen"), ("Trainer", "ModelCardGen"), ("TranslationEvaluator", "ModelCardGen"),
+        ("ModelCardGen", "Pusher"),
+        ("TextCleaner", "RunReport"), ("Trainer", "RunReport"), ("TranslationEvaluator", "RunReport"),
+        ("Pusher", "RunReport"),
     }
 
 
@@ -102,12 +107,79 @@ def test_image_code_and_beam_args(job, tmp_path):
         "TranslationEvaluator_executor":
             "tfx_nmt.components.translation_evaluator.TranslationEvaluator_Executor",
         "Pusher_executor": "tfx_nmt.components.atomic_push.AtomicPushExecutor",
+        "ModelCardGen_executor": "tfx_nmt.reporting.document_components.ModelCardGenExecutor",
+        "RunReport_executor": "tfx_nmt.reporting.document_components.RunReportExecutor",
     }
     assert not [p for p in class_paths.values() if "__main__" in p]
     trainer = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]
     assert trainer["run_fn"]["runtimeValue"]["constant"] == "tfx_nmt.models.trainer.run_fn"
     for beam_component in ("ParallelCorpusExampleGen", "TextCleaner", "SubwordTokenizer", "StatisticsGen"):
         assert containers[f"{beam_component}_executor"]["args"][-2:] == BEAM_ARGS, beam_component
+
+
+def _output_types(spec, component):
+    """{output key: artifact type name} of a compiled component (the title of its instance schema)."""
+    artifacts = spec["components"][component]["outputDefinitions"]["artifacts"]
+    return {key: yaml.safe_load(value["artifactType"]["instanceSchema"])["title"] for key, value in artifacts.items()}
+
+
+def test_the_documents_are_artifacts_of_their_own_types(job):
+    spec = job["pipelineSpec"]
+    assert _output_types(spec, "ModelCardGen") == {"model_card": "tfx_nmt.ModelCard"}
+    assert _output_types(spec, "RunReport") == {"report": "tfx_nmt.RunReport"}
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["Pusher"]["inputs"]["artifacts"]["model_card"] == {
+        "taskOutputArtifact": {"outputArtifactKey": "model_card", "producerTask": "ModelCardGen"}}
+    assert "infra_blessing" not in tasks["Pusher"]["inputs"]["artifacts"] and "InfraValidator" not in tasks
+
+
+def test_infra_validate_puts_tfxs_infra_validator_between_the_evaluator_and_the_pusher(tmp_path):
+    """The compiled spec only: running it needs a Kubeflow cluster (the validator starts a TF Serving pod
+    through the Kubernetes API), which this machine has not."""
+    from tfx_nmt.kubeflow.compile import infra_validator_serving_spec
+
+    path = str(tmp_path / "pipeline.json")
+    assert cli.main(COMPILE_ARGS + ["--output", path, "--infra-validate"]) == 0
+    with open(path) as f:
+        spec = json.load(f)["pipelineSpec"]
+    tasks = spec["root"]["dag"]["tasks"]
+    validator = tasks["InfraValidator"]
+    assert "TranslationEvaluator" in validator["dependentTasks"]
+    assert validator["inputs"]["artifacts"] == {
+        "model": {"taskOutputArtifact": {"outputArtifactKey": "model", "producerTask": "Trainer"}},
+        "examples": {"taskOutputArtifact": {"outputArtifactKey": "cleaned_examples", "producerTask": "TextCleaner"}}}
+    parameters = {k: json.loads(v["runtimeValue"]["constant"]) for k, v in validator["inputs"]["parameters"].items()}
+    assert parameters == {
+        "serving_spec": {"tensorflow_serving": {"image_name": "tensorflow/serving", "tags": ["2.16.1"]},
+                         "kubernetes": {}, "model_name": "translator"},
+        # LOAD_AND_QUERY: examples and a request spec; TF Serving also replays the model's warm-up file.
+        "request_spec": {"tensorflow_serving": {"signature_names": ["serving_default"]}, "split_name": "test",
+                         "num_examples": 4},
+        "validation_spec": {"max_loading_time_seconds": 600, "num_tries": 3},
+    }
+    # The README's serving image.
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "README.md")) as f:
+        assert "tensorflow/serving:2.16.1" in f.read()
+    # The Pusher needs both blessings (TFX's Pusher executor checks every blessing it is given).
+    pusher = tasks["Pusher"]["inputs"]["artifacts"]
+    assert pusher["infra_blessing"] == {
+        "taskOutputArtifact": {"outputArtifactKey": "blessing", "producerTask": "InfraValidator"}}
+    assert pusher["model_blessing"] == {
+        "taskOutputArtifact": {"outputArtifactKey": "blessing", "producerTask": "TranslationEvaluator"}}
+    assert _output_types(spec, "InfraValidator") == {"blessing": "tfx.InfraBlessing"}
+    container = spec["deploymentSpec"]["executors"]["InfraValidator_executor"]["container"]
+    assert container["image"] == IMAGE
+    assert container["args"][container["args"].index("--executor_class_path") + 1] == \
+        "tfx_nmt.components.infra_validator.KubeflowV2InfraValidatorExecutor"
+    # The local DAG built with the same serving spec has the same tasks and edges.
+    config = get_preset("smoke").replace(warm_start=True, min_bleu=12.5)
+    pipeline = create_pipeline(config, "local", str(tmp_path / "root"), str(tmp_path / "data"),
+                               str(tmp_path / "serving"), serving_spec=infra_validator_serving_spec("translator"))
+    ids = [c.id for c in pipeline.components]
+    edges = {(u.id, c.id) for c in pipeline.components for u in c.upstream_nodes}
+    assert kfp_edges(spec) == (set(ids), edges)
+    assert ids.index("TranslationEvaluator") < ids.index("InfraValidator") < ids.index("Pusher")
+    assert {("TranslationEvaluator", "InfraValidator"), ("InfraValidator", "Pusher")} <= edges
 
 
 def test_runtime_parameters_and_their_defaults(job):
@@ -149,7 +221,7 @@ def test_schedule_dry_run_prints_the_requests(compiled, capsys):
     assert printed["dry_run"] is True and printed["host"] == "http://127.0.0.1:9"
     assert upload["call"] == "upload_pipeline" and upload["pipeline_name"] == "tfx-nmt-en-de"
     assert upload["if_pipeline_exists"]["pipeline_version_name"] == "tfx-nmt-en-de-" + upload["package"]["sha256"][:12]
-    assert len(upload["package"]["tasks"]) == 11
+    assert len(upload["package"]["tasks"]) == 13
     assert experiment == {"call": "create_experiment", "name": "nightly"}
     assert recurring == {"call": "create_recurring_run", "arguments": {
         "experiment_id": "<id of the experiment>",
@@ -279,8 +351,8 @@ def test_every_class_path_and_run_fn_of_the_spec_imports_outside_the_checkout(jo
              (e["container"] for e in executors if "container" in e) if "--executor_class_path" in c["args"]}
     paths.add(job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["parameters"]["run_fn"]
               ["runtimeValue"]["constant"])
-    # Five executors of ours, our Trainer's executor and its run_fn.
-    assert len([p for p in paths if p.startswith("tfx_nmt.")]) == 7
+    # Seven executors of ours, our Trainer's executor and its run_fn.
+    assert len([p for p in paths if p.startswith("tfx_nmt.")]) == 9
     result = fresh_python(f"""
         import importlib
         for path in sorted({sorted(paths)!r}):

@@ -95,10 +95,13 @@ def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
     [export_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", contract.TRAINER, contract.MODEL, "*",
                                          "Format-Serving"))
     exported, pushed = tree_hashes(export_dir), tree_hashes(summary["pushed_model_dir"])
-    # After the run, the model card is added under assets.extra/ (TF Serving ignores it); everything the
-    # Pusher copied (saved_model.pb, variables/, assets/) is byte-identical to the Trainer's export.
-    assert sorted(p for p in pushed if p.startswith("assets.extra/")) == ["assets.extra/model_card.md"]
-    assert {p: h for p, h in pushed.items() if not p.startswith("assets.extra/")} == exported
+    # The Pusher staged the model card into assets.extra/ before its rename; everything else (saved_model.pb,
+    # variables/, assets/, the warm-up requests) is byte-identical to the Trainer's export.
+    card = f"{contract.ASSETS_EXTRA_DIR}/{contract.MODEL_CARD_FILE}"
+    warmup = f"{contract.ASSETS_EXTRA_DIR}/{contract.SERVING_WARMUP_FILE}"
+    assert sorted(p for p in pushed if p.startswith("assets.extra/")) == [card, warmup]
+    assert warmup in exported and card not in exported
+    assert {p: h for p, h in pushed.items() if p != card} == exported
     assert "saved_model.pb" in pushed and any(p.startswith("variables/") for p in pushed)
     serving_dir = os.path.dirname(summary["pushed_model_dir"])
     assert os.listdir(serving_dir) == [os.path.basename(summary["pushed_model_dir"])]  # No staging left.

@@ -13,7 +13,7 @@ def test_component_ids_and_output_keys_are_the_contracts(tmp_path):
     assert set(components) == {
         contract.EXAMPLE_GEN, contract.STATISTICS_GEN, contract.SCHEMA_GEN, contract.EXAMPLE_VALIDATOR,
         contract.TEXT_CLEANER, contract.SUBWORD_TOKENIZER, contract.LATEST_BLESSED_MODEL_RESOLVER,
-        contract.TRAINER, contract.EVALUATOR, contract.PUSHER}
+        contract.TRAINER, contract.EVALUATOR, contract.MODEL_CARD_GEN, contract.PUSHER, contract.RUN_REPORT}
     outputs = {
         contract.EXAMPLE_GEN: {contract.EXAMPLES},
         contract.TEXT_CLEANER: {contract.CLEANED_EXAMPLES, contract.CLEANING_REPORT},
@@ -21,6 +21,8 @@ def test_component_ids_and_output_keys_are_the_contracts(tmp_path):
         contract.TRAINER: {contract.MODEL, contract.MODEL_RUN},
         contract.EVALUATOR: {contract.EVALUATION, contract.BLESSING},
         contract.PUSHER: {contract.PUSHED_MODEL},
+        contract.MODEL_CARD_GEN: {contract.MODEL_CARD},
+        contract.RUN_REPORT: {contract.REPORT},
         contract.LATEST_BLESSED_MODEL_RESOLVER: {contract.MODEL},
     }
     for component_id, keys in outputs.items():

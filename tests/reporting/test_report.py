@@ -21,6 +21,9 @@ from tfx_nmt.reporting import translation_analysis
 from tfx_nmt.reporting.model_card import render_model_card
 from tfx_nmt.reporting.report import render_report
 from tfx_nmt.reporting.run_artifacts import MODEL_RUN, load_run_artifacts
+
+CARD = contract.artifact_key(contract.MODEL_CARD_GEN, contract.MODEL_CARD)
+REPORT = contract.artifact_key(contract.RUN_REPORT, contract.REPORT)
 from tfx_nmt.reporting.training_curves import read_scalar_events, read_training_curves
 
 
@@ -71,6 +74,18 @@ def report(smoke_run):
 @pytest.fixture(scope="module")
 def run_artifacts(smoke_run):
     return load_run_artifacts(smoke_run[1])
+
+
+def test_the_run_copies_the_run_reports_artifact_and_prints_its_path(report, smoke_run, run_artifacts):
+    path, text, _ = report
+    output_dir, summary, log = smoke_run
+    with open(os.path.join(summary["artifacts"][REPORT], contract.RUN_REPORT_FILE), encoding="utf-8") as f:
+        assert f.read() == text
+    # Built inside the DAG from the same artifacts: the executions' seconds are not known there yet.
+    assert text == render_report(dataclasses.replace(
+        run_artifacts, summary=dict(run_artifacts.summary, component_seconds={}, cached_components=[])))
+    assert re.search(rf"^Run report: {re.escape(path)}$", log, re.M)
+    assert summary["component_seconds"][contract.RUN_REPORT] > 0
 
 
 def test_report_images_are_embedded_pngs(report):
@@ -146,12 +161,17 @@ def test_report_compares_with_a_baseline_and_escapes_text(run_artifacts):
 
 def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     _, summary, _ = smoke_run
-    path = os.path.join(summary["pushed_model_dir"], "assets.extra", contract.MODEL_CARD_FILE)
+    path = os.path.join(summary["pushed_model_dir"], contract.ASSETS_EXTRA_DIR, contract.MODEL_CARD_FILE)
     with open(path, encoding="utf-8") as f:
         card = f.read()
-    assert card == render_model_card(run_artifacts)
-    version = os.path.basename(summary["pushed_model_dir"])
-    assert card.startswith(f"# Model card: translator (en to de), version {version}\n")
+    # The ModelCardGen's artifact, staged into the version by the Pusher, built before the push (so without
+    # the pushed directory) from the same run's artifacts.
+    with open(os.path.join(summary["artifacts"][CARD], contract.MODEL_CARD_FILE), encoding="utf-8") as f:
+        assert f.read() == card
+    assert card == render_model_card(dataclasses.replace(
+        run_artifacts, summary=dict(run_artifacts.summary, pushed_model_dir=None)))
+    assert card.startswith("# Model card: translator (en to de)\n")
+    assert f"- Pipeline run `{summary['pipeline_run_id']}`." in card
     assert f"- BLEU {summary['bleu']:.2f} (`{summary['sacrebleu_signature']}`)" in card
     assert "| train | 400 | 400 |\n| eval | 40 | 40 |\n| test | 40 | 40 |\n" in card
     for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Intended use", "## Limits"):

@@ -3,8 +3,10 @@ translates (with the sacreBLEU signature that makes the figure reproducible), wh
 fails. Its sections follow Mitchell et al. 2019, "Model Cards for Model Reporting"
 (https://arxiv.org/abs/1810.03993), shortened to what a translation pipeline knows about its model.
 
-It goes into the version's `assets.extra/` directory, which TensorFlow Serving ignores and copies along
-with the model (https://www.tensorflow.org/tfx/serving/saved_model_warmup uses the same directory).
+The ModelCardGen component (`document_components`) writes it before the push; the Pusher puts it into the
+version's `assets.extra/` directory, which TensorFlow Serving loads nothing from but its warm-up file
+(https://www.tensorflow.org/tfx/serving/saved_model_warmup). Written before the push, the card does not
+name the version: the directory it is in does.
 """
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ from tfx_nmt import files
 from tfx_nmt.contract import MODEL_CARD_FILE
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 from tfx_nmt.scoring.scorers import SCORERS
-
-ASSETS_EXTRA_DIR = "assets.extra"
 
 
 def _number(value, fmt: str = ".2f") -> str:
@@ -38,7 +38,6 @@ def render_model_card(run: RunArtifacts) -> str:
                   f"+ {config['max_decode_length_b']}))")
     decoding = (f"beam search (beam size {config['beam_size']}, GNMT length penalty alpha "
                 f"{config['length_penalty_alpha']}, Wu et al. 2016) in `serving_default`, greedy in `translate_greedy`")
-    version = os.path.basename(summary["pushed_model_dir"].rstrip("/")) if summary["pushed_model_dir"] else "n/a"
     examples: Dict[str, Dict[str, int]] = summary["num_examples"]
     data_rows = "\n".join(
         f"| {split} | {examples[split]['before_cleaning']} | {examples[split]['after_cleaning']} |"
@@ -50,7 +49,7 @@ def render_model_card(run: RunArtifacts) -> str:
     baseline_line = ("- Baseline (the previously blessed model) on the same sentences: "
                      + ", ".join(f"{s.label} {_number(baseline[s.name], s.fmt)}" for s in scorers) + "."
                      if baseline else "- No baseline: this is the first blessed model of the pipeline.")
-    return f"""# Model card: {config['model_name']} ({source} to {target}), version {version}
+    return f"""# Model card: {config['model_name']} ({source} to {target})
 
 ## Model
 - Encoder-decoder Transformer (Vaswani et al. 2017) built from keras-hub layers: {shape}.
@@ -99,10 +98,8 @@ and as a reproducible baseline for experiments with the pipeline.
 """
 
 
-def write_model_card(run: RunArtifacts, pushed_model_dir: str) -> str:
-    """Writes `<pushed_model_dir>/assets.extra/model_card.md` atomically; returns its path."""
-    directory = os.path.join(pushed_model_dir, ASSETS_EXTRA_DIR)
-    os.makedirs(directory, exist_ok=True)
+def write_model_card(run: RunArtifacts, directory: str) -> str:
+    """Writes `<directory>/model_card.md` atomically (a local path or a `tf.io.gfile` URI); returns its path."""
     path = os.path.join(directory, MODEL_CARD_FILE)
     files.write_text(path, render_model_card(run))
     return path

@@ -1,19 +1,78 @@
 """What the run report and the model card are built from: the run summary plus the artifacts of the same
-run that it names (`summary["artifacts"]`, keyed by `tfx_nmt.contract.artifact_key`).
+run that it names (`summary["artifacts"]`, keyed by `tfx_nmt.contract.artifact_key`); and the part of the
+run summary that those artifacts give (`summarize_artifacts`), for the summary read from ML Metadata after a
+run (`tfx_nmt.pipeline.run_summary`) and for the report components inside the DAG alike.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from tfx_nmt import contract, files
 from tfx_nmt.reporting.training_curves import TrainingCurves, read_training_curves
+from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
 EVALUATION = contract.artifact_key(contract.EVALUATOR, contract.EVALUATION)
 CLEANING_REPORT = contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANING_REPORT)
 CLEANED_EXAMPLES = contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANED_EXAMPLES)
 MODEL_RUN = contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)
+
+
+def _finite_or_none(value):
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str, str],
+                        pushed_model_dir: Optional[str], scorers: ScorerRegistry = SCORERS) -> Dict:
+    """The run summary (`run_summary.json`; its keys in `tfx_nmt.pipeline.run_summary`) of a run's artifacts.
+
+    Args:
+        config: the run's `RunConfig.training_config()`.
+        pipeline_run_id: the pipeline run's id.
+        artifacts: {`contract.artifact_key(component id, output key)`: URI} of the run's artifacts; those
+            missing (a run that stopped early) leave their keys at None or empty.
+        pushed_model_dir: the pushed version's directory, None when nothing was pushed.
+        scorers: every metric of `scorers.metrics()` is a key; `sacrebleu_signature` and
+            `baseline_<name>` are the primary scorer's.
+
+    Returns:
+        The summary, with `component_seconds` and `cached_components` empty: only ML Metadata's executions
+        know those (`tfx_nmt.pipeline.run_summary` fills them in).
+    """
+    summary = {
+        "preset": config["preset"],
+        "language_pair": f"{config['source']}-{config['target']}",
+        "pipeline_run_id": pipeline_run_id,
+        **{metric.name: None for metric in scorers.metrics()}, "sacrebleu_signature": None,
+        "blessed": False, "blessing_reason": None, "pushed_model_dir": pushed_model_dir,
+        "train_target_tokens_per_sec": None, "train_steps": None,
+        "num_examples": {},
+        "component_seconds": {},
+        "cached_components": [],
+        "config": config,
+        "artifacts": dict(artifacts),
+    }
+    if CLEANING_REPORT in artifacts:
+        cleaning = files.read_json(os.path.join(artifacts[CLEANING_REPORT], contract.CLEANING_REPORT_FILE))
+        summary["num_examples"] = {split: {"before_cleaning": entry["input"], "after_cleaning": entry["kept"]}
+                                   for split, entry in cleaning.items()}
+    if MODEL_RUN in artifacts:
+        stats = files.read_json(os.path.join(artifacts[MODEL_RUN], contract.TRAINING_STATS_FILE))
+        summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
+        summary["train_steps"] = stats["steps"]
+    if EVALUATION in artifacts:
+        metrics = files.read_json(os.path.join(artifacts[EVALUATION], contract.METRICS_FILE))
+        candidate, primary = metrics["candidate"], scorers.primary
+        summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
+        summary.update({
+            "sacrebleu_signature": candidate[primary.signature_key],
+            "blessed": bool(metrics["decision"]["blessed"]),
+            "blessing_reason": metrics["decision"]["reason"],
+            f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
+        })
+    return summary
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,8 @@ import numpy as np
 from tfx_nmt.errors import UserError
 
 DEFAULT_SIGNATURE = "serving_default"
+# The input of the translation signatures: tf.string [batch].
+TEXT_INPUT = "text"
 # Takes `source` and `target` text, returns each pair's `log_probability` and `num_tokens` (teacher forcing).
 SCORE_SIGNATURE = "score"
 # The signatures that take `text` and return `translation` and `score`: beam search and greedy decoding.
@@ -157,7 +159,7 @@ class RestClient:
         """Raises ServingError with the server's error message on an HTTP error, or the reason when the
         server cannot be reached."""
         body = json.dumps({"signature_name": self._signature,
-                           "instances": [{"text": t} for t in texts]}).encode("utf-8")
+                           "instances": [{TEXT_INPUT: t} for t in texts]}).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
@@ -199,7 +201,7 @@ class GrpcClient:
         request.model_spec.signature_name = self._signature
         if self._version:
             request.model_spec.version.value = self._version
-        request.inputs["text"].CopyFrom(self._tf.make_tensor_proto(texts, dtype=self._tf.string))
+        request.inputs[TEXT_INPUT].CopyFrom(self._tf.make_tensor_proto(texts, dtype=self._tf.string))
         try:
             response = self._stub.Predict(request, timeout=self._timeout)
         except self._grpc.RpcError as error:

@@ -100,6 +100,11 @@ def kubernetes_manifests(model_name: str, base_path: str, config_text: str, imag
     return [config_map, deployment, service]
 
 
+# The model server image of the manifests and of the InfraValidator (`compile-kubeflow --infra-validate`):
+# the TensorFlow Serving release of the pipeline's TensorFlow.
+TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+
+
 def register(subparsers) -> None:
     """Adds the `serving-config` subcommand to the `tfx-nmt` subparsers."""
     parser = subparsers.add_parser("serving-config", help="write TF Serving models.config and Kubernetes manifests",
@@ -109,7 +114,7 @@ def register(subparsers) -> None:
     parser.add_argument("--base-path", default=None,
                         help="the model's directory inside the container (default: /models/<model-name>)")
     parser.add_argument("--num-versions", type=int, default=1, help="latest versions served at once")
-    parser.add_argument("--image", default="tensorflow/serving:2.16.1")
+    parser.add_argument("--image", default=TF_SERVING_IMAGE)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--cpu", default="1", help="CPU request per pod")
     parser.add_argument("--memory", default="1Gi", help="memory request per pod")
