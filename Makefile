@@ -1,5 +1,5 @@
 # tfx-nmt: `make run` trains, evaluates and pushes the quick model; `make test` runs the test suite;
-# `make bench` and `make bench-quality` print the benchmark tables of BENCHMARKS.md.
+# `make bench`, `make bench-quality` and `make bench-peers` print the benchmark tables of BENCHMARKS.md.
 # Every target installs the environment first when it is missing or older than the lock file.
 SHELL := /bin/bash
 VENV ?= .venv
@@ -18,6 +18,10 @@ BENCH_OVERHEAD_ARGS ?= --preset smoke
 BENCH_OUTPUT_DIR ?= outputs/bench-quality
 BENCH_FIGURE ?= bench/figures/training_curve_quick.png
 BENCH_QUALITY_ARGS ?= --preset quick
+# `make bench-peers`: the SavedModel against its CTranslate2 export, on the model of a finished run (about 20
+# minutes for the quick model on a 2-core CPU). CTranslate2 is a dependency of the product (in the lock).
+PEERS_RUN_DIR ?= $(BENCH_OUTPUT_DIR)
+BENCH_PEERS_ARGS ?= --sentences 1000 --batch-1-sentences 200 --rounds 3
 
 # The shared copy of Multi30k beside the checkout, when there is one; else the code's own default.
 SHARED_DATA := $(abspath ../shared/data/multi30k)
@@ -27,7 +31,7 @@ export TFX_NMT_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install run test lint bench bench-quality clean lock lock-gpu chromium
+.PHONY: install run test lint bench bench-quality bench-peers clean lock lock-gpu chromium
 install: $(STAMP)
 
 # --compile-bytecode: unlike pip, uv leaves .pyc files to the first import, and where Python may not write
@@ -64,16 +68,20 @@ lint: $(STAMP)
 
 # Benchmarks print tables (BENCHMARKS.md); they are measurements, not tests.
 # TensorFlow's start-up lines and Google clients' FutureWarnings would bury the tables.
-bench bench-quality: export TF_CPP_MIN_LOG_LEVEL = 2
-bench bench-quality: export PYTHONWARNINGS = ignore::FutureWarning
+bench bench-quality bench-peers: export TF_CPP_MIN_LOG_LEVEL = 2
+bench bench-quality bench-peers: export PYTHONWARNINGS = ignore::FutureWarning
 bench: $(STAMP)
 	$(BIN)/python bench/train_throughput.py $(BENCH_THROUGHPUT_ARGS)
 	$(BIN)/python bench/data_components.py $(BENCH_DATA_ARGS)
+	$(BIN)/python bench/language_identification.py
 	$(BIN)/python bench/pipeline_overhead.py $(BENCH_OVERHEAD_ARGS)
 
 bench-quality: $(STAMP)
 	rm -rf $(BENCH_OUTPUT_DIR)
 	$(BIN)/python bench/quality.py --output-dir $(BENCH_OUTPUT_DIR) --figure $(BENCH_FIGURE) $(BENCH_QUALITY_ARGS)
+
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers.py --run-dir $(PEERS_RUN_DIR) $(BENCH_PEERS_ARGS)
 
 # Headless Chromium opens the run report in the tests: Debian's `chromium` package, installed when missing
 # (as root, or through sudo); nothing happens when it is already on PATH.

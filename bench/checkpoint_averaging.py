@@ -40,7 +40,7 @@ def translations(module: TranslatorServingModule, sources: List[str], batch_size
 
     def translate(texts):
         outputs = signature(tf.constant(texts))
-        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["score"].numpy().tolist()
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["log_probability_per_token"].numpy().tolist()
 
     return translate_all(translate, sources, batch_size)[0]
 

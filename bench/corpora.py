@@ -1,6 +1,6 @@
 """The (source, target) text pairs of a corpus directory's splits, for the bench scripts and the tests.
 
-The pipeline reads a corpus with `tfx_nmt.components.corpus.read_corpus_splits`, which keeps each pair's
+`tfx_nmt.components.corpus.read_corpus_splits` reads a corpus as the pipeline does, keeping each pair's
 line number and the drop counts for the cleaning report; benchmarks and test fixtures only need the
 texts.
 """

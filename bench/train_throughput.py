@@ -20,7 +20,7 @@ import tensorflow as tf
 from corpora import read_corpus
 from machine import machine_line
 
-from tfx_nmt.components.cleaning import CleaningRules, clean_pair
+from tfx_nmt.components.cleaning import KEPT, CleaningRules, PairCleaner
 from tfx_nmt.config import RunConfig
 from tfx_nmt.models.input_pipeline import make_dataset, parse_tokenized
 from tfx_nmt.models.trainer import build_model, make_optimizer
@@ -29,10 +29,10 @@ from tfx_nmt.text import subword
 
 
 def cleaned_train_pairs(data_dir: str) -> List[Tuple[str, str]]:
-    """The Multi30k train split's (source, target) pairs that the TextCleaner keeps (no deduplication)."""
-    rules = CleaningRules()
+    """The Multi30k train split's (source, target) pairs that the TextCleaner's pair rules keep (no
+    deduplication, no train/test overlap)."""
     pairs = read_corpus(data_dir, "en", "de", {})["train"]
-    return [(s, t) for s, t, outcome in (clean_pair(s, t, rules, True) for s, t in pairs) if outcome == "kept"]
+    return [(s, t) for s, t, outcome in PairCleaner(CleaningRules()).clean(pairs, True) if outcome == KEPT]
 
 
 def write_ids(path: str, pairs: List[Tuple[str, str]], encoder: subword.SubwordEncoder) -> None:

@@ -1,5 +1,11 @@
 """The Beam pipeline of the TextCleaner component: normalize, filter and deduplicate every split.
 
+The train split's `test_overlap` rule needs the sources of the eval and test splits: their `CleanPairs`
+emit their normalized sources, which a `ToSet` gathers into one set that the train split's `CleanPairs`
+takes as a side input (`AsSingleton`), built once per bundle in each worker; held-out splits are small
+(thousands of pairs), so the set is too, whatever the size of the train split. Nothing leaves the
+pipeline for it, and the eval and test splits are read once.
+
 Counts and samples come back to the executor as rows of data (`summary_rows`, which says why).
 
 This module and what it imports (the rules in `cleaning`, the coders in `examples_io`) import neither
@@ -9,17 +15,20 @@ checks it.
 """
 import collections
 import zlib
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import AbstractSet, Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 
-from tfx_nmt.components.cleaning import KEPT, SAMPLE_SIZE, CleaningRules, clean_pair
+from tfx_nmt.components.cleaning import KEPT, SAMPLE_SIZE, CleaningRules, PairCleaner
 from tfx_nmt.components.examples_io import (LINE_NUMBER, MAX_BATCH_SIZE, ReadSplitBatches, WriteSplit, decode_examples,
                                             first_values, pair_examples)
 from tfx_nmt.components.summary_rows import COUNTS, WriteRows, bundle_counts
 
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
+# Pairs of OVERLAP_SPLITS whose source is a source of HELD_OUT_SPLITS are dropped (`test_overlap`).
+HELD_OUT_SPLITS = ("eval", "test")
+OVERLAP_SPLITS = ("train",)
 # Kept pairs go to deduplication in this many groups, by a hash of the clean pair, so that copies of a
 # pair meet in one group: Beam moves a few lists per batch between workers instead of one element per
 # pair. A group holds 1/DEDUPLICATION_GROUPS of the split in one worker's memory (about 0.3 MB of Multi30k's
@@ -28,6 +37,8 @@ DEDUPLICATED_SPLITS = ("train",)
 DEDUPLICATION_GROUPS = 32
 # The tag of the rejected pairs' output of CleanPairs and FirstCopies (the other is summary_rows.COUNTS).
 REJECTED = "rejected"
+# The tag of CleanPairs' output of normalized sources, on the held-out splits.
+SOURCES = "sources"
 # A kept pair on its way to deduplication: (line number, clean source, clean target, raw source, raw
 # target); a raw text is None where it equals the clean one, which is most pairs.
 KeptPair = Tuple[int, str, str, Optional[str], Optional[str]]
@@ -40,35 +51,47 @@ def deduplication_group(source: str, target: str) -> int:
 
 
 class CleanPairs(beam.DoFn):
-    """Normalizes and filters batches of serialized pairs (`cleaning.clean_pair`), with every outcome in
+    """Normalizes and filters batches of serialized pairs (`cleaning.PairCleaner`), with every outcome in
     one step.
 
-    Input: lists of serialized tf.Examples {source, target, line_number} (`ReadSplitBatches`).
+    Input: lists of serialized tf.Examples {source, target, line_number} (`ReadSplitBatches`); side
+        input `held_out_sources` (train, with `drop_test_overlap`): the set of normalized eval and test
+        sources.
     Outputs:
         main: without `deduplicate`, the kept pairs as serialized tf.Examples {source, target,
             line_number} (clean texts); with it, (group, [KeptPair, ...]) per `deduplication_group`
             present in the batch, for `FirstCopies`.
         REJECTED: (reason, (line number, raw source, raw target)) of a dropped pair.
         COUNTS: (outcome, count) per bundle, each outcome ("kept" or a reason) once.
+        SOURCES: with `emit_sources`, the list of the batch's normalized sources.
     """
 
-    def __init__(self, rules: CleaningRules, filter_pairs: bool, deduplicate: bool):
+    def __init__(self, rules: CleaningRules, filter_pairs: bool, deduplicate: bool, emit_sources: bool = False):
         super().__init__()
         self._rules = rules
         self._filter_pairs = filter_pairs
         self._deduplicate = deduplicate
+        self._emit_sources = emit_sources
+        self._cleaner: Optional[PairCleaner] = None
         self._counts = collections.Counter()
+
+    def setup(self):
+        # Loads the language identifier's model once per DoFn instance, not once per bundle.
+        self._cleaner = PairCleaner(self._rules)
 
     def start_bundle(self):
         self._counts = collections.Counter()
 
-    def process(self, records: List[bytes]) -> Iterator:
+    def process(self, records: List[bytes], held_out_sources: Optional[AbstractSet[str]] = None) -> Iterator:
         batch = decode_examples(records)
+        numbers = first_values(batch, LINE_NUMBER, 0)
+        raw = [(source.decode("utf-8"), target.decode("utf-8"))
+               for source, target in zip(first_values(batch, "source", b""), first_values(batch, "target", b""))]
+        cleaned = self._cleaner.clean(raw, self._filter_pairs, held_out_sources)
+        if self._emit_sources:
+            yield beam.pvalue.TaggedOutput(SOURCES, [clean_source for clean_source, _, _ in cleaned])
         kept, groups = [], collections.defaultdict(list)
-        for number, source, target in zip(first_values(batch, LINE_NUMBER, 0), first_values(batch, "source", b""),
-                                          first_values(batch, "target", b"")):
-            source, target = source.decode("utf-8"), target.decode("utf-8")
-            clean_source, clean_target, outcome = clean_pair(source, target, self._rules, self._filter_pairs)
+        for number, (source, target), (clean_source, clean_target, outcome) in zip(numbers, raw, cleaned):
             self._counts[outcome] += 1
             if outcome != KEPT:
                 yield beam.pvalue.TaggedOutput(REJECTED, (outcome, (number, source, target)))
@@ -141,14 +164,29 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
     number) to files starting with `samples_prefix`; read both with `summary_rows.read_rows`.
     """
     all_counts, all_samples = [], []
-    for split in splits:
-        deduplicate = split in DEDUPLICATED_SPLITS
+    held_out = [split for split in splits if split in HELD_OUT_SPLITS] if rules.drop_test_overlap else []
+    held_out_sources, held_out_set = [], None
+    # The held-out splits first: the train split's CleanPairs takes their sources as a side input.
+    for split in held_out + [split for split in splits if split not in held_out]:
+        deduplicate = rules.deduplicate and split in DEDUPLICATED_SPLITS
+        clean_pairs = CleanPairs(rules, split in FILTERED_SPLITS, deduplicate, emit_sources=split in held_out)
+        side_inputs = {}
+        if held_out and split in OVERLAP_SPLITS:
+            if held_out_set is None:
+                held_out_set = beam.pvalue.AsSingleton(
+                    held_out_sources
+                    | "AllHeldOutSources" >> beam.Flatten()
+                    | "HeldOutSources" >> beam.FlatMap(lambda sources: sources)
+                    | "HeldOutSourceSet" >> beam.combiners.ToSet())
+            side_inputs["held_out_sources"] = held_out_set
         cleaned = (
             pipeline
             | f"Read[{split}]" >> ReadSplitBatches(examples_uri, split)
-            | f"Clean[{split}]" >> beam.ParDo(CleanPairs(rules, split in FILTERED_SPLITS, deduplicate))
-            .with_outputs(REJECTED, COUNTS, main="kept")
+            | f"Clean[{split}]" >> beam.ParDo(clean_pairs, **side_inputs).with_outputs(REJECTED, COUNTS, SOURCES,
+                                                                                     main="kept")
         )
+        if split in held_out:
+            held_out_sources.append(cleaned[SOURCES])
         kept, rejected, outcome_counts = cleaned.kept, cleaned[REJECTED], cleaned[COUNTS]
         if deduplicate:
             unique = (

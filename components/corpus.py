@@ -2,8 +2,13 @@
 source file translates line n of the target file; Multi30k's layout: `train|val|test_2016_flickr.{en,de}[.gz]`)
 or one TSV file with `source<TAB>target` per line (`<stem>.<source>-<target>.tsv[.gz]`).
 
-Pure functions used by ParallelCorpusExampleGen; the tests call them directly. Files are read through
-`tf.io.gfile`, so `gs://` and other TensorFlow filesystems work as well as local paths.
+The files of a split are those its split pattern (a glob under the input base, as TFX's file-based
+ExampleGen takes it, `{SPAN}` and `{VERSION}` already resolved) matches: `find_split_files` picks the
+source and target files, or the TSV file, among them. Lines are streamed: `SplitReader` yields one
+numbered pair at a time, reading each file in blocks of READ_BLOCK_BYTES, and counts what it drops as it
+goes, so a split of any size needs memory for one block and one line. Files are read through Beam's
+filesystems (local paths, `gs://` and the others Beam knows); this module imports neither TensorFlow nor
+TFX, since Beam worker processes import it (`ingest_pipeline`).
 
 Bad input is an error naming the file, the 1-based line number and the reason; with
 `on_bad_line="drop"` a pair whose line is not UTF-8, or a TSV row without exactly one tab, is dropped
@@ -14,25 +19,31 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import io
+import itertools
 import os
+import posixpath
 import zlib
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-import tensorflow as tf
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
-from tfx_nmt.config import ON_BAD_LINE_CHOICES
-from tfx_nmt.contract import INGEST_DROP_REASONS, SPLITS
+from tfx_nmt.config import ON_BAD_LINE_CHOICES, RunConfig
+from tfx_nmt.contract import INGEST_DROP_REASONS
 from tfx_nmt.errors import ConfigError, UserError
-from tfx_nmt.text.lines import GZIP_MAGIC, split_lines
+from tfx_nmt.text.lines import GZIP_MAGIC, iter_lines
 
-# Split name in the pipeline -> file stem in a Multi30k-style data directory.
-SPLIT_FILE_STEMS: Dict[str, str] = dict(zip(SPLITS, ("train", "val", "test_2016_flickr")))
+# The split patterns of a Multi30k-style data directory (`train.*`, `val.*`, `test_2016_flickr.*`): RunConfig's.
+DEFAULT_SPLIT_PATTERNS: Dict[str, str] = RunConfig().split_patterns()
 # The split that is read whole or not at all, and what its bad-line errors tell the user to do.
 NEVER_DROPPED_SPLIT = "test"
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
                         "subset of the test set would inflate BLEU; fix the file")
+# Bytes read (after gunzipping) per step when streaming a corpus file.
+READ_BLOCK_BYTES = 1 << 20
+# A numbered pair: (1-based line number, source, target).
+Pair = Tuple[int, str, str]
 
 
 class CorpusError(UserError, ValueError):
@@ -40,23 +51,26 @@ class CorpusError(UserError, ValueError):
 
 
 @dataclasses.dataclass
-class SplitCorpus:
-    """One split as read from disk.
+class SplitIngest:
+    """What reading one split found, counted while its pairs stream by.
 
     Attributes:
         paths: the file(s) read: (source file, target file) or (TSV file,).
-        pairs: (1-based line number, source, target) of every pair kept, in file order.
-        num_lines: lines read (the limit applied), `len(pairs) + sum(dropped.values())`.
+        num_lines: lines read (the limit applied), `kept + sum(dropped.values())`.
+        kept: pairs yielded.
+        has_text: whether any pair yielded has a non-blank side.
         dropped: reason of INGEST_DROP_REASONS -> pairs dropped for it.
         samples: reason -> the first SAMPLE_SIZE dropped pairs as {line, source, target}; bytes that are
             not UTF-8 appear as `\\xNN` escapes.
     """
 
     paths: Tuple[str, ...]
-    pairs: List[Tuple[int, str, str]]
-    num_lines: int
-    dropped: Dict[str, int]
-    samples: Dict[str, List[Dict]]
+    num_lines: int = 0
+    kept: int = 0
+    has_text: bool = False
+    dropped: Dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(INGEST_DROP_REASONS, 0))
+    samples: Dict[str, List[Dict]] = dataclasses.field(
+        default_factory=lambda: {reason: [] for reason in INGEST_DROP_REASONS})
 
     def drop(self, reason: str, line: int, source: str, target: str) -> None:
         """Counts one dropped pair, keeping it as a sample while fewer than SAMPLE_SIZE are kept."""
@@ -64,69 +78,116 @@ class SplitCorpus:
         if len(self.samples[reason]) < SAMPLE_SIZE:
             self.samples[reason].append({"line": line, "source": source, "target": target})
 
+    def keep(self, source: str, target: str) -> None:
+        """Counts one pair yielded."""
+        self.kept += 1
+        self.has_text = self.has_text or bool(source.strip() or target.strip())
+
+    def report(self) -> Dict:
+        """{files, lines, dropped, samples}: the split's entry of the ingest report."""
+        return {"files": list(self.paths), "lines": self.num_lines, "dropped": self.dropped,
+                "samples": self.samples}
+
+
+@dataclasses.dataclass
+class SplitCorpus:
+    """One split read whole (`read_corpus_splits`, for tests and benchmarks): its pairs and counts."""
+
+    pairs: List[Pair]
+    ingest: SplitIngest
+
 
 def _check_on_bad_line(on_bad_line: str) -> None:
     if on_bad_line not in ON_BAD_LINE_CHOICES:
         raise ConfigError(f"on_bad_line must be one of {', '.join(ON_BAD_LINE_CHOICES)}, got {on_bad_line!r}")
 
 
-def _candidates(data_dir: str, name: str) -> List[str]:
-    return [f"{data_dir.rstrip('/')}/{name}{ext}" for ext in (".gz", "")]
-
-
-def _first_existing(paths: Sequence[str]) -> Optional[str]:
-    """The one of `paths` that is a file (a directory of that name does not count), or None.
+def _one_ending_in(paths: Sequence[str], name: str) -> Optional[str]:
+    """The one of `paths` whose file name ends in `.<name>` or `.<name>.gz`, or None.
 
     Raises:
-        CorpusError: when more than one is (`x.en.gz` and `x.en`): which one is meant is not clear.
+        CorpusError: when more than one does (`x.en.gz` and `x.en`): which one is meant is not clear.
     """
-    found = [p for p in paths if tf.io.gfile.exists(p) and not tf.io.gfile.isdir(p)]
+    found = [p for p in paths if posixpath.basename(p).endswith((f".{name}", f".{name}.gz"))]
     if len(found) > 1:
         raise CorpusError(f"both {' and '.join(found)} exist; keep the one the run should read")
     return found[0] if found else None
 
 
-def find_split_files(data_dir: str, stem: str, source: str, target: str) -> Tuple[str, ...]:
-    """The files of one split: (source file, target file) when both exist, else (TSV file,).
+def find_split_files(input_base: str, pattern: str, source: str, target: str, split: str) -> Tuple[str, ...]:
+    """The files of one split among those `pattern` matches under `input_base`: (source file, target file)
+    when both are there, else (TSV file,).
+
+    Args:
+        input_base: the corpus directory (any filesystem Beam knows).
+        pattern: the split's glob relative to `input_base` ({SPAN}/{VERSION} resolved), e.g. `train.*`.
+        source / target: language codes; a source file's name ends in `.<source>` or `.<source>.gz`, a
+            TSV file's in `.<source>-<target>.tsv` or `.<source>-<target>.tsv.gz`.
+        split: the split's name, for messages.
 
     Raises:
-        CorpusError: when neither layout is complete, the message listing every name tried; or when a file
-            exists both gzipped and plain.
+        CorpusError: when neither layout is complete, naming the split, the pattern, the directory and
+            what the pattern matched; or when a file exists both gzipped and plain.
     """
-    source_candidates = _candidates(data_dir, f"{stem}.{source}")
-    target_candidates = _candidates(data_dir, f"{stem}.{target}")
-    tsv_candidates = _candidates(data_dir, f"{stem}.{source}-{target}.tsv")
-    source_path, target_path = _first_existing(source_candidates), _first_existing(target_candidates)
+    glob = posixpath.join(input_base.rstrip("/"), pattern)
+    # A directory of a matching name is not a corpus file (Beam's local filesystem matches directories too).
+    matched = sorted(m.path for result in FileSystems.match([glob]) for m in result.metadata_list
+                     if not os.path.isdir(m.path))
+    source_path, target_path = _one_ending_in(matched, source), _one_ending_in(matched, target)
     if source_path and target_path:
         return source_path, target_path
-    tsv_path = _first_existing(tsv_candidates)
+    tsv_path = _one_ending_in(matched, f"{source}-{target}.tsv")
     if tsv_path:
         return (tsv_path,)
+    prefix = input_base.rstrip("/") + "/"
+    found = ", ".join(p[len(prefix):] if p.startswith(prefix) else p for p in matched) or "no file"
     raise CorpusError(
-        f"missing corpus files for split {stem!r}: expected one of {', '.join(source_candidates)} and one "
-        f"of {', '.join(target_candidates)}, or one of {', '.join(tsv_candidates)}")
+        f"missing corpus files for split {split!r}: pattern {pattern!r} under {input_base} matches {found}; "
+        f"expected a file ending in .{source} or .{source}.gz and one ending in .{target} or .{target}.gz, "
+        f"or one ending in .{source}-{target}.tsv or .{source}-{target}.tsv.gz")
 
 
-def read_raw_lines(path: str) -> List[bytes]:
-    """The lines of a file as bytes (`lines.split_lines`), gunzipped when its name ends in `.gz`.
+def _blocks(path: str) -> Iterator[bytes]:
+    """The bytes of a file in blocks of up to READ_BLOCK_BYTES, gunzipped when its name ends in `.gz`.
 
     Raises:
         CorpusError: on a truncated or corrupt gzip stream, gzip data in a file whose name does not end in
             `.gz`, or a `.gz` file compressed twice, naming the file.
     """
-    with tf.io.gfile.GFile(path, "rb") as f:
-        raw = f.read()
     compressed = path.endswith(".gz")
-    if compressed:
-        try:
-            raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read()
-        except (EOFError, OSError, zlib.error) as e:
-            raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
-    if raw.startswith(GZIP_MAGIC):
-        raise CorpusError(f"{path}: gzip-compressed twice; decompress it once" if compressed else
-                          f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
-                          f"{os.path.basename(path)}.gz or decompress it")
-    return split_lines(raw)
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+        first = True
+        while True:
+            try:
+                block = stream.read(READ_BLOCK_BYTES)
+            except (EOFError, OSError, zlib.error) as e:
+                raise CorpusError(f"{path}: not a complete gzip file ({e})") from e
+            if not block:
+                return
+            if first and block.startswith(GZIP_MAGIC):
+                raise CorpusError(f"{path}: gzip-compressed twice; decompress it once" if compressed else
+                                  f"{path}: holds gzip-compressed data but its name does not end in .gz; rename it "
+                                  f"{posixpath.basename(path)}.gz or decompress it")
+            first = False
+            yield block
+
+
+def iter_raw_lines(path: str) -> Iterator[bytes]:
+    """The lines of a file as bytes, without their line ends, streamed (`tfx_nmt.text.lines.iter_lines` on
+    `_blocks`): at `\\n`, or at `\\r` in a file without any `\\n` (finding that out reads up to the first
+    `\\n`, the whole file when it has none).
+
+    Raises:
+        CorpusError: as `_blocks`.
+    """
+    line_end = b"\n" if any(b"\n" in block for block in _blocks(path)) else b"\r"
+    yield from iter_lines(_blocks(path), line_end)
+
+
+def read_raw_lines(path: str) -> List[bytes]:
+    """`iter_raw_lines` as a list (for small files and tests)."""
+    return list(iter_raw_lines(path))
 
 
 def decode_line(line: bytes, path: str, number: int, advice: Optional[str] = None) -> str:
@@ -158,121 +219,160 @@ def _shown(line: bytes) -> str:
     return line.decode("utf-8", "backslashreplace")
 
 
-def _empty_split(paths: Tuple[str, ...], num_lines: int) -> SplitCorpus:
-    return SplitCorpus(paths=paths, pairs=[], num_lines=num_lines,
-                       dropped={r: 0 for r in INGEST_DROP_REASONS}, samples={r: [] for r in INGEST_DROP_REASONS})
+def _count(lines: Iterable[bytes]) -> int:
+    return sum(1 for _ in lines)
 
 
-def read_paired_files(source_path: str, target_path: str, max_pairs: int = 0,
-                      on_bad_line: str = "error", advice: Optional[str] = None) -> SplitCorpus:
-    """Reads two aligned files into numbered pairs.
+def read_paired_files(source_path: str, target_path: str, ingest: SplitIngest, max_pairs: int = 0,
+                      on_bad_line: str = "error", advice: Optional[str] = None) -> Iterator[Pair]:
+    """Streams two aligned files as numbered pairs, counting in `ingest`.
 
     Args:
         source_path / target_path: the aligned files.
-        max_pairs: keep only the first N lines when N > 0 (counts are still checked on whole files).
+        ingest: counts lines, kept and dropped pairs as the pairs stream by.
+        max_pairs: yield only the first N lines when N > 0 (counts are still checked on whole files).
         on_bad_line: `error`, or `drop` to drop and count a pair whose source or target line is not UTF-8.
         advice: the end of a bad-line error message (see `decode_line`).
 
     Raises:
-        CorpusError: when the line counts differ (naming both files and both counts), or as
-            `read_raw_lines` / `decode_line`.
+        CorpusError: when the line counts differ (naming both files and both counts; found when the shorter
+            file ends, after the pairs before), or as `iter_raw_lines` / `decode_line`.
     """
     _check_on_bad_line(on_bad_line)
-    source_lines, target_lines = read_raw_lines(source_path), read_raw_lines(target_path)
-    if len(source_lines) != len(target_lines):
-        raise CorpusError(
-            f"line counts differ: {source_path} has {len(source_lines)} lines, "
-            f"{target_path} has {len(target_lines)} lines; the files must be aligned line by line"
-        )
-    if max_pairs > 0:
-        source_lines, target_lines = source_lines[:max_pairs], target_lines[:max_pairs]
-    split = _empty_split((source_path, target_path), len(source_lines))
-    for number, (source_bytes, target_bytes) in enumerate(zip(source_lines, target_lines), start=1):
+    source_lines, target_lines = iter_raw_lines(source_path), iter_raw_lines(target_path)
+    number = 0
+    for source_bytes, target_bytes in itertools.zip_longest(source_lines, target_lines):
+        if source_bytes is None or target_bytes is None:
+            source_count = number + (source_bytes is not None) + _count(source_lines)
+            target_count = number + (target_bytes is not None) + _count(target_lines)
+            raise CorpusError(
+                f"line counts differ: {source_path} has {source_count} lines, "
+                f"{target_path} has {target_count} lines; the files must be aligned line by line")
+        number += 1
+        if 0 < max_pairs < number:
+            continue
+        ingest.num_lines += 1
         source = _decode_or_none(source_bytes, source_path, number, on_bad_line, advice)
         target = _decode_or_none(target_bytes, target_path, number, on_bad_line, advice)
         if source is None or target is None:
-            split.drop("invalid_utf8", number, _shown(source_bytes), _shown(target_bytes))
+            ingest.drop("invalid_utf8", number, _shown(source_bytes), _shown(target_bytes))
         else:
-            split.pairs.append((number, source, target))
-    return split
+            ingest.keep(source, target)
+            yield number, source, target
 
 
-def read_tsv_file(path: str, max_pairs: int = 0, on_bad_line: str = "error",
-                  advice: Optional[str] = None) -> SplitCorpus:
-    """Reads a `source<TAB>target` file into numbered pairs. A blank line is an empty pair (the cleaner
-    drops it from train/eval and counts it as `empty`).
+def read_tsv_file(path: str, ingest: SplitIngest, max_pairs: int = 0, on_bad_line: str = "error",
+                  advice: Optional[str] = None) -> Iterator[Pair]:
+    """Streams a `source<TAB>target` file as numbered pairs, counting in `ingest`. A blank line is an empty
+    pair (the cleaner drops it from train/eval and counts it as `empty`).
 
     Args:
         path: the TSV file.
-        max_pairs: keep only the first N lines when N > 0.
+        ingest: counts lines, kept and dropped pairs as the pairs stream by.
+        max_pairs: yield only the first N lines when N > 0.
         on_bad_line: `error`, or `drop` to drop and count rows that are not UTF-8 (`invalid_utf8`) or
             do not have exactly one tab (`tsv_columns`).
         advice: the end of a bad-line error message; default: fix the file or drop such rows.
 
     Raises:
-        CorpusError: as `read_raw_lines` / `decode_line`, and, when rows do not have exactly one tab,
-            one error naming the file, how many rows and the line numbers of the first SAMPLE_SIZE.
+        CorpusError: as `iter_raw_lines` / `decode_line`, and, when rows do not have exactly one tab,
+            one error at the end of the file naming the file, how many rows and the line numbers of the
+            first SAMPLE_SIZE.
     """
     _check_on_bad_line(on_bad_line)
-    lines = read_raw_lines(path)
+    lines = iter_raw_lines(path)
     if max_pairs > 0:
-        lines = lines[:max_pairs]
-    split = _empty_split((path,), len(lines))
+        lines = itertools.islice(lines, max_pairs)
     for number, line in enumerate(lines, start=1):
+        ingest.num_lines += 1
         text = _decode_or_none(line, path, number, on_bad_line, advice)
         if text is None:
-            split.drop("invalid_utf8", number, _shown(line), "")
+            ingest.drop("invalid_utf8", number, _shown(line), "")
         elif text == "":
-            split.pairs.append((number, "", ""))
+            ingest.keep("", "")
+            yield number, "", ""
         elif text.count("\t") != 1:
-            split.drop("tsv_columns", number, text, "")
+            ingest.drop("tsv_columns", number, text, "")
         else:
             source, target = text.split("\t")
-            split.pairs.append((number, source, target))
-    bad_rows = split.dropped["tsv_columns"]
+            ingest.keep(source, target)
+            yield number, source, target
+    bad_rows = ingest.dropped["tsv_columns"]
     if bad_rows and on_bad_line == "error":
         advice = advice or "fix the file or pass --on-bad-line drop to drop such rows"
         raise CorpusError(
             f"{path}: {bad_rows} rows do not have exactly one tab (source<TAB>target), at lines "
-            f"{_dropped_lines(split, 'tsv_columns')}; {advice}")
-    return split
+            f"{_dropped_lines(ingest, 'tsv_columns')}; {advice}")
+
+
+class SplitReader:
+    """Streams the numbered pairs of one split, with the split's policy: `on_bad_line` for train and
+    eval, always `error` for the test split (NEVER_DROPPED_SPLIT, its messages ending in
+    NEVER_DROPPED_ADVICE). `ingest` holds the counts of what was read so far; once iteration ends
+    without an error, of the whole split.
+
+    Args:
+        split: the split's name.
+        paths: (source file, target file) or (TSV file,), as `find_split_files` returns them.
+        max_pairs: yield only the first N lines when N > 0 (for small smoke runs).
+        on_bad_line: `error` or `drop` (see `read_paired_files` and `read_tsv_file`).
+
+    Raises (while iterating):
+        CorpusError: as `read_paired_files` and `read_tsv_file`, and, at the end, when the split has no pair
+            left: its files hold no line, every line was dropped (the message gives the counts per reason),
+            or every pair is blank.
+        ConfigError: for an unknown `on_bad_line` (a ValueError), when constructed.
+    """
+
+    def __init__(self, split: str, paths: Sequence[str], max_pairs: int = 0, on_bad_line: str = "error"):
+        _check_on_bad_line(on_bad_line)
+        self.split = split
+        self.paths = tuple(paths)
+        self.max_pairs = max_pairs
+        self.policy = {"max_pairs": max_pairs, "on_bad_line": on_bad_line}
+        if split == NEVER_DROPPED_SPLIT:
+            self.policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
+        self.ingest = SplitIngest(self.paths)
+
+    def __iter__(self) -> Iterator[Pair]:
+        if len(self.paths) == 2:
+            yield from read_paired_files(*self.paths, self.ingest, **self.policy)
+        else:
+            yield from read_tsv_file(self.paths[0], self.ingest, **self.policy)
+        _check_not_empty(self.split, self.ingest, self.max_pairs)
 
 
 def read_corpus_splits(data_dir: str, source: str, target: str, max_pairs: Dict[str, int],
                        on_bad_line: str = "error") -> Dict[str, SplitCorpus]:
-    """Reads the train, eval and test splits of a data directory (paired files or TSV, per split).
+    """Reads the train, eval and test splits of a Multi30k-style data directory (DEFAULT_SPLIT_PATTERNS;
+    paired files or TSV, per split) whole, into lists: for tests and benchmarks. The pipeline streams
+    (`ingest_pipeline`).
 
     Args:
-        data_dir: directory holding the files of the stems of SPLIT_FILE_STEMS (see `find_split_files`).
+        data_dir: directory holding the files DEFAULT_SPLIT_PATTERNS match (see `find_split_files`).
         source / target: language codes, the file name suffixes (for example `en`, `de`).
-        max_pairs: per split, keep only the first N lines when N > 0 (for small smoke runs).
-        on_bad_line: `error` or `drop` (see `read_paired_files` and `read_tsv_file`), for train and eval;
-            the test split (NEVER_DROPPED_SPLIT) is always read with `error`, its messages ending in
-            NEVER_DROPPED_ADVICE.
+        max_pairs: per split, keep only the first N lines when N > 0.
+        on_bad_line: `error` or `drop`, as `SplitReader` applies it.
 
     Returns:
         {split: SplitCorpus} for `train`, `eval` and `test`.
 
     Raises:
-        CorpusError: as `find_split_files`, `read_paired_files` and `read_tsv_file`; every split's files
-            are found before any is read. Also when a split has no pair left: its files hold no line,
-            every line was dropped (the message gives the counts per reason), or every pair is blank.
+        CorpusError: as `find_split_files` and `SplitReader`; every split's files are found before any
+            is read.
         ConfigError: for an unknown `on_bad_line` (a ValueError).
     """
     _check_on_bad_line(on_bad_line)
-    paths = {split: find_split_files(data_dir, stem, source, target) for split, stem in SPLIT_FILE_STEMS.items()}
+    paths = {split: find_split_files(data_dir, pattern, source, target, split)
+             for split, pattern in DEFAULT_SPLIT_PATTERNS.items()}
     corpus = {}
     for split, files in paths.items():
-        policy = {"max_pairs": max_pairs.get(split, 0), "on_bad_line": on_bad_line}
-        if split == NEVER_DROPPED_SPLIT:
-            policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
-        corpus[split] = (read_paired_files(*files, **policy) if len(files) == 2
-                         else read_tsv_file(files[0], **policy))
-        _check_not_empty(split, corpus[split], policy["max_pairs"])
+        reader = SplitReader(split, files, max_pairs.get(split, 0), on_bad_line)
+        corpus[split] = SplitCorpus(pairs=list(reader), ingest=reader.ingest)
     return corpus
 
 
-def _dropped_lines(split: SplitCorpus, reason: str) -> str:
+def _dropped_lines(split: SplitIngest, reason: str) -> str:
     """The line numbers of the pairs `split` dropped for `reason`, as "3, 8, 12", the first SAMPLE_SIZE
     followed by " (first N)" when more were dropped."""
     samples = split.samples[reason]
@@ -280,17 +380,17 @@ def _dropped_lines(split: SplitCorpus, reason: str) -> str:
     return ", ".join(str(sample["line"]) for sample in samples) + more
 
 
-def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
+def _check_not_empty(split: str, entry: SplitIngest, max_pairs: int) -> None:
     """Raises CorpusError when `entry` kept no pair, or only blank ones: every split is needed (train to
     train on, eval to validate on, test to score). The message names the files and, per drop reason, the
     count and the first line numbers (up to SAMPLE_SIZE), and says when only the first `max_pairs` lines
     were read."""
-    if any(source.strip() or target.strip() for _, source, target in entry.pairs):
+    if entry.has_text:
         return
     files = " and ".join(entry.paths)
     first = "first line was" if max_pairs == 1 else f"first {max_pairs} lines were"
     limit = f" (only the {first} read: the run's limit of {split} pairs)" if 0 < max_pairs == entry.num_lines else ""
-    if entry.pairs:
+    if entry.kept:
         raise CorpusError(f"{files}: no pair of the {split} split has any text{limit}; it needs at least one "
                           f"pair: fix the files")
     if not entry.num_lines:
@@ -300,4 +400,3 @@ def _check_not_empty(split: str, entry: SplitCorpus, max_pairs: int) -> None:
     lines = "its only line was" if entry.num_lines == 1 else f"all {entry.num_lines} lines were"
     raise CorpusError(f"{files}: {lines} dropped from the {split} split{limit} ({reasons}); it needs at least "
                       f"one pair: fix the files")
-

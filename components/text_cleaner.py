@@ -18,7 +18,7 @@ from tfx.dsl.component.experimental.annotations import BeamComponentParameter
 from tfx.types import artifact_utils
 
 from tfx_nmt.components.artifacts import CleaningReport
-from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, SAMPLE_SIZE, CleaningRules
+from tfx_nmt.components.cleaning import DROP_REASONS, KEPT, SAMPLE_SIZE, CleaningRules, parse_languages
 from tfx_nmt.components.cleaning_pipeline import FILTERED_SPLITS, clean_examples
 from tfx_nmt.components.corpus import INGEST_DROP_REASONS
 from tfx_nmt.components.parallel_corpus_example_gen import read_ingest_report
@@ -126,11 +126,21 @@ def TextCleaner(
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     cleaned_examples: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Examples],
     report: tfx.dsl.components.OutputArtifact[CleaningReport],
-    max_tokens: tfx.dsl.components.Parameter[int] = 80,
-    max_length_ratio: tfx.dsl.components.Parameter[float] = 3.0,
+    max_tokens: tfx.dsl.components.Parameter[int] = CleaningRules.max_tokens,
+    max_length_ratio: tfx.dsl.components.Parameter[float] = CleaningRules.max_length_ratio,
+    drop_copies: tfx.dsl.components.Parameter[bool] = CleaningRules.drop_copies,
+    drop_test_overlap: tfx.dsl.components.Parameter[bool] = CleaningRules.drop_test_overlap,
+    deduplicate: tfx.dsl.components.Parameter[bool] = CleaningRules.deduplicate,
+    lid: tfx.dsl.components.Parameter[bool] = CleaningRules.lid,
+    source_language: tfx.dsl.components.Parameter[str] = CleaningRules.source_language,
+    target_language: tfx.dsl.components.Parameter[str] = CleaningRules.target_language,
+    lid_min_probability: tfx.dsl.components.Parameter[float] = CleaningRules.lid_min_probability,
+    lid_min_chars: tfx.dsl.components.Parameter[int] = CleaningRules.lid_min_chars,
+    lid_languages: tfx.dsl.components.Parameter[str] = ",".join(CleaningRules.lid_languages),
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None,
 ):
-    """Normalizes every split; filters train and eval; deduplicates train (rules in `cleaning`).
+    """Normalizes every split; filters train and eval; drops train pairs whose source is an eval or test
+    source; deduplicates train (rules in `cleaning`).
 
     Args:
         examples: tf.Examples {source, target} from ParallelCorpusExampleGen.
@@ -139,6 +149,10 @@ def TextCleaner(
         report: output, `cleaning_report.json` (see `assemble_report`) and `rejected_samples.json` (see
             `assemble_samples`).
         max_tokens / max_length_ratio: the filter thresholds, in whitespace-separated words.
+        drop_copies / drop_test_overlap / deduplicate / lid: the rules' switches.
+        source_language / target_language: the languages expected of the sides (ISO 639-1 codes).
+        lid_min_probability / lid_min_chars / lid_languages: language identification's threshold, shortest
+            side judged (characters) and candidate languages (comma-separated; `all` for all 97).
 
     Raises:
         AnomaliesFoundError: TFDV found anomalies; the message lists each.
@@ -150,7 +164,11 @@ def TextCleaner(
         raise AnomaliesFoundError(
             "ExampleValidator found anomalies in the corpus; fix the data before training:\n  "
             + "\n  ".join(problems))
-    rules = CleaningRules(max_tokens=max_tokens, max_length_ratio=max_length_ratio)
+    rules = CleaningRules(max_tokens=max_tokens, max_length_ratio=max_length_ratio, drop_copies=drop_copies,
+                          drop_test_overlap=drop_test_overlap, deduplicate=deduplicate, lid=lid,
+                          source_language=source_language, target_language=target_language,
+                          lid_min_probability=lid_min_probability, lid_min_chars=lid_min_chars,
+                          lid_languages=parse_languages(lid_languages))
     cleaned_examples.split_names = examples.split_names
     counts_prefix = os.path.join(report.uri, "counts")
     samples_prefix = os.path.join(report.uri, "samples")

@@ -48,7 +48,7 @@ def runtime_parameters(config: RunConfig, data_root: str) -> Dict[str, object]:
     return {
         DATA_ROOT: tfx.dsl.experimental.RuntimeParameter(
             name=DATA_ROOT, ptype=str, default=data_root,
-            description="corpus directory: train|val|test_2016_flickr.<language>[.gz]"),
+            description="corpus directory, the input_base under which the split patterns select the files"),
         TRAIN_ARGS: tfx.dsl.experimental.RuntimeParameter(
             name=TRAIN_ARGS, ptype=str, default=train_args,
             description='the Trainer\'s TrainArgs as JSON: {"splits": ["train"], "num_steps": N}'),

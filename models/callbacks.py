@@ -1,20 +1,22 @@
-"""Keras callbacks of the Trainer: checkpointing with resume, a wall-clock budget, throughput."""
+"""Keras callbacks of the Trainer: checkpointing with resume, a wall-clock budget, throughput, TensorBoard
+scalars against the optimizer step, and a stop at the first non-finite loss."""
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfx_nmt import files
 from tfx_nmt.contract import TRAINING_TIME_FILE
+from tfx_nmt.errors import UserError
 from tfx_nmt.text.display import format_duration
-
-log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -220,3 +222,127 @@ class TrainingMonitor(keras.callbacks.Callback):
         resume included."""
         return self.target_tokens / max(self.train_seconds, 1e-9)
 
+
+
+def _epoch_totals(logs) -> Tuple[float, float]:
+    """(summed loss, target tokens) of the epoch so far, from a training batch's logs.
+
+    `TransformerTranslator` reports `loss` as the mean per non-padding target token since the epoch began
+    and `target_tokens` as their count since then (its metrics reset at every epoch start), so the loss
+    sum is their product and one step's loss is the difference of two consecutive sums over the difference
+    of the counts.
+    """
+    tokens = _number(logs.get("target_tokens", 0.0))
+    return _number(logs.get("loss", float("nan"))) * tokens, tokens
+
+
+def _number(value) -> float:
+    """A log value as a float: a Python number, or a tensor or array of one element (under
+    MultiWorkerMirroredStrategy the model reports each figure with a batch axis of 1)."""
+    return float(np.asarray(keras.ops.convert_to_numpy(value)).reshape(-1)[0])
+
+
+class TrainingDivergedError(UserError):
+    """The training loss became NaN or infinite (usually a learning rate that is too high)."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN or infinite by raising TrainingDivergedError,
+    naming the optimizer step and the last finite loss.
+
+    Keras's own `TerminateOnNaN` only sets `stop_training`, after which the Trainer would export, evaluate
+    and push the diverged model; raising ends `fit`, and with it the Trainer, before anything is written.
+    Place it first in the callback list, so that no checkpoint of the diverged weights is saved.
+
+    Raises:
+        TrainingDivergedError: from `on_train_batch_end`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch_sum = self._epoch_tokens = 0.0
+        self._last_finite: Optional[Tuple[int, float]] = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_sum = self._epoch_tokens = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        loss_sum, tokens = _epoch_totals(logs or {})
+        step_loss = (loss_sum - self._epoch_sum) / max(tokens - self._epoch_tokens, 1e-9)
+        if not math.isfinite(step_loss):
+            last = (f"the last finite loss was {self._last_finite[1]:.4f} at step {self._last_finite[0]}"
+                    if self._last_finite else "no step had a finite loss")
+            raise TrainingDivergedError(
+                f"training diverged: the loss of step {step} is {step_loss}; {last}. Nothing was exported, "
+                f"evaluated or pushed; lower --learning-rate or raise --warmup-steps and run again")
+        self._epoch_sum, self._epoch_tokens = loss_sum, tokens
+        self._last_finite = (step, step_loss)
+
+
+class StepScalars(keras.callbacks.Callback):
+    """TensorBoard scalars against the optimizer step (`optimizer.iterations`), also across a resumed or
+    warm-started training, whose steps continue.
+
+    Every `every_steps` steps it writes to `<log_dir>/train`: `steps/loss` (mean label-smoothed
+    cross-entropy per non-padding target token over the steps since the last point, nats),
+    `steps/learning_rate` and `steps/target_tokens_per_sec` (those tokens per second of the steps' own
+    time, validation excluded). At each epoch end it writes the epoch's validation figures to
+    `<log_dir>/validation` under the same names (`steps/loss`, `steps/perplexity`, and `steps/bleu` when
+    `ValidationBleu` ran: place this callback after it), so that TensorBoard draws training and validation
+    loss in one chart. Keras's TensorBoard callback writes its `batch_*` scalars against a count that
+    restarts at every `fit`, and its `epoch_*` scalars against the epoch; hence this one.
+
+    Args:
+        log_dir: the TensorBoard log directory (the Trainer's model run directory).
+        every_steps: steps between two training points (0: none; the validation points stay).
+    """
+
+    def __init__(self, log_dir: str, every_steps: int):
+        super().__init__()
+        self.log_dir = log_dir
+        self.every_steps = every_steps
+        self._writers = {}
+        self._epoch_sum = self._epoch_tokens = 0.0
+        self._window_sum = self._window_tokens = self._window_seconds = 0.0
+        self._batch_start = None
+
+    def _writer(self, run: str):
+        if run not in self._writers:
+            self._writers[run] = tf.summary.create_file_writer(os.path.join(self.log_dir, run))
+        return self._writers[run]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_sum = self._epoch_tokens = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._window_seconds += time.time() - self._batch_start
+        loss_sum, tokens = _epoch_totals(logs or {})
+        self._window_sum += loss_sum - self._epoch_sum
+        self._window_tokens += tokens - self._epoch_tokens
+        self._epoch_sum, self._epoch_tokens = loss_sum, tokens
+        step = int(self.model.optimizer.iterations.numpy())
+        if not self.every_steps or step % self.every_steps:
+            return
+        learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        with self._writer("train").as_default():
+            tf.summary.scalar("steps/loss", self._window_sum / max(self._window_tokens, 1e-9), step=step)
+            tf.summary.scalar("steps/learning_rate", learning_rate, step=step)
+            tf.summary.scalar("steps/target_tokens_per_sec", self._window_tokens / max(self._window_seconds, 1e-9),
+                              step=step)
+        self._window_sum = self._window_tokens = self._window_seconds = 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        with self._writer("validation").as_default():
+            for name, value in (logs or {}).items():
+                if name.startswith("val_") and name != "val_target_tokens":
+                    tf.summary.scalar(f"steps/{name[4:]}", _number(value), step=step)
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}

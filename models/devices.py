@@ -4,6 +4,9 @@ MultiWorkerMirroredStrategy over the workers named by the `TF_CONFIG` environmen
 from __future__ import annotations
 
 import logging
+import os
+import platform
+from typing import Dict
 
 import tensorflow as tf
 
@@ -85,3 +88,28 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     return (resolver.task_type == "worker" and resolver.task_id == 0
             and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def training_hardware(strategy: tf.distribute.Strategy) -> Dict:
+    """What this worker trains on, for the model card: `cpu` (model name), `cpu_cores` (usable by this
+    process), `gpus` (device names), `replicas` (in sync, over all workers) and `workers`."""
+    gpus = [tf.config.experimental.get_device_details(device).get("device_name", device.name)
+            for device in tf.config.list_physical_devices("GPU")]
+    resolver = strategy.cluster_resolver
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    workers = sum(len(cluster.get(task, [])) for task in ("chief", "worker")) or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu_model(), "cpu_cores": cores, "gpus": gpus, "replicas": strategy.num_replicas_in_sync,
+            "workers": workers}

@@ -1,8 +1,9 @@
 """The serving SavedModel: string in, string out, tokenization and decoding inside the graph.
 
 Signatures (tag `serve`):
-- `serving_default`: `text` tf.string `[B]` -> `translation` tf.string `[B]`, `score` tf.float32 `[B]`
-  (log-probability of the translation, EOS included, divided by its token count); beam search with the
+- `serving_default`: `text` tf.string `[B]` -> `translation` tf.string `[B]`, `log_probability_per_token`
+  tf.float32 `[B]` (log-probability of the translation, EOS included, divided by its token count; natural
+  log; not the length-penalized beam score, and not the `score` signature's sum); beam search with the
   GNMT length penalty (`tfx_nmt.models.beam_search`).
 - `translate_greedy`: the same contract, greedy search.
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
@@ -14,16 +15,26 @@ Inputs are normalized (`tfx_nmt.text.normalization.normalize_tf`) and tokenized 
 twin (`tfx_nmt.text.tokenizers`: tensorflow_text's `SentencepieceTokenizer`, whose model proto is embedded
 in the graph): the SavedModel needs no file outside itself. Sources longer than `max_source_length`
 tokens are truncated (their first `max_source_length - 2` pieces are kept, between BOS and EOS). An input that is empty after
-normalization gets an empty translation and score 0. Each row's output is at most
+normalization gets an empty translation and log-probability per token 0. Each row's output is at most
 `min(max_target_length, ceil(a * source_tokens + b))` tokens (`decoding.max_decode_lengths`), and a
 row's translation does not depend on the other rows of its batch.
+
+Beside the graph, `assets.extra/` (which TF Serving ignores) holds `contract.TRANSLATION_SETTINGS_FILE` (the
+model's shape and the decoding settings above) and the SentencePiece model (`contract.TOKENIZER_MODEL_FILE`),
+from which `tfx-nmt export-ctranslate2` converts any pushed version (`tfx_nmt.models.ctranslate2_export`).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+from typing import Dict
+
 import tensorflow as tf
 
+from tfx_nmt import contract, files
+from tfx_nmt.config import ModelConfig
+from tfx_nmt.contract import LOG_PROBABILITY_PER_TOKEN_OUTPUT, TRANSLATION_OUTPUT
 from tfx_nmt.models import decoding
 from tfx_nmt.models.warmup import write_warmup_requests
 from tfx_nmt.text.normalization import normalize_tf
@@ -56,6 +67,8 @@ class TranslatorServingModule(tf.Module):
             raise ValueError(f"length_penalty_alpha must be >= 0, got {length_penalty_alpha}")
         self.model = model
         self._tokenizer = tokenizer
+        # Written beside the graph (assets.extra/) for conversions to other engines.
+        self.tokenizer_model = tokenizer.model_proto
         # Tracked, so that the SavedModel embeds the tokenizer's model.
         self.tokenizer = tokenizer.graph_module
         self._a = float(max_decode_length_a)
@@ -74,10 +87,10 @@ class TranslatorServingModule(tf.Module):
         else:
             output_ids, log_prob, num_tokens = decoding.greedy_decode(
                 self.model, source_ids, max_lengths, self._use_cache)
-        score = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
+        per_token = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         empty = tf.equal(text, "")
         translation = tf.where(empty, "", self._tokenizer.detokenize_tensor(output_ids))
-        return {"translation": translation, "score": tf.where(empty, 0.0, score)}
+        return {TRANSLATION_OUTPUT: translation, LOG_PROBABILITY_PER_TOKEN_OUTPUT: tf.where(empty, 0.0, per_token)}
 
     @tf.function(input_signature=[_TEXT])
     def serve(self, text):
@@ -98,6 +111,13 @@ class TranslatorServingModule(tf.Module):
     def tokenize(self, text):
         token_ids, lengths = self._tokenizer.tokenize_tensor(normalize_tf(text), self.model.max_source_length)
         return {"token_ids": token_ids, "lengths": lengths}
+
+    def translation_settings(self) -> Dict:
+        """The content of `contract.TRANSLATION_SETTINGS_FILE`: `model` (the model's `ModelConfig` fields) and
+        `decoding` (the length limit's `max_decode_length_a`/`_b`, `beam_size`, `length_penalty_alpha`)."""
+        return {"model": {field.name: getattr(self.model, field.name) for field in dataclasses.fields(ModelConfig)},
+                "decoding": {"max_decode_length_a": self._a, "max_decode_length_b": self._b,
+                             "beam_size": self._beam_size, "length_penalty_alpha": self._alpha}}
 
     def signatures(self):
         """The signature map for `tf.saved_model.save`."""
@@ -129,5 +149,9 @@ def export_serving_model(module: TranslatorServingModule, export_dir: str, model
     tmp_dir = tempfile.mkdtemp(prefix=".export-", dir=parent) if "://" not in parent else export_dir + ".tmp"
     tf.saved_model.save(module, tmp_dir, signatures=module.signatures())
     write_warmup_requests(tmp_dir, model_name)
+    extra = os.path.join(tmp_dir, contract.ASSETS_EXTRA_DIR)
+    tf.io.gfile.makedirs(extra)
+    files.write_json(os.path.join(extra, contract.TRANSLATION_SETTINGS_FILE), module.translation_settings())
+    files.write_bytes(os.path.join(extra, contract.TOKENIZER_MODEL_FILE), module.tokenizer_model)
     tf.io.gfile.rename(tmp_dir, export_dir)
     return export_dir

@@ -2,7 +2,7 @@
 token.
 
 Why not keras_hub's `GreedySampler` (keras-hub 0.25): it returns only the tokens, so the serving
-signature's `score` output needed a second, teacher-forced decoder pass over every output (a quarter of
+signature's `log_probability_per_token` output needed a second, teacher-forced decoder pass over every output (a quarter of
 the whole greedy call on the quick model at batch 64); it keeps the loop going for rows that have
 reached their own length limit; and it takes a softmax of the logits before its argmax. This loop sums
 each row's log-probability as it goes (the chosen token's log-probability is `max(logits) -

@@ -3,9 +3,11 @@
 Wiring (`tfx_nmt.components.trainer`): `fn_args.custom_config` is `RunConfig.training_config()`;
 `fn_args.tokenizer_uri` is the SubwordTokenizer's tokenizer artifact; `fn_args.train_files` / `eval_files`
 are the tokenized Examples.
-TensorBoard logs (`train/`, `validation/`) and `training_stats.json` go to `fn_args.model_run_dir`; the
-SavedModel to `fn_args.serving_model_dir`, and the checkpoint a later run warm-starts from to
-`Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`); training checkpoints go to
+TensorBoard logs (`train/`, `validation/`: Keras's epoch scalars and `StepScalars`' scalars against the
+optimizer step; the run's RunConfig as HParams) and `training_stats.json` go to `fn_args.model_run_dir`; the
+SavedModel to `fn_args.serving_model_dir`, the checkpoint a later run warm-starts from to
+`Format-Checkpoint/` beside it (`tfx_nmt.models.warm_start`), and the float32 CTranslate2 model of the same
+weights to `Format-CTranslate2/` (`tfx_nmt.models.ctranslate2_export`); training checkpoints go to
 `checkpoint_directory(fn_args)`, which a re-run of the Trainer on the same inputs finds again (see there).
 
 Under `strategy multi_worker` every worker runs this same `run_fn` with its own `TF_CONFIG`; only the
@@ -17,6 +19,7 @@ directory that they delete: saving may run collective ops, so every worker must 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
 import logging
@@ -29,12 +32,14 @@ from typing import Optional
 
 import keras
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
 
 from tfx_nmt.config import RunConfig
-from tfx_nmt.contract import TRAINING_STATS_FILE
+from tfx_nmt.contract import CTRANSLATE2_MODEL_DIR, TRAINING_STATS_FILE
 from tfx_nmt.models import callbacks as training_callbacks
-from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints
-from tfx_nmt.models.devices import is_chief, make_strategy
+from tfx_nmt.models.checkpoint_averaging import average_last_checkpoints, checkpoint_steps
+from tfx_nmt.models.ctranslate2_export import export_ctranslate2
+from tfx_nmt.models.devices import is_chief, make_strategy, training_hardware
 from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
@@ -139,25 +144,35 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
                                                          every_steps=config.checkpoint_every_steps)
     restore = [RestoreWarmStart(warm_start.checkpoint)] if warm_start and warm_start.checkpoint else []
     base_step = warm_start.initial_step if restore else 0
+    # Keras numbers epochs from `initial_epoch`: a resumed (or warm-started) training continues the epoch
+    # numbers of TensorBoard's epoch_* scalars from the step it starts at instead of restarting at 0.
+    resumed = checkpoint_steps(checkpoint_dir)
+    start_step = resumed[-1][0] if resumed else base_step
+    final_step = base_step + train_steps
     # On a terminal Keras draws a progress bar with ETA; elsewhere (logs, CI) it prints a line per epoch,
     # so the monitor logs progress every 30 s instead.
     interactive = sys.stdout.isatty()
-    monitor = training_callbacks.TrainingMonitor(base_step + train_steps, config.max_train_seconds,
+    monitor = training_callbacks.TrainingMonitor(final_step, config.max_train_seconds,
                                                  log_every_seconds=0.0 if interactive else 30.0,
                                                  checkpoint_dir=checkpoint_dir)
-    callbacks = restore + [checkpoints, monitor]
+    # The divergence check comes first: no callback after it sees (or checkpoints) a non-finite step.
+    callbacks = [training_callbacks.StopOnNonFiniteLoss()] + restore + [checkpoints, monitor]
     if config.validation_bleu_sentences:
         source_ids, references = read_validation_pairs(eval_files, config.validation_bleu_sentences,
                                                        config.max_source_length)
         callbacks.append(ValidationBleu(source_ids, references, tokenizer_model, config.max_decode_length_a,
                                         config.max_decode_length_b))
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False))
+    callbacks += [training_callbacks.StepScalars(model_run_dir, config.log_every_steps),
+                  keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False),
+                  # The run's configuration (every RunConfig field) in TensorBoard's HPARAMS tab.
+                  hparams_api.KerasCallback(model_run_dir, config.training_config())]
     log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
              strategy.num_replicas_in_sync)
     history = model.fit(
         train_dataset,
-        epochs=math.ceil(train_steps / steps_per_epoch),
+        initial_epoch=start_step // steps_per_epoch,
+        epochs=math.ceil(final_step / steps_per_epoch),
         steps_per_epoch=steps_per_epoch,
         validation_data=eval_dataset.repeat(),
         validation_steps=validation_steps,
@@ -207,6 +222,8 @@ def run_fn(fn_args) -> None:
     stats["checkpoint_dir"] = checkpoint_dir
     stats["tokenizer_sha256"] = tokenizer_sha256
     stats["warm_start"] = warm_start.as_dict() if warm_start else None
+    stats["hardware"] = training_hardware(strategy)
+    stats["finished_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     log.info("Trained %d steps in %.0f s, %.0f target tokens/s, loss %.3f, val_loss %.3f", stats["steps"],
              stats["train_seconds"], stats["target_tokens_per_sec"], stats["loss"], stats["val_loss"])
     # The exported model, and the Format-Checkpoint a warm start continues from, get the averaged weights
@@ -228,7 +245,12 @@ def run_fn(fn_args) -> None:
     if tf.io.gfile.exists(fn_args.serving_model_dir):
         tf.io.gfile.rmtree(fn_args.serving_model_dir)
     export_serving_model(module, fn_args.serving_model_dir, config.model_name)
-    write_model_checkpoint(model, os.path.dirname(fn_args.serving_model_dir), tokenizer_sha256, model_config)
+    model_dir = os.path.dirname(fn_args.serving_model_dir)
+    write_model_checkpoint(model, model_dir, tokenizer_sha256, model_config)
+    ctranslate2_dir = os.path.join(model_dir, CTRANSLATE2_MODEL_DIR)
+    if tf.io.gfile.exists(ctranslate2_dir):
+        tf.io.gfile.rmtree(ctranslate2_dir)
+    export_ctranslate2(model, tokenizer_model, module.translation_settings(), ctranslate2_dir)
     stats["wall_seconds"] = time.time() - started
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_STATS_FILE), "w") as f:
         json.dump(stats, f, indent=2)

@@ -166,6 +166,7 @@ class TransformerTranslator(keras.Model):
             if normalize_first else None
         self.loss_sum_tracker = keras.metrics.Sum(name="loss_sum")
         self.token_tracker = keras.metrics.Sum(name="target_tokens")
+        self.nll_sum_tracker = keras.metrics.Sum(name="nll_sum")
 
     def embed(self, token_ids, start_index=0, training=None):
         """Scaled token embedding plus position encoding: `[B, L]` int -> `[B, L, d_model]` float."""
@@ -208,10 +209,15 @@ class TransformerTranslator(keras.Model):
         global_tokens = _sum_over_replicas(tokens)
         return loss_sum, tokens, loss_sum / tf.maximum(global_tokens, 1.0)
 
-    def _metrics_result(self):
+    def _metrics_result(self, perplexity: bool = False):
         total_loss = _sum_over_replicas(self.loss_sum_tracker.result())
         total_tokens = _sum_over_replicas(self.token_tracker.result())
         result = {"loss": total_loss / tf.maximum(total_tokens, 1.0), "target_tokens": total_tokens}
+        if perplexity:
+            # exp of the mean negative log-likelihood per target token, without label smoothing: the
+            # evaluator's perplexity (`tfx_nmt.scoring.translation_metrics.perplexity`).
+            total_nll = _sum_over_replicas(self.nll_sum_tracker.result())
+            result["perplexity"] = tf.exp(total_nll / tf.maximum(total_tokens, 1.0))
         if _multi_worker(self.distribute_strategy):
             # Keras 3.12 averages a multi-worker step's outputs with strategy.reduce("MEAN", axis=0),
             # which needs a batch axis (keras-team/keras#20585); the values are global already.
@@ -244,13 +250,15 @@ class TransformerTranslator(keras.Model):
         inputs, labels = _inputs_and_labels(data)
         logits = self(inputs, training=False)
         loss_sum, tokens, _ = self._loss(labels, logits)
+        nll, _ = label_smoothed_nll(labels, logits, 0.0)
         self.loss_sum_tracker.update_state(loss_sum)
         self.token_tracker.update_state(tokens)
-        return self._metrics_result()
+        self.nll_sum_tracker.update_state(tf.reduce_sum(nll))
+        return self._metrics_result(perplexity=True)
 
     @property
     def metrics(self):
-        return [self.loss_sum_tracker, self.token_tracker]
+        return [self.loss_sum_tracker, self.token_tracker, self.nll_sum_tracker]
 
     def get_config(self):
         config = super().get_config()

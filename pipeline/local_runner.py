@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
 from typing import Iterator, List, Optional
@@ -54,39 +53,19 @@ class LocalPaths:
         return os.path.join(self.output_dir, RUN_REPORT_FILE)
 
 
-def corpus_fingerprint(data_dir: str) -> str:
-    """SHA-256 of the names, sizes and modification times of the regular files in `data_dir` (local paths
-    only); directories and dangling symbolic links (an editor's lock file) are skipped."""
-    if "://" in data_dir or not os.path.isdir(data_dir):
-        return ""
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(data_dir)):
-        path = os.path.join(data_dir, name)
-        if not os.path.isfile(path):
-            continue
-        stat = os.stat(path)
-        digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()
-
-
 def direct_runner_args(workers: int) -> List[str]:
     """Beam options for the DirectRunner: one worker runs in this process (`in_memory`); more run as that
-    many worker processes (`multi_processing`), on `beam_runner.LeanWorkerDirectRunner`.
+    many worker processes (`multi_processing`, Beam's own worker harness).
 
     Worker processes each start a Python interpreter and import Apache Beam, for every Beam pipeline of the
-    run; the DoFns' modules import neither TensorFlow nor TFX, and the workers' entry point
-    (`beam_worker_main`) skips the modules Beam imports for connectors we do not use and Python's shutdown,
-    to keep that short. On the 2-core reference machine start-up still weighs on Multi30k's 29,000 pairs:
-    cleaning plus tokenization take 8.5-10 s in process against 11-13 s on 2 worker processes, and 15.5-16 s
-    on 2 worker processes with Beam's own entry point (BENCHMARKS.md, data components). Processes pay off on
-    corpora of millions of pairs and machines with many cores.
+    run (the DoFns' modules import neither TensorFlow nor TFX, to keep that short). On the 2-core reference
+    machine start-up weighs on Multi30k's 29,000 pairs: cleaning plus tokenization take 8.5-10 s in process
+    against 14.5-16 s on 2 worker processes (BENCHMARKS.md, data components). Processes pay off on corpora
+    of millions of pairs and machines with many cores.
     """
     if workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-    # Imported here: it imports Beam's runner, which `tfx-nmt` commands that never run Beam need not load.
-    from tfx_nmt.pipeline.beam_runner import LeanWorkerDirectRunner
-    return [f"--runner={LeanWorkerDirectRunner.__module__}.{LeanWorkerDirectRunner.__name__}",
-            "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
 @contextlib.contextmanager
@@ -145,7 +124,6 @@ def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers:
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             paths.metadata_path),
         beam_pipeline_args=direct_runner_args(workers),
-        corpus_fingerprint=corpus_fingerprint(data_dir),
     )
     log.info("Running pipeline %s (preset %s) into %s, Beam DirectRunner %s",
              pipeline.pipeline_info.pipeline_name, config.preset, paths.output_dir,

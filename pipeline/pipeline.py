@@ -16,6 +16,7 @@ from tfx import v1 as tfx
 from ml_metadata.proto import metadata_store_pb2
 
 from tfx_nmt.components.atomic_push import AtomicPusher
+from tfx_nmt.components.cleaning import CleaningRules, check_languages
 from tfx_nmt.components.infra_validator import InfraValidator
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
@@ -45,7 +46,6 @@ def create_pipeline(
     serving_dir: str,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
     beam_pipeline_args: Optional[List[str]] = None,
-    corpus_fingerprint: str = "",
     train_args=None,
     min_bleu=None,
     serving_spec: Optional[tfx.proto.ServingSpec] = None,
@@ -56,11 +56,11 @@ def create_pipeline(
         config: the run's knobs.
         pipeline_name: name in ML Metadata and on Kubeflow.
         pipeline_root: where component outputs are written (local path or `gs://...`).
-        data_dir: corpus directory, a string or a `tfx.dsl.experimental.RuntimeParameter`.
+        data_dir: corpus directory, a string or a `tfx.dsl.experimental.RuntimeParameter`: ExampleGen's
+            `input_base`, under which `config.split_patterns()` select each split's files (and span).
         serving_dir: the Pusher's base directory; versions land in `<serving_dir>/<version>/`.
         metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
         beam_pipeline_args: options of every Beam pipeline (runner, workers).
-        corpus_fingerprint: changes when a corpus file changes, so cached ingest is not reused.
         train_args: the Trainer's TrainArgs; default `{"splits": ["train"], "num_steps": config.train_steps}`.
             On Kubeflow a RuntimeParameter holding the whole TrainArgs as JSON text
             (`{"splits": ["train"], "num_steps": 2000}`): TFX 1.16 takes proto-valued runtime
@@ -76,16 +76,22 @@ def create_pipeline(
 
     Returns:
         A tfx.dsl.Pipeline with caching enabled; its components carry the ids of `tfx_nmt.contract`.
+
+    Raises:
+        ConfigError: with `config.lid`, a language (`source`, `target`, `lid_languages`) that language
+            identification does not know.
     """
+    rules = CleaningRules.from_config(config)
+    check_languages(rules)
     example_gen = ParallelCorpusExampleGen(
-        data_dir=data_dir,
+        input_base=data_dir,
+        split_patterns=config.split_patterns(),
         source_language=config.source,
         target_language=config.target,
         max_train_pairs=config.max_train_pairs,
         max_eval_pairs=config.max_eval_pairs,
         max_test_pairs=config.max_test_pairs,
         on_bad_line=config.on_bad_line,
-        corpus_fingerprint=corpus_fingerprint,
     ).with_id(contract.EXAMPLE_GEN)
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs[contract.EXAMPLES]).with_id(contract.STATISTICS_GEN)
@@ -97,8 +103,17 @@ def create_pipeline(
     text_cleaner = TextCleaner(
         examples=example_gen.outputs[contract.EXAMPLES],
         anomalies=example_validator.outputs["anomalies"],
-        max_tokens=config.max_tokens,
-        max_length_ratio=config.max_length_ratio,
+        max_tokens=rules.max_tokens,
+        max_length_ratio=rules.max_length_ratio,
+        drop_copies=rules.drop_copies,
+        drop_test_overlap=rules.drop_test_overlap,
+        deduplicate=rules.deduplicate,
+        lid=rules.lid,
+        source_language=rules.source_language,
+        target_language=rules.target_language,
+        lid_min_probability=rules.lid_min_probability,
+        lid_min_chars=rules.lid_min_chars,
+        lid_languages=",".join(rules.lid_languages),
     ).with_id(contract.TEXT_CLEANER)
     tokenizer = SubwordTokenizer(
         examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
@@ -130,7 +145,8 @@ def create_pipeline(
         batch_size=config.decode_batch_size,
         target_language=config.target,
     ).with_id(contract.EVALUATOR)
-    run_inputs = dict(cleaned_examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
+    run_inputs = dict(examples=example_gen.outputs[contract.EXAMPLES],
+                      cleaned_examples=text_cleaner.outputs[contract.CLEANED_EXAMPLES],
                       cleaning_report=text_cleaner.outputs[contract.CLEANING_REPORT],
                       model_run=trainer.outputs[contract.MODEL_RUN], evaluation=evaluator.outputs[contract.EVALUATION],
                       config=config.training_config())

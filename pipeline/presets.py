@@ -12,6 +12,13 @@
   averaged: the most a 2-core CPU does in a 2-hour working session (2,692 and 3,405 steps in two runs;
   38.09 and 38.59 lowercased tokenized BLEU in 109 and 108 minutes wall, BENCHMARKS.md).
 - `base`: Transformer-base (Vaswani et al. 2017, table 3), for GPUs and clusters.
+
+Each preset has a blessing floor, `min_bleu` (cased test BLEU), that a broken model cannot reach and a
+working one always does, so that a first run never pushes garbage. Measured on a 2-core CPU (BENCHMARKS.md,
+blessing floors): `smoke` scores 1.14 after its 150 steps and 0.02 after 1 step (every output the same word
+repeated), floor 0.5; `quick` scores 30 to 36 at its end and 17 (validation BLEU) at step 400, the least a
+2-core CPU at half the slowest speed measured reaches within the 23 minutes, floor 15; `cpu-long` 37.7 to
+38.2 at its end and 26.8 (validation) at step 1,000, floor 20; `base`, floor 20.
 """
 from __future__ import annotations
 
@@ -29,21 +36,21 @@ _PRESET_KNOBS: Dict[str, Dict] = {
         d_model=64, num_encoder_layers=1, num_decoder_layers=1, num_heads=2, ff_dim=128, dropout=0.1,
         max_source_length=64, max_target_length=64,
         train_steps=150, steps_per_epoch=50, tokens_per_batch=1024, learning_rate=3e-3, warmup_steps=40,
-        eval_batches=4, decode_batch_size=16, validation_bleu_sentences=16,
+        eval_batches=4, decode_batch_size=16, validation_bleu_sentences=16, min_bleu=0.5,
     ),
     "quick": dict(
         vocabulary_size=4000,
         d_model=128, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=512, dropout=0.1,
         train_steps=2800, max_train_seconds=1380, steps_per_epoch=200, tokens_per_batch=3072,
         learning_rate=3e-3, warmup_steps=400, eval_batches=20,
-        checkpoint_every_steps=50, average_checkpoints=3,
+        checkpoint_every_steps=50, average_checkpoints=3, min_bleu=15.0,
     ),
     "cpu-long": dict(
         vocabulary_size=8000,
         d_model=256, num_encoder_layers=3, num_decoder_layers=3, num_heads=4, ff_dim=1024, dropout=0.1,
         train_steps=8000, max_train_seconds=6300, steps_per_epoch=500, tokens_per_batch=4096,
         learning_rate=1e-3, warmup_steps=1000, eval_batches=20,
-        checkpoint_every_steps=100, average_checkpoints=5,
+        checkpoint_every_steps=100, average_checkpoints=5, min_bleu=20.0,
     ),
     "base": dict(
         vocabulary_size=16000,
@@ -70,10 +77,11 @@ def get_preset(name: str) -> RunConfig:
 
 
 def add_preset_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds `--preset` (default quick) and one flag per RunConfig field (`tfx_nmt.arguments`) to `parser`."""
+    """Adds `--preset` (default quick) and one flag per RunConfig field (`tfx_nmt.arguments`), whose help
+    shows each preset's value, to `parser`."""
     parser.add_argument("--preset", choices=sorted(PRESETS), default="quick",
-                        help="the run's defaults (default: quick)")
-    add_config_flags(parser)
+                        help="the run's defaults (default: quick; `tfx-nmt config --preset P` prints them)")
+    add_config_flags(parser, PRESETS)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

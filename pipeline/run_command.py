@@ -36,11 +36,14 @@ def run(args: argparse.Namespace) -> int:
         ConfigError, DataSourceError, OutputDirLockedError, and the UserErrors of the components: the command
             line prints them as one line.
     """
+    from tfx_nmt.components.cleaning import CleaningRules, check_languages
     from tfx_nmt.pipeline.data_source import resolve_data_dir
     from tfx_nmt.pipeline.local_runner import held_output_dir, run_local
     from tfx_nmt.reporting.summary_table import format_table
 
     config = config_from_args(args)
+    # create_pipeline checks it too; here it comes before the corpus is looked for, or downloaded.
+    check_languages(CleaningRules.from_config(config))
     data_dir = resolve_data_dir(args.data_dir)
     with held_output_dir(args.output_dir) as paths:
         summary = run_local(config, data_dir, paths, args.beam_workers)

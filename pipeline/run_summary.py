@@ -3,8 +3,13 @@ artifacts the run produced (DESIGN.md, Contracts).
 
 Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_reason`,
 `bleu_lowercase_tokenized` (the Multi30k literature's BLEU), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
+`train_seconds` (seconds of training), `train_hardware` and `train_finished_at` (the Trainer's
+`training_stats.json` `hardware` and `finished_at`),
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
 `cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
+`span` and `span_version` (the span of the corpus the run read, as TFX's file-based ExampleGen driver resolved
+it: 0 without `{SPAN}` in the split patterns; the version null without `{VERSION}`), `input_fingerprint` (TFX's
+fingerprint of the files read: names, sizes, modification times),
 `pipeline_run_id`, `config`, `artifacts` {"<component id>.<output key>": artifact URI} of this run
 (`tfx_nmt.contract.artifact_key`). The console table of a summary is `tfx_nmt.reporting.summary_table`.
 """
@@ -16,7 +21,7 @@ from typing import Dict, List
 from tfx_nmt import contract
 from tfx_nmt.components.atomic_push import PUSHED_DESTINATION_KEY, PUSHED_KEY
 from tfx_nmt.config import RunConfig
-from tfx_nmt.reporting.run_artifacts import summarize_artifacts
+from tfx_nmt.reporting.run_artifacts import data_span, summarize_artifacts
 from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
 
 _CACHED_STATE = 5  # metadata_store_pb2.Execution.CACHED
@@ -89,6 +94,8 @@ def build_run_summary(config: RunConfig, metadata_path: str, pipeline_name: str,
         pushed_model_dir = pushed[0].custom_properties[PUSHED_DESTINATION_KEY].string_value
     artifacts = {contract.artifact_key(node, key): artifacts[0].uri
                  for node, by_key in outputs.items() for key, artifacts in by_key.items() if artifacts}
-    summary = summarize_artifacts(config.training_config(), run.name, artifacts, pushed_model_dir, scorers)
+    examples = outputs.get(contract.EXAMPLE_GEN, {}).get(contract.EXAMPLES)
+    span = data_span(examples[0].custom_properties) if examples else None
+    summary = summarize_artifacts(config.training_config(), run.name, artifacts, pushed_model_dir, scorers, span)
     summary.update(component_seconds=component_seconds, cached_components=cached)
     return summary

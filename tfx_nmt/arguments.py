@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional
 
 from tfx_nmt.config import FIELD_CHOICES, RunConfig
 
@@ -19,19 +19,34 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
+def preset_values(name: str, presets: Mapping[str, RunConfig]) -> str:
+    """The value of field `name` in each of `presets`, for its `--help` line: `(every preset: 0.1)`, or
+    `(smoke: 64, quick: 128, ...)` when they differ."""
+    values = {preset: getattr(config, name) for preset, config in presets.items()}
+    if len(set(values.values())) == 1:
+        return f"(every preset: {next(iter(values.values()))})"
+    return "(" + ", ".join(f"{preset}: {value}" for preset, value in values.items()) + ")"
+
+
+def add_config_flags(parser: argparse.ArgumentParser, presets: Optional[Mapping[str, RunConfig]] = None) -> None:
     """Adds one flag per field of RunConfig (`--d-model`, `--no-normalize-first`, ...), default None (not
-    given), each with the field's help text; each also takes the field's own spelling (`--d_model`)."""
+    given), each with the field's help text, followed by its value in each of `presets` when given; each
+    also takes the field's own spelling (`--d_model`)."""
     group = parser.add_argument_group(
         "preset overrides", "One flag per field of tfx_nmt.config.RunConfig (README.md, Options); the preset "
-        "gives every default (pipeline/presets.py). Each flag also takes the field's own spelling, "
+        "gives every default (pipeline/presets.py), shown in parentheses. `tfx-nmt config --preset P [--KNOB "
+        "VALUE ...]` prints the resolved configuration as JSON. Each flag also takes the field's own spelling, "
         "e.g. --d_model.")
     for field in dataclasses.fields(RunConfig):
         if field.name in _NOT_FLAGS:
             continue
         flag = f"--{field.name.replace('_', '-')}"
         kind = type(field.default)
-        spellings = [(flag, field.metadata["help"])]
+        help_text = field.metadata["help"]
+        if presets:
+            # argparse formats help with %: a literal % (none today) must be doubled.
+            help_text = f"{help_text} {preset_values(field.name, presets)}".replace("%", "%%")
+        spellings = [(flag, help_text)]
         if "_" in field.name:
             spellings.append((f"--{field.name}", argparse.SUPPRESS))
         for spelling, help_text in spellings:

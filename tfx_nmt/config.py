@@ -61,18 +61,21 @@ _MINIMUMS = {
     **dict.fromkeys(("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim", "max_tokens",
                      "train_steps", "tokens_per_batch", "steps_per_epoch", "eval_batches", "replicas",
                      "decode_batch_size", "beam_size"), 1),
-    **dict.fromkeys(("max_train_pairs", "max_eval_pairs", "max_test_pairs", "max_train_seconds", "warmup_steps",
-                     "checkpoint_every_steps", "average_checkpoints", "validation_bleu_sentences",
+    **dict.fromkeys(("lid_min_chars", "max_train_pairs", "max_eval_pairs", "max_test_pairs", "max_train_seconds",
+                     "warmup_steps", "checkpoint_every_steps", "average_checkpoints", "validation_bleu_sentences",
                      "max_decode_length_b", "length_penalty_alpha", "dropout", "label_smoothing", "seed"), 0),
     # BOS, EOS and one token.
     **dict.fromkeys(("max_source_length", "max_target_length"), 3),
     # SentencePiece's 256 byte-fallback pieces, the 4 specials and at least one character.
     "vocabulary_size": 261,
+    "log_every_steps": 0,
 }
 # Keras's `set_random_seed` takes seeds below 2**32.
 _MAXIMUMS = {"seed": 2 ** 32 - 1}
 # Fractions: at least 0 (above) and below 1.
 _FRACTIONS = ("dropout", "label_smoothing")
+# Probabilities: at least 0 and at most 1.
+_PROBABILITIES = ("lid_min_probability",)
 
 
 def _knob(default: Any, help_text: str) -> Any:
@@ -89,6 +92,16 @@ class RunConfig:
     # Data.
     source: str = _knob("en", "source language: the suffix of the source files (train.en, ...)")
     target: str = _knob("de", "target language: the suffix of the target files (train.de, ...)")
+    train_pattern: str = _knob("train.*", "the train split's files: a glob relative to the data directory (TFX's "
+                               "split pattern); {SPAN} (and {VERSION}) in it select the latest span, e.g. "
+                               "span-{SPAN}/train.*")
+    eval_pattern: str = _knob("val.*", "the eval split's files: a glob relative to the data directory, as "
+                              "--train-pattern")
+    test_pattern: str = _knob("test_2016_flickr.*", "the test split's files: a glob relative to the data "
+                              "directory, as --train-pattern")
+    dataset: str = _knob(
+        "multi30k", "the corpus named in the model card: multi30k (the default corpus; the card gives its Hugging "
+        "Face id, licence and terms), or your corpus's name or Hugging Face dataset id when --data-dir holds another")
     on_bad_line: str = _knob(
         "error", "a line that is not UTF-8, or a TSV row without exactly one tab: stop naming the file and line "
         "(error), or drop the pair and count it in the cleaning report (drop; in the test split it stays an error)")
@@ -96,6 +109,17 @@ class RunConfig:
     max_tokens: int = _knob(80, "drop train/eval pairs with a side longer than this many whitespace-separated words")
     max_length_ratio: float = _knob(3.0, "drop train/eval pairs whose longer side has more than this many times "
                                          "the words of the shorter")
+    lid: bool = _knob(True, "language identification (py3langid): drop train/eval pairs with a side that it assigns to "
+                            "another language than --source/--target with at least --lid-min-probability")
+    lid_min_probability: float = _knob(0.999, "drop a pair only when its side's most probable language is another with "
+                                              "at least this probability (0 to 1)")
+    lid_min_chars: int = _knob(20, "never judge the language of a side shorter than this many characters")
+    lid_languages: str = _knob("en,de,fr,es,it,pt,nl,ru", "the languages the identifier chooses from, comma-separated "
+                                                        "ISO 639-1 codes, --source and --target always among them "
+                                                        "(all: py3langid's 97)")
+    drop_copies: bool = _knob(True, "drop train/eval pairs whose source equals their target (untranslated copies)")
+    drop_test_overlap: bool = _knob(True, "drop train pairs whose source is the source of an eval or test pair")
+    deduplicate: bool = _knob(True, "drop repeated train pairs, keeping the first")
     max_train_pairs: int = _knob(0, "read at most this many train pairs, the first of the file (0: all)")
     max_eval_pairs: int = _knob(0, "read at most this many eval pairs (0: all)")
     max_test_pairs: int = _knob(0, "read at most this many test pairs (0: all)")
@@ -133,6 +157,9 @@ class RunConfig:
     average_checkpoints: int = _knob(
         0, "export the mean of the weights of the last N checkpoints (Vaswani et al. 2017, section 6.1; fairseq's "
         "average_checkpoints.py); 0 or 1: the final weights")
+    log_every_steps: int = _knob(
+        50, "write the training loss, learning rate and target tokens/s to TensorBoard every this many optimizer "
+        "steps, against the step (0: at epoch ends only)")
     validation_bleu_sentences: int = _knob(64, "validation pairs translated greedily at each epoch end for a "
                                                "validation BLEU curve (0: none)")
     replicas: int = _knob(1, "MirroredStrategy replicas: on a CPU, this many logical devices")
@@ -177,11 +204,18 @@ class RunConfig:
         for name in _FRACTIONS:
             if getattr(self, name) >= 1:
                 raise ConfigError(f"{name} must be < 1, got {getattr(self, name)}")
+        for name in _PROBABILITIES:
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.max_length_ratio <= 0 or self.max_decode_length_a <= 0:
             raise ConfigError(f"learning_rate, max_length_ratio and max_decode_length_a must be > 0, got "
                               f"{self.learning_rate}, {self.max_length_ratio} and {self.max_decode_length_a}")
         if self.d_model % self.num_heads:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
+
+    def split_patterns(self) -> Dict[str, str]:
+        """{split: split pattern} for `train`, `eval`, `test` (ParallelCorpusExampleGen's `input_config`)."""
+        return {"train": self.train_pattern, "eval": self.eval_pattern, "test": self.test_pattern}
 
     def model_config(self) -> ModelConfig:
         """The Transformer's shape: this run's fields named as ModelConfig's."""

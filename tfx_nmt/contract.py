@@ -39,7 +39,8 @@ SPLITS = ("train", "eval", "test")
 # Why a pair is dropped: the keys of a split's `dropped` counts in CLEANING_REPORT_FILE, ingest's first
 # (only with on_bad_line="drop"), then the cleaning rules', in the order the rules apply.
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
-CLEANING_DROP_REASONS = ("empty", "too_long", "length_ratio", "duplicate")
+CLEANING_DROP_REASONS = ("empty", "too_long", "length_ratio", "copy", "test_overlap", "source_language",
+                         "target_language", "duplicate")
 
 # Files inside artifacts, by the output that holds them.
 INGEST_REPORT_FILE = "ingest_report.json"  # ParallelCorpusExampleGen.examples: pairs dropped at ingest
@@ -60,6 +61,17 @@ MODEL_CARD_FILE = "model_card.md"  # ModelCardGen.model_card, and in the pushed 
 # A SavedModel's directory of extra files, which TF Serving loads nothing from but the warm-up file.
 ASSETS_EXTRA_DIR = "assets.extra"
 SERVING_WARMUP_FILE = "tf_serving_warmup_requests"  # in ASSETS_EXTRA_DIR: TF Serving's warm-up requests
+# In the SavedModel's ASSETS_EXTRA_DIR and in the CTranslate2 model directory: the model shape and the
+# decoding settings of the serving signatures (JSON), from which a pushed version converts to CTranslate2.
+TRANSLATION_SETTINGS_FILE = "translation_settings.json"
+# The Trainer's Model artifact: the CTranslate2 model of the SavedModel's weights, beside `Format-Serving`.
+CTRANSLATE2_MODEL_DIR = "Format-CTranslate2"
+
+# Output tensors of the serving SavedModel's translation signatures (`serving_default`, `translate_greedy`):
+# the translation, and its log-probability divided by its token count (EOS included). Not "score": the
+# `score` signature returns the summed `log_probability` of a given target, a different quantity.
+TRANSLATION_OUTPUT = "translation"
+LOG_PROBABILITY_PER_TOKEN_OUTPUT = "log_probability_per_token"
 
 
 def artifact_key(component_id: str, output_key: str) -> str:

@@ -6,6 +6,18 @@ from corpora import read_corpus
 from tfx_nmt.components import corpus
 
 
+def _paired(source, target, **policy):
+    """(pairs, SplitIngest) of `corpus.read_paired_files` read to the end."""
+    ingest = corpus.SplitIngest((source, target))
+    return list(corpus.read_paired_files(source, target, ingest, **policy)), ingest
+
+
+def _tsv(path, **policy):
+    """(pairs, SplitIngest) of `corpus.read_tsv_file` read to the end."""
+    ingest = corpus.SplitIngest((path,))
+    return list(corpus.read_tsv_file(path, ingest, **policy)), ingest
+
+
 def _write(path, data: bytes, compress=False):
     if compress:
         data = gzip.compress(data)
@@ -25,7 +37,7 @@ def test_splits_on_newline_only_bom_crlf_nul(tmp_path):
     target = _write(tmp_path / "x.de", b"1\n2\n3\n4\n")
     # BOM removed, CRLF handled, U+2028/U+0085/U+2029 stay inside their line, the blank line is kept
     # (alignment holds), NUL bytes are removed.
-    assert corpus.read_paired_files(source, target).pairs == [
+    assert _paired(source, target)[0] == [
         (1, "a\u2028b", "1"), (2, "c\u0085d\u2029e", "2"), (3, "", "3"), (4, "NUL", "4")]
 
 
@@ -33,7 +45,7 @@ def test_mismatched_line_counts_name_both_files_and_counts(tmp_path):
     source = _write(tmp_path / "train.en", b"one\ntwo\nthree\n")
     target = _write(tmp_path / "train.de", b"eins\nzwei\n")
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.read_paired_files(source, target, max_pairs=1)  # Counts are checked on the whole files.
+        _paired(source, target, max_pairs=1)  # Counts are checked on the whole files.
     assert str(error.value) == (
         f"line counts differ: {source} has 3 lines, {target} has 2 lines; "
         "the files must be aligned line by line")
@@ -43,7 +55,7 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
     source = _write(tmp_path / "bad.en", b"fine\nalso fine\nbad \xff byte\n")
     target = _write(tmp_path / "bad.de", b"gut\nauch gut\nschlecht\n")
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.read_paired_files(source, target)
+        _paired(source, target)
     assert str(error.value) == (
         f"{source}:3: invalid UTF-8 (invalid start byte at byte 4); "
         "fix the file or pass --on-bad-line drop to drop such pairs")
@@ -52,8 +64,8 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
 def test_invalid_utf8_dropped_and_counted(tmp_path):
     source = _write(tmp_path / "bad.en", b"fine\n\xc3(\nok\nalso ok\n")
     target = _write(tmp_path / "bad.de", b"gut\nschlecht\n\xe2\x82\nauch ok\n")
-    split = corpus.read_paired_files(source, target, on_bad_line="drop")
-    assert split.pairs == [(1, "fine", "gut"), (4, "also ok", "auch ok")]
+    pairs, split = _paired(source, target, on_bad_line="drop")
+    assert pairs == [(1, "fine", "gut"), (4, "also ok", "auch ok")]
     assert split.num_lines == 4
     assert split.dropped == {"invalid_utf8": 2, "tsv_columns": 0}
     assert split.samples["invalid_utf8"] == [
@@ -69,16 +81,23 @@ def test_cr_only_line_ends_split_lines_as_lf_does(tmp_path):
     assert corpus.read_raw_lines(_write(tmp_path / "mixed.en", b"a\rb\nc\r\n")) == [b"a\rb", b"c"]
 
 
-def test_corpus_fingerprint_skips_directories_and_dangling_links(tmp_path):
-    from tfx_nmt.pipeline.local_runner import corpus_fingerprint
+def test_line_counts_are_compared_whichever_file_is_longer(tmp_path):
+    short, long = _write(tmp_path / "s.en", b"a\n"), _write(tmp_path / "l.de", b"x\ny\nz\n")
+    for source, target, counts in ((short, long, (1, 3)), (long, short, (3, 1))):
+        with pytest.raises(corpus.CorpusError) as error:
+            _paired(source, target)
+        assert str(error.value) == (f"line counts differ: {source} has {counts[0]} lines, {target} has "
+                                    f"{counts[1]} lines; the files must be aligned line by line")
 
-    (tmp_path / "train.en").write_text("A man.\n")
-    before = corpus_fingerprint(str(tmp_path))
-    (tmp_path / ".#train.en").symlink_to(tmp_path / "gone")
-    (tmp_path / "subdir").mkdir()
-    assert corpus_fingerprint(str(tmp_path)) == before
-    (tmp_path / "train.en").write_text("A woman.\n")
-    assert corpus_fingerprint(str(tmp_path)) != before
+
+def test_streamed_lines_across_read_blocks_match_whole_file_splitting(tmp_path, monkeypatch):
+    # Blocks of 3 bytes cut the BOM, CRLF pairs and lines apart: the lines are those of the whole file.
+    monkeypatch.setattr(corpus, "READ_BLOCK_BYTES", 3)
+    data = "\ufeffEin Mann.\r\nZwei\x00 Frauen.\r\n\nDrei.".encode()
+    assert corpus.read_raw_lines(_write(tmp_path / "a.de", data)) == [b"Ein Mann.", b"Zwei Frauen.", b"", b"Drei."]
+    assert corpus.read_raw_lines(_write(tmp_path / "a.de.gz", data, compress=True)) == [
+        b"Ein Mann.", b"Zwei Frauen.", b"", b"Drei."]
+    assert corpus.read_raw_lines(_write(tmp_path / "bom.de", b"\xef\xbb\xbf")) == []
 
 
 def test_truncated_gzip_names_file(tmp_path):
@@ -88,40 +107,43 @@ def test_truncated_gzip_names_file(tmp_path):
         corpus.read_raw_lines(path)
 
 
-def test_missing_split_file_lists_expected_names(tmp_path):
+def test_missing_split_file_names_pattern_directory_and_what_it_matched(tmp_path):
     _write(tmp_path / "val.en", b"a\n")
     d = str(tmp_path)
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.find_split_files(d, "val", "en", "de")
+        corpus.find_split_files(d, "val.*", "en", "de", "eval")
     assert str(error.value) == (
-        f"missing corpus files for split 'val': expected one of {d}/val.en.gz, {d}/val.en and one of "
-        f"{d}/val.de.gz, {d}/val.de, or one of {d}/val.en-de.tsv.gz, {d}/val.en-de.tsv")
+        f"missing corpus files for split 'eval': pattern 'val.*' under {d} matches val.en; expected a file "
+        "ending in .en or .en.gz and one ending in .de or .de.gz, or one ending in .en-de.tsv or .en-de.tsv.gz")
+    with pytest.raises(corpus.CorpusError, match=f"pattern 'valid.*' under {d} matches no file;"):
+        corpus.find_split_files(d, "valid.*", "en", "de", "eval")
 
 
 def test_a_directory_is_not_a_corpus_file_and_two_spellings_are_ambiguous(tmp_path):
     d = str(tmp_path)
     (tmp_path / "val.en").mkdir()
     _write(tmp_path / "val.de", b"a\n")
-    with pytest.raises(corpus.CorpusError, match="missing corpus files for split 'val'"):
-        corpus.find_split_files(d, "val", "en", "de")
+    _write(tmp_path / "val.fr", b"un\n")  # Another language's file matches the pattern too: not read.
+    with pytest.raises(corpus.CorpusError, match="missing corpus files for split 'eval'"):
+        corpus.find_split_files(d, "val.*", "en", "de", "eval")
     _write(tmp_path / "val.en.gz", b"a\n", compress=True)
-    assert corpus.find_split_files(d, "val", "en", "de") == (f"{d}/val.en.gz", f"{d}/val.de")
+    assert corpus.find_split_files(d, "val.*", "en", "de", "eval") == (f"{d}/val.en.gz", f"{d}/val.de")
     _write(tmp_path / "val.de.gz", b"b\n", compress=True)
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.find_split_files(d, "val", "en", "de")
-    assert str(error.value) == f"both {d}/val.de.gz and {d}/val.de exist; keep the one the run should read"
+        corpus.find_split_files(d, "val.*", "en", "de", "eval")
+    assert str(error.value) == f"both {d}/val.de and {d}/val.de.gz exist; keep the one the run should read"
 
 
 def test_tsv_input(tmp_path):
     path = _write(tmp_path / "train.en-de.tsv", "A dog.\tEin Hund.\r\n\nTwo\tcats.\tZwei\n".encode())
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.read_tsv_file(path)
+        _tsv(path)
     assert str(error.value) == (
         f"{path}: 1 rows do not have exactly one tab (source<TAB>target), at lines 3; "
         "fix the file or pass --on-bad-line drop to drop such rows")
-    split = corpus.read_tsv_file(path, on_bad_line="drop")
+    pairs, split = _tsv(path, on_bad_line="drop")
     # A blank line is an empty pair: the cleaner drops and counts it; alignment is kept.
-    assert split.pairs == [(1, "A dog.", "Ein Hund."), (2, "", "")]
+    assert pairs == [(1, "A dog.", "Ein Hund."), (2, "", "")]
     assert split.dropped == {"invalid_utf8": 0, "tsv_columns": 1}
     assert split.samples["tsv_columns"] == [{"line": 3, "source": "Two\tcats.\tZwei", "target": ""}]
 
@@ -130,12 +152,12 @@ def test_tsv_bad_rows_report_first_20_line_numbers(tmp_path):
     rows = [f"s{i}\tt{i}" if i % 2 else f"no tab {i}" for i in range(1, 61)]
     path = _write(tmp_path / "train.en-de.tsv.gz", "\n".join(rows).encode(), compress=True)
     with pytest.raises(corpus.CorpusError) as error:
-        corpus.read_tsv_file(path)
+        _tsv(path)
     numbers = ", ".join(str(n) for n in range(2, 42, 2))
     assert f": 30 rows do not have exactly one tab (source<TAB>target), at lines {numbers} (first 20);" \
         in str(error.value)
-    split = corpus.read_tsv_file(path, on_bad_line="drop")
-    assert split.dropped["tsv_columns"] == 30 and len(split.pairs) == 30 and split.num_lines == 60
+    pairs, split = _tsv(path, on_bad_line="drop")
+    assert split.dropped["tsv_columns"] == 30 and len(pairs) == 30 and split.num_lines == 60
     assert [s["line"] for s in split.samples["tsv_columns"]] == list(range(2, 42, 2))
 
 
@@ -146,7 +168,7 @@ def test_split_layouts_mix_and_limits(tmp_path):
     _write(tmp_path / "val.en-de.tsv", b"p\tq\n")
     splits = corpus.read_corpus_splits(str(tmp_path), "en", "de", {"train": 2})
     assert splits["train"].pairs == [(1, "a", "x"), (2, "b", "y")]
-    assert splits["eval"].paths == (str(tmp_path / "val.en-de.tsv"),)
+    assert splits["eval"].ingest.paths == (str(tmp_path / "val.en-de.tsv"),)
     assert splits["eval"].pairs == [(1, "p", "q")]
     assert len(splits["test"].pairs) == 3
     with pytest.raises(ValueError, match="on_bad_line must be one of error, drop, got 'skip'"):
@@ -186,7 +208,7 @@ def test_bad_lines_in_the_test_split_are_errors_even_when_dropping(tmp_path):
     _write(tmp_path / "train.en", b"a\nb \xff\n")
     _write(tmp_path / "val.de", b"x\ny \xff\n")
     splits = corpus.read_corpus_splits(str(tmp_path), "en", "de", {}, on_bad_line="drop")
-    assert {split: (entry.pairs, entry.dropped["invalid_utf8"]) for split, entry in splits.items()} == {
+    assert {split: (entry.pairs, entry.ingest.dropped["invalid_utf8"]) for split, entry in splits.items()} == {
         "train": ([(1, "a", "x")], 1), "eval": ([(1, "a", "x")], 1), "test": ([(1, "A dog.", "Ein Hund.")], 0)}
 
 

@@ -10,7 +10,7 @@ from tfx_nmt.text import subword
 from tfx_nmt.text.lines import GZIP_MAGIC
 from tfx_nmt.text.normalization import CONTROL_RANGES, codepoints, normalize
 
-RULES = cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0)
+CLEANER = cleaning.PairCleaner(cleaning.CleaningRules(max_tokens=5, max_length_ratio=2.0, lid_min_chars=0))
 # Any Unicode scalar value except surrogates (not encodable as UTF-8).
 ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
 # Latin script: letters, marks, digits, punctuation and spaces of Basic Latin through Latin Extended-B.
@@ -33,8 +33,8 @@ def test_normalize_never_raises_and_is_idempotent(text):
 
 @settings(max_examples=500, deadline=None)
 @given(ANY_TEXT, ANY_TEXT, st.booleans())
-def test_clean_pair_never_raises(source, target, filter_pairs):
-    clean_source, clean_target, outcome = cleaning.clean_pair(source, target, RULES, filter_pairs)
+def test_cleaning_a_pair_never_raises(source, target, filter_pairs):
+    [(clean_source, clean_target, outcome)] = CLEANER.clean([(source, target)], filter_pairs, held_out_sources=set())
     assert (clean_source, clean_target) == (normalize(source), normalize(target))
     assert outcome in (cleaning.KEPT,) + cleaning.DROP_REASONS
     if not filter_pairs:
@@ -49,24 +49,26 @@ def test_reading_any_bytes_gives_pairs_or_a_corpus_error(tmp_path, source_bytes,
     target.write_bytes(target_bytes)
     tsv.write_bytes(source_bytes)
     try:
-        corpus.read_paired_files(str(source), str(target))
+        list(corpus.read_paired_files(str(source), str(target), corpus.SplitIngest(())))
     except corpus.CorpusError:
         pass
     # Drop mode raises only for what is wrong with a whole file: misaligned files, gzip data under a plain name.
     gzip_data = source_bytes.startswith(GZIP_MAGIC) or target_bytes.startswith(GZIP_MAGIC)
     try:
-        split = corpus.read_paired_files(str(source), str(target), on_bad_line="drop")
+        split = corpus.SplitIngest(())
+        pairs = list(corpus.read_paired_files(str(source), str(target), split, on_bad_line="drop"))
     except corpus.CorpusError as e:
         assert str(e).startswith("line counts differ") or (gzip_data and "holds gzip-compressed data" in str(e))
     else:
-        assert len(split.pairs) + sum(split.dropped.values()) == split.num_lines
+        assert len(pairs) == split.kept and split.kept + sum(split.dropped.values()) == split.num_lines
     try:
-        split = corpus.read_tsv_file(str(tsv), on_bad_line="drop")
+        split = corpus.SplitIngest(())
+        pairs = list(corpus.read_tsv_file(str(tsv), split, on_bad_line="drop"))
     except corpus.CorpusError as e:
         assert source_bytes.startswith(GZIP_MAGIC) and "holds gzip-compressed data" in str(e)
     else:
-        assert len(split.pairs) + sum(split.dropped.values()) == split.num_lines
-        assert all("\n" not in s and "\n" not in t for _, s, t in split.pairs)
+        assert len(pairs) == split.kept and split.kept + sum(split.dropped.values()) == split.num_lines
+        assert all("\n" not in s and "\n" not in t for _, s, t in pairs)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,10 @@ IMAGE = "registry.example.com/tfx-nmt:1.2.3"
 PIPELINE_ROOT = "gs://nmt-bucket/root"
 DATA_ROOT = "gs://nmt-bucket/multi30k"
 BEAM_ARGS = ["--runner=DataflowRunner", "--region=europe-west4"]
+SPAN_PATTERNS = {"train": "span-{SPAN}/train.*", "eval": "span-{SPAN}/val.*", "test": "span-{SPAN}/test_2016_flickr.*"}
 COMPILE_ARGS = ["compile-kubeflow", "--image", IMAGE, "--pipeline-root", PIPELINE_ROOT, "--data-root", DATA_ROOT,
-                "--preset", "smoke", "--warm-start", "--min-bleu", "12.5"] + [f"--beam-arg={a}" for a in BEAM_ARGS]
+                "--preset", "smoke", "--warm-start", "--min-bleu", "12.5"] + [f"--beam-arg={a}" for a in BEAM_ARGS] + [
+                    arg for split, pattern in SPAN_PATTERNS.items() for arg in (f"--{split}-pattern", pattern)]
 RESOLVER = contract.LATEST_BLESSED_MODEL_RESOLVER
 
 
@@ -77,6 +79,7 @@ def test_tasks_and_edges_equal_the_local_pipeline(job, tmp_path):
         ("TextCleaner", "TranslationEvaluator"), ("Trainer", "TranslationEvaluator"),
         (RESOLVER, "TranslationEvaluator"), ("Trainer", "Pusher"), ("TranslationEvaluator", "Pusher"),
         # The documents: the model card before the Pusher, which stages it; the report after it.
+        ("ParallelCorpusExampleGen", "ModelCardGen"), ("ParallelCorpusExampleGen", "RunReport"),
         ("TextCleaner", "ModelCardGen"), ("Trainer", "ModelCardGen"), ("TranslationEvaluator", "ModelCardGen"),
         ("ModelCardGen", "Pusher"),
         ("TextCleaner", "RunReport"), ("Trainer", "RunReport"), ("TranslationEvaluator", "RunReport"),
@@ -100,7 +103,7 @@ def test_image_code_and_beam_args(job, tmp_path):
     ours = {n: p for n, p in class_paths.items() if p.startswith("tfx_nmt.")}
     assert ours == {
         "ParallelCorpusExampleGen_executor":
-            "tfx_nmt.components.parallel_corpus_example_gen.ParallelCorpusExampleGen_Executor",
+            "tfx_nmt.components.parallel_corpus_example_gen.Executor",
         "TextCleaner_executor": "tfx_nmt.components.text_cleaner.TextCleaner_Executor",
         "SubwordTokenizer_executor": "tfx_nmt.components.subword_tokenizer.SubwordTokenizer_Executor",
         "Trainer_executor": "tfx_nmt.components.trainer.Executor",
@@ -115,6 +118,28 @@ def test_image_code_and_beam_args(job, tmp_path):
     assert trainer["run_fn"]["runtimeValue"]["constant"] == "tfx_nmt.models.trainer.run_fn"
     for beam_component in ("ParallelCorpusExampleGen", "TextCleaner", "SubwordTokenizer", "StatisticsGen"):
         assert containers[f"{beam_component}_executor"]["args"][-2:] == BEAM_ARGS, beam_component
+
+
+def test_example_gen_runs_tfx_file_based_driver_before_the_cache_check_with_the_split_patterns(job):
+    # KubeflowV2DagRunner gives a FileBasedExampleGen TFX's file-based driver as the task's pre-cache-check
+    # hook: it resolves the latest span and fingerprints the files the patterns match before the cache is
+    # consulted, so new or changed files are read even with caching on.
+    container = job["pipelineSpec"]["deploymentSpec"]["executors"]["ParallelCorpusExampleGen_executor"]["container"]
+    hook = container["lifecycle"]["preCacheCheck"]
+    assert hook["command"] == ["python", "-m", "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+    assert hook["args"][:2] == ["--json_serialized_invocation_args", "{{$}}"]
+    assert hook["args"][-2:] == BEAM_ARGS
+    parameters = job["pipelineSpec"]["root"]["dag"]["tasks"]["ParallelCorpusExampleGen"]["inputs"]["parameters"]
+    input_config = json.loads(parameters["input_config"]["runtimeValue"]["constant"])
+    assert input_config == {"splits": [{"name": split, "pattern": pattern} for split, pattern in SPAN_PATTERNS.items()]}
+    # With {SPAN} in the patterns, the driver takes the latest span.
+    assert json.loads(parameters["range_config"]["runtimeValue"]["constant"]) == {"rolling_range": {"num_spans": 1}}
+    # No fingerprint of the pipeline's own: the task's parameters are the corpus' and TFX's ExampleGen's.
+    assert set(parameters) == {"input_base", "input_config", "output_config", "output_data_format",
+                               "output_file_format", "range_config", "source_language", "target_language",
+                               "on_bad_line", "max_train_pairs", "max_eval_pairs", "max_test_pairs"}
+    assert all(task.get("cachingOptions", {}).get("enableCache") for task in job["pipelineSpec"]["root"]["dag"][
+        "tasks"].values() if not task["taskInfo"]["name"].startswith(RESOLVER))
 
 
 def _output_types(spec, component):
@@ -192,7 +217,7 @@ def test_runtime_parameters_and_their_defaults(job):
                             "train_args": '{"num_steps": 150, "splits": ["train"]}'},
     }
     tasks = spec["root"]["dag"]["tasks"]
-    assert tasks["ParallelCorpusExampleGen"]["inputs"]["parameters"]["data_dir"] == {
+    assert tasks["ParallelCorpusExampleGen"]["inputs"]["parameters"]["input_base"] == {
         "componentInputParameter": "data_root"}
     assert tasks["Trainer"]["inputs"]["parameters"]["train_args"] == {"componentInputParameter": "train_args"}
     assert tasks["TranslationEvaluator"]["inputs"]["parameters"]["min_bleu"] == {

@@ -74,7 +74,7 @@ def test_each_row_is_translated_as_if_alone(pushed_model, test_sentences):
         for i, sentence in enumerate(sentences):
             alone = function(text=tf.constant([sentence]))
             assert alone["translation"].numpy()[0] == batch["translation"].numpy()[i], (signature, sentence)
-            assert alone["score"].numpy()[0] == pytest.approx(batch["score"].numpy()[i], abs=1e-5)
+            assert alone["log_probability_per_token"].numpy()[0] == pytest.approx(batch["log_probability_per_token"].numpy()[i], abs=1e-5)
 
 
 def test_restored_model_translates_as_the_pushed_model(smoke_module, pushed_model, test_sentences):

@@ -8,17 +8,11 @@ import subprocess
 import sys
 import textwrap
 
-import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 
-from corpora import read_corpus
-from tf_examples import make_text_example
+from tokenized_corpus import write_tokenized_corpus
 from tfx_nmt import contract
-from tfx_nmt.components.examples_io import split_uri
-from tfx_nmt.components.subword_tokenizer import write_tokenizer
-from tfx_nmt.components.tokenization_pipeline import tokenize_examples
-from tfx_nmt.text.normalization import normalize
 
 TRAIN_STEPS = 6
 
@@ -41,7 +35,7 @@ if {index} == 0:
     outputs = tf.saved_model.load(work + "/model/Format-Serving").signatures["serving_default"](
         text=tf.constant(["A man in a red shirt."]))
     result["translation"] = outputs["translation"].numpy()[0].decode()
-    result["score"] = float(outputs["score"].numpy()[0])
+    result["log_probability_per_token"] = float(outputs["log_probability_per_token"].numpy()[0])
 print(json.dumps(result))
 """
 
@@ -55,21 +49,6 @@ def free_ports(count):
     for s in sockets:
         s.close()
     return ports
-
-
-def write_tokenized_corpus(work, data_dir, model_proto):
-    """300 train and 40 eval real pairs, tokenized by the Beam tokenizer; the tokenizer artifact beside."""
-    pairs = read_corpus(data_dir, "en", "de", {"train": 300, "eval": 40, "test": 1})
-    raw = os.path.join(work, "raw")
-    for split in ("train", "eval"):
-        os.makedirs(split_uri(raw, split))
-        with tf.io.TFRecordWriter(os.path.join(split_uri(raw, split), "data.gz"), "GZIP") as writer:
-            for source, target in pairs[split]:
-                writer.write(make_text_example({"source": normalize(source), "target": normalize(target)}))
-    with beam.Pipeline() as p:
-        tokenize_examples(p, raw, os.path.join(work, "tokenized"), ["train", "eval"], model_proto,
-                          os.path.join(work, "counts"))
-    write_tokenizer(model_proto, os.path.join(work, "tokenizer"))
 
 
 def newest_checkpoint_embedding(directory):
@@ -107,10 +86,11 @@ def test_two_workers_train_in_sync_and_the_chief_exports(tmp_path, data_dir, spm
     assert math.isfinite(stats["loss"]) and math.isfinite(stats["val_loss"]) and stats["loss"] > 0
     # The chief exported a SavedModel that translates; the worker wrote nothing into the Model artifact.
     assert os.path.exists(os.path.join(work, "model", "Format-Serving", "saved_model.pb"))
-    assert isinstance(outputs[0]["translation"], str) and math.isfinite(outputs[0]["score"])
+    assert isinstance(outputs[0]["translation"], str) and math.isfinite(outputs[0]["log_probability_per_token"])
     with open(os.path.join(work, "model", "Format-Checkpoint", "model_state.json")) as f:
         assert json.load(f)["step"] == TRAIN_STEPS
-    assert sorted(os.listdir(os.path.join(work, "model"))) == ["Format-Checkpoint", "Format-Serving"]
+    assert sorted(os.listdir(os.path.join(work, "model"))) == ["Format-CTranslate2", "Format-Checkpoint",
+                                                               "Format-Serving"]
     # Both workers checkpointed after every epoch, the worker in its own directory, with equal weights.
     # Checkpoints live where a re-run finds them (training_stats.json records it); the worker's beside.
     chief_dir = stats["checkpoint_dir"]

@@ -67,16 +67,17 @@ def test_every_pushed_version_holds_the_warmup_file_and_each_request_replays(smo
             inputs = {{k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}}
             outputs = model.signatures[request.model_spec.signature_name](**inputs)
             replies.append({{"translation": [t.decode() for t in outputs["translation"].numpy()],
-                             "score": outputs["score"].numpy().tolist()}})
+                             "log_probability_per_token": outputs["log_probability_per_token"].numpy().tolist()}})
         print(json.dumps(replies))
     """)
     assert result.returncode == 0, result.stderr[-3000:]
     replies = json.loads(result.stdout.strip().splitlines()[-1])
     assert [len(r["translation"]) for r in replies] == [1, 1, 1, 3]
-    assert [len(r["score"]) for r in replies] == [1, 1, 1, 3]
+    assert [len(r["log_probability_per_token"]) for r in replies] == [1, 1, 1, 3]
     short, long, empty, batch = replies
-    assert empty == {"translation": [""], "score": [0.0]}
+    assert empty == {"translation": [""], "log_probability_per_token": [0.0]}
     assert short["translation"][0] and long["translation"][0]
     # A row's translation does not depend on its batch (export.py): the batch replays the three alone.
     assert batch["translation"] == short["translation"] + long["translation"] + empty["translation"]
-    assert batch["score"] == pytest.approx(short["score"] + long["score"] + empty["score"], abs=1e-4)
+    per_token = "log_probability_per_token"
+    assert batch[per_token] == pytest.approx(short[per_token] + long[per_token] + empty[per_token], abs=1e-4)

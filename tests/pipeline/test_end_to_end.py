@@ -55,7 +55,7 @@ def test_pushed_model_translates_in_a_fresh_process(smoke_run):
         allowed = {{"tensorflow", "tensorflow_text"}}
         ours = sorted(m for m in sys.modules if m.split(".")[0] in ("tfx_nmt", "tfx", "keras_hub", "keras"))
         print(json.dumps({{"translations": [t.decode() for t in outputs["translation"].numpy()],
-                          "scores": outputs["score"].numpy().tolist(), "modules": ours}}))
+                          "scores": outputs["log_probability_per_token"].numpy().tolist(), "modules": ours}}))
     """)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])

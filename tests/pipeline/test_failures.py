@@ -90,16 +90,44 @@ def test_an_empty_split_stops_the_run_at_example_gen(tmp_path, data_dir):
     assert execution.last_known_state == metadata_store_pb2.Execution.FAILED
 
 
+@pytest.mark.pipeline_run
+def test_a_span_with_one_language_only_stops_the_run_at_example_gen_in_one_line(tmp_path, data_dir):
+    files = _small_corpus(data_dir, {"train": 400, "eval": 40, "test": 40})
+    corpus_dir = tmp_path / "corpus"
+    _write_corpus(corpus_dir / "span-1", files)
+    _write_corpus(corpus_dir / "span-2", files)
+    for stem in files:
+        os.remove(corpus_dir / "span-2" / f"{stem}.de")
+    patterns = ["--train-pattern", "span-{SPAN}/train.*", "--eval-pattern", "span-{SPAN}/val.*",
+                "--test-pattern", "span-{SPAN}/test_2016_flickr.*"]
+    result = subprocess.run(_command(corpus_dir, tmp_path / "out", *patterns), capture_output=True, text=True,
+                            timeout=1200, cwd=REPO)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (f"tfx-nmt: error: missing corpus files for split 'train': pattern 'span-2/train.*' under {corpus_dir} "
+            "matches span-2/train.en; expected a file ending in .en or .en.gz and one ending in .de or .de.gz, or "
+            "one ending in .en-de.tsv or .en-de.tsv.gz\n") in result.stderr
+    # The driver stopped the run: nothing ran after ExampleGen. TFX 1.16's launcher runs a custom driver
+    # outside the executor's failure handling, so it leaves that execution RUNNING, not FAILED (a re-run
+    # registers a new one).
+    [execution] = _executions(tmp_path / "out" / "metadata.sqlite")
+    assert execution.type.endswith("ParallelCorpusExampleGen")
+    assert execution.last_known_state == metadata_store_pb2.Execution.RUNNING
+
+
 def test_pushed_model_is_byte_identical_to_the_trainers_export(smoke_run):
     output_dir, summary, _ = smoke_run
     [export_dir] = glob.glob(os.path.join(output_dir, "pipeline_root", contract.TRAINER, contract.MODEL, "*",
                                          "Format-Serving"))
     exported, pushed = tree_hashes(export_dir), tree_hashes(summary["pushed_model_dir"])
     # The Pusher staged the model card into assets.extra/ before its rename; everything else (saved_model.pb,
-    # variables/, assets/, the warm-up requests) is byte-identical to the Trainer's export.
+    # variables/, assets/, the warm-up requests, the translation settings and SentencePiece model that
+    # export-ctranslate2 reads) is byte-identical to the Trainer's export.
     card = f"{contract.ASSETS_EXTRA_DIR}/{contract.MODEL_CARD_FILE}"
     warmup = f"{contract.ASSETS_EXTRA_DIR}/{contract.SERVING_WARMUP_FILE}"
-    assert sorted(p for p in pushed if p.startswith("assets.extra/")) == [card, warmup]
+    settings = f"{contract.ASSETS_EXTRA_DIR}/{contract.TRANSLATION_SETTINGS_FILE}"
+    tokenizer = f"{contract.ASSETS_EXTRA_DIR}/{contract.TOKENIZER_MODEL_FILE}"
+    assert sorted(p for p in pushed if p.startswith("assets.extra/")) == sorted([card, warmup, settings, tokenizer])
     assert warmup in exported and card not in exported
     assert {p: h for p, h in pushed.items() if p != card} == exported
     assert "saved_model.pb" in pushed and any(p.startswith("variables/") for p in pushed)
@@ -143,7 +171,8 @@ def _corpus_with_bad_lines(directory, data_dir):
 
 @pytest.mark.pipeline_run
 def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
-    """Also runs ingest with `--on-bad-line drop` on a corpus with bad lines, and a TSV split."""
+    """A run killed with SIGKILL, then its re-run interrupted with SIGINT (Ctrl-C), then a re-run that
+    finishes. Also runs ingest with `--on-bad-line drop` on a corpus with bad lines, and a TSV split."""
     output_dir, tmp_dir, work_dir = tmp_path / "out", tmp_path / "tmp", tmp_path / "cwd"
     os.makedirs(tmp_dir)
     os.makedirs(work_dir)
@@ -188,6 +217,33 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     assert trained_before_kill["train_seconds"] > 0
     assert not glob.glob(str(output_dir / "pipeline_root" / contract.TRAINER / contract.MODEL / "*" / "Format-Serving"))
 
+    # The re-run gets Ctrl-C (SIGINT to its process group, as a terminal sends it) once its Trainer has
+    # resumed: one line, exit status 130, the output directory released and its tmp/ removed.
+    with open(tmp_path / "interrupted.log", "w") as log:
+        interrupted = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir, env=env,
+                                       start_new_session=True)
+    try:
+        while f"at step {killed_at}" not in (tmp_path / "interrupted.log").read_text():
+            assert interrupted.poll() is None, (tmp_path / "interrupted.log").read_text()[-3000:]
+            time.sleep(0.1)
+        os.killpg(interrupted.pid, signal.SIGINT)
+        interrupted.wait(timeout=120)
+    finally:
+        if interrupted.poll() is None:
+            os.killpg(interrupted.pid, signal.SIGKILL)
+            interrupted.wait()
+    interrupted_log = (tmp_path / "interrupted.log").read_text()
+    assert interrupted.returncode == 130, interrupted_log[-3000:]
+    assert "Traceback" not in interrupted_log and "KeyboardInterrupt" not in interrupted_log
+    assert interrupted_log.splitlines()[-1] == (
+        "tfx-nmt: interrupted; run the same command again to resume (finished components are reused from ML "
+        "Metadata, training continues from its last checkpoint)")
+    assert not (output_dir / "tmp").exists() and os.listdir(tmp_dir) == []
+    assert not glob.glob(str(output_dir / "pipeline_root" / contract.TRAINER / contract.MODEL / "*" / "Format-Serving"))
+    interrupted_at = _checkpoint_step(checkpoint_dir)
+    assert killed_at <= interrupted_at < 150
+    trained_before_kill = read_training_time(checkpoint_dir, interrupted_at)
+
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200,
                            cwd=work_dir, env=env)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
@@ -199,7 +255,7 @@ def test_killed_run_resumes_from_cache_and_checkpoint(tmp_path, data_dir):
     with open(stats_path) as f:
         stats = json.load(f)
     assert stats["checkpoint_dir"] == checkpoint_dir
-    assert stats["initial_step"] == killed_at  # The step counter continued from the checkpoint ...
+    assert stats["initial_step"] == interrupted_at  # The step counter continued from the checkpoint ...
     assert stats["steps"] == summary["train_steps"] == 150  # ... to the configured total, not 150 more.
     # The training seconds (and the clock of max_train_seconds) continued too.
     assert stats["train_seconds"] > trained_before_kill["train_seconds"]

@@ -141,6 +141,10 @@ def test_report_tables_hold_the_run(report, smoke_run, run_artifacts):
 
     summary_table = dict((row[0], row[1]) for row in page.tables["run-summary"][1:])
     assert summary_table["pushed to"] == summary["pushed_model_dir"]
+    # The smoke run's split patterns have no {SPAN}: TFX's driver records span 0, which the report names.
+    assert summary["span"] == 0 and summary["span_version"] is None
+    assert summary["input_fingerprint"].startswith("split:train,num_files:")
+    assert summary_table["data span"] == "0"
     assert "Blessed: " + html.escape(summary["blessing_reason"]) in text
 
 
@@ -159,6 +163,46 @@ def test_report_compares_with_a_baseline_and_escapes_text(run_artifacts):
     assert "<script>" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_text
 
 
+def test_report_shows_cleaning_counts_per_rule_and_split_with_samples(run_artifacts):
+    no_drops = dict.fromkeys(contract.INGEST_DROP_REASONS + contract.CLEANING_DROP_REASONS, 0)
+    cleaning_report = {
+        "train": {"input": 10, "kept": 5, "dropped": dict(no_drops, source_language=4, test_overlap=1)},
+        "eval": {"input": 3, "kept": 2, "dropped": dict(no_drops, copy=1)},
+        "test": {"input": 2, "kept": 2, "dropped": no_drops},
+    }
+    french = [{"line": n, "source": f"Un chien <{n}>.", "target": f"Ein Hund {n}."} for n in (2, 3, 5, 8)]
+    samples = {"train": {"source_language": french,
+                         "test_overlap": [{"line": 9, "source": "Two dogs.", "target": "Zwei Hunde."}]},
+               "eval": {"copy": [{"line": 1, "source": "Hockey", "target": "Hockey"}]}, "test": {}}
+    page = ReportPage(render_report(dataclasses.replace(run_artifacts, cleaning_report=cleaning_report,
+                                                        rejected_samples=samples)))
+    header, *rows = page.tables["cleaning"]
+    assert header == ["split", "input", "kept", "dropped: invalid utf8", "dropped: tsv columns", "dropped: empty",
+                      "dropped: too long", "dropped: length ratio", "dropped: copy", "dropped: test overlap",
+                      "dropped: source language", "dropped: target language", "dropped: duplicate"]
+    assert rows == [["train", "10", "5", "0", "0", "0", "0", "0", "0", "1", "4", "0", "0"],
+                    ["eval", "3", "2", "0", "0", "0", "0", "0", "1", "0", "0", "0", "0"],
+                    ["test", "2", "2", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"]]
+    # The first three per split and reason, in the table's order of reasons.
+    assert page.tables["cleaning-samples"] == [
+        ["split", "reason", "line", "source", "target"],
+        ["train", "test overlap", "9", "Two dogs.", "Zwei Hunde."],
+        ["train", "source language", "2", "Un chien <2>.", "Ein Hund 2."],
+        ["train", "source language", "3", "Un chien <3>.", "Ein Hund 3."],
+        ["train", "source language", "5", "Un chien <5>.", "Ein Hund 5."],
+        ["eval", "copy", "1", "Hockey", "Hockey"],
+    ]
+
+
+def test_model_card_names_the_cleaning_rules_of_the_run(run_artifacts):
+    config = dict(run_artifacts.summary["config"], lid=False, drop_test_overlap=False)
+    card = render_model_card(dataclasses.replace(run_artifacts, summary=dict(run_artifacts.summary, config=config)))
+    assert ("before and after cleaning (train/eval pairs dropped when a side is empty, longer than 80 words, or "
+            "the length ratio exceeds 3.0; or the target is a copy of the source; train pairs that repeat an earlier "
+            "pair dropped; the test split is never\nfiltered)") in card
+    assert "py3langid" in render_model_card(run_artifacts)
+
+
 def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     _, summary, _ = smoke_run
     path = os.path.join(summary["pushed_model_dir"], contract.ASSETS_EXTRA_DIR, contract.MODEL_CARD_FILE)
@@ -170,11 +214,12 @@ def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
         assert f.read() == card
     assert card == render_model_card(dataclasses.replace(
         run_artifacts, summary=dict(run_artifacts.summary, pushed_model_dir=None)))
-    assert card.startswith("# Model card: translator (en to de)\n")
+    assert card.startswith("---\nlanguage:\n- en\n- de\n")  # Hugging Face front matter (test_model_card.py)
+    assert "\n---\n\n# Model card: translator (en to de)\n" in card
     assert f"- Pipeline run `{summary['pipeline_run_id']}`." in card
     assert f"- BLEU {summary['bleu']:.2f} (`{summary['sacrebleu_signature']}`)" in card
     assert "| train | 400 | 400 |\n| eval | 40 | 40 |\n| test | 40 | 40 |\n" in card
-    for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Intended use", "## Limits"):
+    for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Usage", "## Intended use", "## Limits"):
         assert section in card
     assert "preset `smoke`" in card
     assert ("- Decoding: beam search (beam size 4, GNMT length penalty alpha 0.6, Wu et al. 2016) in "

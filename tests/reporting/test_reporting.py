@@ -171,3 +171,16 @@ def test_component_progress_turns_tfx_records_into_progress_lines(caplog):
     assert [r.getMessage() for r in caplog.records if r.name == "absl"] == ["A real warning"]
     assert logging.getLogger("absl").level == logging.WARNING
     assert absl_logging.get_verbosity() == absl_logging.WARNING
+
+
+def test_the_summary_table_names_the_data_span():
+    from tfx_nmt.reporting.summary_table import summary_rows
+
+    summary = {"preset": "smoke", "language_pair": "en-de", "sacrebleu_signature": None, "blessed": False,
+               "blessing_reason": "r", "pushed_model_dir": None, "train_steps": None,
+               "train_target_tokens_per_sec": None, "num_examples": {}, "component_seconds": {},
+               "cached_components": []}
+    spans = {(3, None): "3", (3, 2): "3 version 2", (None, None): "n/a"}
+    for (span, version), shown in spans.items():
+        rows = dict(summary_rows({**summary, "span": span, "span_version": version}))
+        assert rows["data span"] == shown

@@ -31,7 +31,7 @@ def expected(served):
     result = {}
     for signature in ("serving_default", "translate_greedy"):
         outputs = served.run(signature, {"text": SENTENCES})
-        result[signature] = ([t.decode() for t in outputs["translation"]], outputs["score"].tolist())
+        result[signature] = ([t.decode() for t in outputs["translation"]], outputs["log_probability_per_token"].tolist())
     return result
 
 

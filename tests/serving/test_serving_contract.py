@@ -55,7 +55,7 @@ def test_fresh_process_translates_edge_inputs_without_the_pipeline_artifacts(smo
             for signature in ("serving_default", "translate_greedy"):
                 result = model.signatures[signature](text=tf.constant(inputs))
                 out[signature] = {{"translations": [t.decode() for t in result["translation"].numpy()],
-                                   "scores": result["score"].numpy().tolist()}}
+                                   "scores": result["log_probability_per_token"].numpy().tolist()}}
             prefix = " ".join(inputs[2].split()[:200])
             out["prefix"] = model.signatures["serving_default"](text=tf.constant([prefix]))["translation"].numpy()[0].decode()
             out["lengths"] = model.signatures["tokenize"](text=tf.constant(inputs))["lengths"].numpy().tolist()
@@ -103,7 +103,7 @@ def test_saved_model_cli_shows_the_documented_signatures(smoke_run):
         signatures[name] = tensors
     text = ("DT_STRING", "(-1)")
     assert signatures["serving_default"] == signatures["translate_greedy"] == {
-        "inputs:text": text, "outputs:translation": text, "outputs:score": ("DT_FLOAT", "(-1)")}
+        "inputs:text": text, "outputs:translation": text, "outputs:log_probability_per_token": ("DT_FLOAT", "(-1)")}
     assert signatures["score"] == {"inputs:source": text, "inputs:target": text,
                                    "outputs:log_probability": ("DT_FLOAT", "(-1)"),
                                    "outputs:num_tokens": ("DT_INT32", "(-1)")}

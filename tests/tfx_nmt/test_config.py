@@ -1,4 +1,5 @@
 """RunConfig checks every field when it is made: a bad value fails before any component runs."""
+import argparse
 import dataclasses
 
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from tfx_nmt.config import RunConfig
 from tfx_nmt.errors import ConfigError
 from tfx_nmt.cli import main
-from tfx_nmt.pipeline.presets import PRESETS
+from tfx_nmt.pipeline.presets import PRESETS, add_preset_flags, config_from_args
 from tfx_nmt.text import subword
 
 
@@ -26,6 +27,8 @@ from tfx_nmt.text import subword
     ({"seed": -1}, "seed must be >= 0, got -1"),
     ({"vocabulary_size": 100}, "vocabulary_size must be >= 261, got 100"),
     ({"max_target_length": 2}, "max_target_length must be >= 3, got 2"),
+    ({"lid_min_probability": 1.5}, "lid_min_probability must be between 0 and 1, got 1.5"),
+    ({"lid_min_chars": -1}, "lid_min_chars must be >= 0, got -1"),
 ])
 def test_bad_values_are_refused_naming_the_field(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -53,6 +56,27 @@ def test_command_line_refuses_a_bad_value_in_one_line_before_running(tmp_path, c
         main(["run", "--strategy", "tpu"])
     assert ("argument --strategy: invalid choice: 'tpu' (choose from 'mirrored', 'multi_worker')"
             in capsys.readouterr().err)
+
+
+def test_each_cleaning_rule_has_a_switch_on_the_command_line():
+    parser = argparse.ArgumentParser()
+    add_preset_flags(parser)
+    assert [(c.lid, c.drop_copies, c.drop_test_overlap, c.deduplicate) for c in (
+        config_from_args(parser.parse_args([])),
+        config_from_args(parser.parse_args(["--no-lid", "--no-drop-copies", "--no-drop-test-overlap",
+                                            "--no-deduplicate"])))] == [(True, True, True, True),
+                                                                        (False, False, False, False)]
+    config = config_from_args(parser.parse_args(["--lid-min-probability", "0.5", "--lid-min-chars", "0",
+                                                 "--lid-languages", "all"]))
+    assert (config.lid_min_probability, config.lid_min_chars, config.lid_languages) == (0.5, 0, "all")
+
+
+def test_a_language_that_identification_does_not_know_stops_the_run_in_one_line(tmp_path, capsys):
+    assert main(["run", "--preset", "smoke", "--lid-languages", "en,zz", "--output-dir", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("tfx-nmt: error: language identification (py3langid) knows no language 'zz': give "
+                            "--source, --target and --lid-languages as ISO 639-1 codes it knows (af am an ")
+    assert error.endswith(", or turn it off with --no-lid\n") and error.count("\n") == 1
 
 
 def test_every_flag_says_what_it_does(capsys):

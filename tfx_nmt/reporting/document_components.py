@@ -32,16 +32,17 @@ from tfx_nmt.components.artifacts import CleaningReport, ModelCard, RunReport as
 from tfx_nmt.components.atomic_push import PUSHED_DESTINATION_KEY, PUSHED_KEY
 from tfx_nmt.reporting.model_card import write_model_card
 from tfx_nmt.reporting.report import write_report
-from tfx_nmt.reporting.run_artifacts import RunArtifacts, load_run_artifacts, summarize_artifacts
+from tfx_nmt.reporting.run_artifacts import RunArtifacts, data_span, load_run_artifacts, summarize_artifacts
 
 CONFIG = "config"  # exec property: RunConfig.training_config() as JSON
 # The components' input keys (their constructors' argument names).
-CLEANED_EXAMPLES, CLEANING_REPORT, MODEL_RUN, EVALUATION, PUSHED_MODEL = (
-    "cleaned_examples", "cleaning_report", "model_run", "evaluation", "pushed_model")
+EXAMPLES, CLEANED_EXAMPLES, CLEANING_REPORT, MODEL_RUN, EVALUATION, PUSHED_MODEL = (
+    "examples", "cleaned_examples", "cleaning_report", "model_run", "evaluation", "pushed_model")
 
 # Input key -> (the producing component id, its output key): how the inputs map onto the run summary's
 # `artifacts` (contract.artifact_key).
 _INPUT_SOURCES = {
+    EXAMPLES: (contract.EXAMPLE_GEN, contract.EXAMPLES),
     CLEANED_EXAMPLES: (contract.TEXT_CLEANER, contract.CLEANED_EXAMPLES),
     CLEANING_REPORT: (contract.TEXT_CLEANER, contract.CLEANING_REPORT),
     MODEL_RUN: (contract.TRAINER, contract.MODEL_RUN),
@@ -49,6 +50,7 @@ _INPUT_SOURCES = {
     PUSHED_MODEL: (contract.PUSHER, contract.PUSHED_MODEL),
 }
 _RUN_INPUTS = {
+    EXAMPLES: ChannelParameter(type=standard_artifacts.Examples),  # its span (`run_artifacts.data_span`)
     CLEANED_EXAMPLES: ChannelParameter(type=standard_artifacts.Examples),
     CLEANING_REPORT: ChannelParameter(type=CleaningReport),
     MODEL_RUN: ChannelParameter(type=standard_artifacts.ModelRun),
@@ -71,7 +73,9 @@ class _DocumentExecutor(base_executor.BaseExecutor):
         uris = {contract.artifact_key(*_INPUT_SOURCES[key]): artifact.uri for key, artifact in inputs.items()}
         # On Kubeflow, TFX's container entry point gives the executor no pipeline run id: the task's id stands in.
         run_id = (self._context.pipeline_run_id or self._context.unique_id) if self._context else None
-        summary = summarize_artifacts(json.loads(exec_properties[CONFIG]), run_id or "n/a", uris, pushed_model_dir)
+        span = data_span(inputs[EXAMPLES].mlmd_artifact.custom_properties) if EXAMPLES in inputs else None
+        summary = summarize_artifacts(json.loads(exec_properties[CONFIG]), run_id or "n/a", uris, pushed_model_dir,
+                                      span=span)
         return load_run_artifacts(summary)
 
 
@@ -119,6 +123,7 @@ class ModelCardGen(base_component.BaseComponent):
     """The model card of the run's model, before the push (module docstring).
 
     Args:
+        examples: ParallelCorpusExampleGen's Examples (the span read, `run_artifacts.data_span`).
         cleaned_examples: the TextCleaner's Examples (the scored split's sources and references).
         cleaning_report: the TextCleaner's CleaningReport (pairs per split before and after cleaning).
         model_run: the Trainer's ModelRun (training statistics and curves).
@@ -131,10 +136,11 @@ class ModelCardGen(base_component.BaseComponent):
     SPEC_CLASS = ModelCardGenSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(ModelCardGenExecutor)
 
-    def __init__(self, cleaned_examples: types.BaseChannel, cleaning_report: types.BaseChannel,
-                 model_run: types.BaseChannel, evaluation: types.BaseChannel, config: Dict[str, Any]):
+    def __init__(self, examples: types.BaseChannel, cleaned_examples: types.BaseChannel,
+                 cleaning_report: types.BaseChannel, model_run: types.BaseChannel, evaluation: types.BaseChannel,
+                 config: Dict[str, Any]):
         super().__init__(spec=ModelCardGenSpec(
-            cleaned_examples=cleaned_examples, cleaning_report=cleaning_report, model_run=model_run,
+            examples=examples, cleaned_examples=cleaned_examples, cleaning_report=cleaning_report, model_run=model_run,
             evaluation=evaluation, config=json.dumps(config, sort_keys=True),
             model_card=types.Channel(type=ModelCard)))
 
@@ -150,10 +156,10 @@ class RunReport(base_component.BaseComponent):
     SPEC_CLASS = RunReportSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(RunReportExecutor)
 
-    def __init__(self, cleaned_examples: types.BaseChannel, cleaning_report: types.BaseChannel,
-                 model_run: types.BaseChannel, evaluation: types.BaseChannel, pushed_model: types.BaseChannel,
-                 config: Dict[str, Any]):
+    def __init__(self, examples: types.BaseChannel, cleaned_examples: types.BaseChannel,
+                 cleaning_report: types.BaseChannel, model_run: types.BaseChannel, evaluation: types.BaseChannel,
+                 pushed_model: types.BaseChannel, config: Dict[str, Any]):
         super().__init__(spec=RunReportSpec(
-            cleaned_examples=cleaned_examples, cleaning_report=cleaning_report, model_run=model_run,
+            examples=examples, cleaned_examples=cleaned_examples, cleaning_report=cleaning_report, model_run=model_run,
             evaluation=evaluation, pushed_model=pushed_model, config=json.dumps(config, sort_keys=True),
             report=types.Channel(type=RunReportArtifact)))

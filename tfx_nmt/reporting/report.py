@@ -15,7 +15,7 @@ import os
 from typing import Dict, Iterable, List, Optional, Sequence
 
 from tfx_nmt import files
-from tfx_nmt.contract import CLEANING_DROP_REASONS, RUN_REPORT_FILE
+from tfx_nmt.contract import CLEANING_DROP_REASONS, INGEST_DROP_REASONS, REJECTED_SAMPLES_FILE, RUN_REPORT_FILE
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
 from tfx_nmt.scoring.scorers import SCORERS
@@ -149,14 +149,28 @@ def _samples_section(run: RunArtifacts) -> str:
             f"<h3>Worst five</h3>{_table('worst-samples', header, rows(worst), (0, 1))}")
 
 
-def _cleaning_section(cleaning_report: Dict) -> str:
+# Rejected pairs shown per split and reason (the CleaningReport keeps SAMPLE_SIZE of them).
+CLEANING_SAMPLES_SHOWN = 3
+
+
+def _cleaning_section(cleaning_report: Dict, rejected_samples: Dict) -> str:
+    reasons = INGEST_DROP_REASONS + CLEANING_DROP_REASONS
+    splits = ordered_splits(cleaning_report)
     rows = [[split, cleaning_report[split]["input"], cleaning_report[split]["kept"]]
-            + [cleaning_report[split]["dropped"].get(r, 0) for r in CLEANING_DROP_REASONS]
-            for split in ordered_splits(cleaning_report)]
-    header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in CLEANING_DROP_REASONS]
-    return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (the "
-            "test split is normalized, never filtered).</p>"
-            f"{_table('cleaning', header, rows, range(1, len(header)))}")
+            + [cleaning_report[split]["dropped"].get(r, 0) for r in reasons]
+            for split in splits]
+    header = ["split", "input", "kept"] + [f"dropped: {r.replace('_', ' ')}" for r in reasons]
+    # Texts already cut to display length by the TextCleaner.
+    samples = [(split, reason.replace("_", " "), sample["line"], sample["source"], sample["target"])
+               for split in splits for reason in reasons
+               for sample in rejected_samples.get(split, {}).get(reason, [])[:CLEANING_SAMPLES_SHOWN]]
+    shown = (f"<p>The first {CLEANING_SAMPLES_SHOWN} dropped pairs per split and reason, as read (line: in the "
+             f"split's files; more in <code>{_e(REJECTED_SAMPLES_FILE)}</code> of the CleaningReport).</p>"
+             f"{_table('cleaning-samples', ('split', 'reason', 'line', 'source', 'target'), samples, (2,))}"
+             if samples else "<p>No pair was dropped.</p>")
+    return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (input = "
+            "kept + dropped; the test split is normalized, never filtered).</p>"
+            f"{_table('cleaning', header, rows, range(1, len(header)))}{shown}")
 
 
 def render_report(run: RunArtifacts) -> str:
@@ -173,7 +187,7 @@ def render_report(run: RunArtifacts) -> str:
         _metrics_section(run),
         _buckets_section(run),
         _samples_section(run),
-        _cleaning_section(run.cleaning_report),
+        _cleaning_section(run.cleaning_report, run.rejected_samples),
     ]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'

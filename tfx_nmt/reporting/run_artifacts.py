@@ -20,12 +20,24 @@ CLEANED_EXAMPLES = contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANED
 MODEL_RUN = contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)
 
 
+def data_span(custom_properties) -> Dict:
+    """{span, span_version, input_fingerprint} of ExampleGen's Examples artifact, from its ML Metadata custom
+    properties (`Artifact.custom_properties`, or `types.Artifact.mlmd_artifact.custom_properties`), which TFX's
+    file-based ExampleGen driver sets: the span read (0 without `{SPAN}` in the split patterns), its version
+    (None without `{VERSION}`) and the fingerprint of the files read."""
+    return {"span": custom_properties["span"].int_value if "span" in custom_properties else None,
+            "span_version": custom_properties["version"].int_value if "version" in custom_properties else None,
+            "input_fingerprint": (custom_properties["input_fingerprint"].string_value
+                                  if "input_fingerprint" in custom_properties else None)}
+
+
 def _finite_or_none(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str, str],
-                        pushed_model_dir: Optional[str], scorers: ScorerRegistry = SCORERS) -> Dict:
+                        pushed_model_dir: Optional[str], scorers: ScorerRegistry = SCORERS,
+                        span: Optional[Dict] = None) -> Dict:
     """The run summary (`run_summary.json`; its keys in `tfx_nmt.pipeline.run_summary`) of a run's artifacts.
 
     Args:
@@ -36,6 +48,7 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         pushed_model_dir: the pushed version's directory, None when nothing was pushed.
         scorers: every metric of `scorers.metrics()` is a key; `sacrebleu_signature` and
             `baseline_<name>` are the primary scorer's.
+        span: `data_span` of ExampleGen's Examples artifact; None leaves its keys None.
 
     Returns:
         The summary, with `component_seconds` and `cached_components` empty: only ML Metadata's executions
@@ -47,7 +60,9 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         "pipeline_run_id": pipeline_run_id,
         **{metric.name: None for metric in scorers.metrics()}, "sacrebleu_signature": None,
         "blessed": False, "blessing_reason": None, "pushed_model_dir": pushed_model_dir,
-        "train_target_tokens_per_sec": None, "train_steps": None,
+        "train_target_tokens_per_sec": None, "train_steps": None, "train_seconds": None, "train_hardware": None,
+        "train_finished_at": None,
+        **(span or {"span": None, "span_version": None, "input_fingerprint": None}),
         "num_examples": {},
         "component_seconds": {},
         "cached_components": [],
@@ -62,6 +77,9 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         stats = files.read_json(os.path.join(artifacts[MODEL_RUN], contract.TRAINING_STATS_FILE))
         summary["train_target_tokens_per_sec"] = stats["target_tokens_per_sec"]
         summary["train_steps"] = stats["steps"]
+        summary["train_seconds"] = stats["train_seconds"]
+        summary["train_hardware"] = stats.get("hardware")
+        summary["train_finished_at"] = stats.get("finished_at")
     if EVALUATION in artifacts:
         metrics = files.read_json(os.path.join(artifacts[EVALUATION], contract.METRICS_FILE))
         candidate, primary = metrics["candidate"], scorers.primary
@@ -84,6 +102,8 @@ class RunArtifacts:
         metrics: the evaluator's `metrics.json`: `candidate`, `baseline` (or None), `decision`,
             `thresholds`, `split`.
         cleaning_report: the TextCleaner's `cleaning_report.json`: {split: {input, kept, dropped}}.
+        rejected_samples: the TextCleaner's `rejected_samples.json`: {split: {reason: [{line, source,
+            target}, ...]}}, the first rejected pairs per reason.
         curves: the Trainer's training curves.
         sources / references / hypotheses: the scored split (cleaned), one string per pair, in order.
     """
@@ -91,6 +111,7 @@ class RunArtifacts:
     summary: Dict
     metrics: Dict
     cleaning_report: Dict
+    rejected_samples: Dict
     curves: TrainingCurves
     sources: List[str]
     references: List[str]
@@ -122,7 +143,7 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
 
     from tfx_nmt.components.translation_evaluator import read_pairs
 
-    evaluation_uri = _artifact_uri(summary, EVALUATION)
+    evaluation_uri, cleaning_uri = _artifact_uri(summary, EVALUATION), _artifact_uri(summary, CLEANING_REPORT)
     metrics = files.read_json(os.path.join(evaluation_uri, contract.METRICS_FILE))
     hypotheses_path = os.path.join(evaluation_uri, contract.HYPOTHESES_FILE)
     with tf.io.gfile.GFile(hypotheses_path) as f:
@@ -134,7 +155,8 @@ def load_run_artifacts(summary: Dict) -> RunArtifacts:
     return RunArtifacts(
         summary=summary,
         metrics=metrics,
-        cleaning_report=files.read_json(os.path.join(_artifact_uri(summary, CLEANING_REPORT), contract.CLEANING_REPORT_FILE)),
+        cleaning_report=files.read_json(os.path.join(cleaning_uri, contract.CLEANING_REPORT_FILE)),
+        rejected_samples=files.read_json(os.path.join(cleaning_uri, contract.REJECTED_SAMPLES_FILE)),
         curves=read_training_curves(_artifact_uri(summary, MODEL_RUN)),
         sources=sources, references=references, hypotheses=hypotheses,
     )

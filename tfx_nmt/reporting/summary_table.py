@@ -15,6 +15,7 @@ def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple
     rows = [
         ("preset", summary["preset"]),
         ("language pair", summary["language_pair"]),
+        ("data span", _span(summary)),
         *((metric.label, number(summary.get(metric.name), metric.fmt)) for metric in scorers.metrics()),
         ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
         ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
@@ -27,6 +28,15 @@ def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple
     for component, seconds in summary["component_seconds"].items():
         rows.append((f"  {component}", "cached" if component in summary["cached_components"] else f"{seconds:.1f} s"))
     return rows
+
+
+def _span(summary: Dict) -> str:
+    """The span the run read (`span`, `span_version` of the run summary): "3", "3 version 2", or "n/a"."""
+    span = summary.get("span")
+    if span is None:
+        return "n/a"
+    version = summary.get("span_version")
+    return str(span) if version is None else f"{span} version {version}"
 
 
 def format_table(summary: Dict) -> str:

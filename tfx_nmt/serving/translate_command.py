@@ -5,24 +5,28 @@
     cat en.txt | tfx-nmt translate > de.txt                          # stdin/stdout (or --input - --output -)
     tfx-nmt translate --server http://localhost:8501 --model-name translator ...   # TF Serving REST
     tfx-nmt translate --grpc localhost:8500 --model-name translator ...            # TF Serving gRPC
+    tfx-nmt translate --engine ctranslate2 --model-dir DIR ...   # a CTranslate2 export (export-ctranslate2)
 
 Without `--server`/`--grpc` the model is `--model-dir`, else the newest pushed version under
 `--output-dir` (`<output-dir>/serving/<model-name>/<version>/` or one level deeper, e.g.
 `outputs/quick/serving/...`). Outputs keep the input order; newlines inside a translation become spaces.
+Translations are written batch by batch as they are done: from a pipe, the first ones come out before the
+last line goes in.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
+import stat
 import sys
-from typing import List, Optional
+from typing import BinaryIO, Iterable, Iterator, List, Optional, Tuple
 
-from tfx_nmt import files
 from tfx_nmt.arguments import positive_int
 from tfx_nmt.errors import UserError
 from tfx_nmt.serving import clients
-from tfx_nmt.text.lines import GZIP_MAGIC, UTF16_BOMS, split_lines
+from tfx_nmt.text.lines import GZIP_MAGIC, UTF16_BOMS, iter_split_lines, split_lines
 
 
 class ModelNotFoundError(UserError, FileNotFoundError):
@@ -76,6 +80,11 @@ def register(subparsers) -> None:
     source.add_argument("--model-dir", default=None, help="a SavedModel version directory")
     source.add_argument("--server", default=None, help="TF Serving REST base URL, e.g. http://HOST:8501")
     source.add_argument("--grpc", default=None, help="TF Serving gRPC address HOST:PORT, e.g. HOST:8500")
+    parser.add_argument("--engine", default="tensorflow", choices=("tensorflow", "ctranslate2"),
+                        help="tensorflow (the SavedModel, the default) or ctranslate2 (--model-dir is a CTranslate2 "
+                             "export of it, see export-ctranslate2)")
+    parser.add_argument("--intra-threads", type=positive_int, default=None,
+                        help="ctranslate2: intra-op threads (default: the export's, by its quantization)")
     parser.add_argument("--output-dir", default="outputs",
                         help="where to look for the newest pushed model when no model source is given")
     parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
@@ -83,8 +92,12 @@ def register(subparsers) -> None:
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
+    parser.add_argument("--sort-window", type=positive_int, default=1,
+                        help="batches read ahead and sorted by length together (less padding, faster on files; "
+                             "each translation waits for its window): 1 writes each batch's translations as soon "
+                             "as it is translated")
     parser.add_argument("--scores", action="store_true",
-                        help="prefix each translation with its score (log-probability per token) and a tab")
+                        help="prefix each translation with its log_probability_per_token and a tab")
     parser.set_defaults(func=run)
 
 
@@ -92,8 +105,15 @@ def make_client(args: argparse.Namespace):
     """The client chosen by `--server`, `--grpc` or `--model-dir` (default: the newest pushed model).
 
     Raises:
-        ModelNotFoundError: `--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`.
+        ModelNotFoundError: `--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`;
+            with `--engine ctranslate2`, no `--model-dir`.
+        clients.CTranslate2LoadError: `--engine ctranslate2` and `--model-dir` is not a CTranslate2 export.
     """
+    if args.engine == "ctranslate2":
+        if not args.model_dir:
+            raise ModelNotFoundError("--engine ctranslate2 needs --model-dir, a CTranslate2 export (tfx-nmt "
+                                     "export-ctranslate2, or the Trainer's Format-CTranslate2)")
+        return clients.CTranslate2Client(args.model_dir, args.signature, args.intra_threads)
     if args.model_dir and not os.path.isfile(os.path.join(args.model_dir, "saved_model.pb")):
         raise ModelNotFoundError(f"{args.model_dir}: no saved_model.pb; --model-dir takes a SavedModel version "
                                  f"directory, such as outputs/quick/serving/translator/<version>")
@@ -105,39 +125,74 @@ def make_client(args: argparse.Namespace):
     return clients.SavedModelClient(model_dir, args.signature)
 
 
-def read_input_lines(path: Optional[str]) -> List[str]:
+def _decode_lines(name: str, raw_lines: Iterable[bytes]) -> Iterator[str]:
+    """The UTF-8 text of each line, the first line checked for gzip data and a UTF-16 byte order mark."""
+    for number, line in enumerate(raw_lines, start=1):
+        if number == 1 and line.startswith(GZIP_MAGIC):
+            raise TranslateFileError(f"{name}: holds gzip-compressed data; decompress it first")
+        if number == 1 and line.startswith(UTF16_BOMS):
+            raise TranslateFileError(f"{name}: holds UTF-16 text (it starts with a UTF-16 byte order mark); "
+                                     f"convert it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason} at byte {error.start})") from None
+
+
+def _stream_lines(name: str, stream: BinaryIO, close: bool) -> Iterator[str]:
+    try:
+        yield from _decode_lines(name, iter_split_lines(stream))
+    except OSError as error:
+        raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
+    finally:
+        if close:
+            stream.close()
+
+
+def input_lines(path: Optional[str]) -> Tuple[Iterable[str], Optional[int]]:
     """The lines of a UTF-8 file, or of stdin when `path` is None, split as corpus files are
     (`tfx_nmt.text.lines.split_lines`: at `\\n`, or at `\\r` in a file without any `\\n`).
 
+    A regular file (a path, or stdin redirected from one) is read and checked whole, before anything is
+    translated. A pipe, FIFO or terminal is read lazily, each line as soon as it arrives, so that its first
+    translations are written before its last line is sent; its lines are checked as they come.
+
+    Returns:
+        (texts, number of texts): a list and its length for a regular file; an iterator and None for a
+        stream.
+
     Raises:
         TranslateFileError: naming the file that cannot be read or holds gzip data or UTF-16 text (with a
-            byte order mark), or the file, line and byte offset of a byte sequence that is not UTF-8.
+            byte order mark), or the file, line and byte offset of a byte sequence that is not UTF-8; from a
+            stream, when the iterator reaches the line.
     """
     name = "<stdin>" if path is None else path
     try:
-        if path is None:
-            raw = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                raw = f.read()
+        stream = sys.stdin.buffer if path is None else open(path, "rb")
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return _stream_lines(name, stream, close=path is not None), None
+        try:
+            raw = stream.read()
+        finally:
+            if path is not None:
+                stream.close()
     except OSError as error:
         raise TranslateFileError(f"{name}: cannot read ({error.strerror})") from None
-    if raw.startswith(GZIP_MAGIC):
-        raise TranslateFileError(f"{name}: holds gzip-compressed data; decompress it first")
-    if raw.startswith(UTF16_BOMS):
-        raise TranslateFileError(f"{name}: holds UTF-16 text (it starts with a UTF-16 byte order mark); convert "
-                                 f"it to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
-    texts = []
-    for number, line in enumerate(split_lines(raw), start=1):
-        try:
-            texts.append(line.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise TranslateFileError(f"{name}:{number}: not UTF-8 ({error.reason} at byte {error.start})") from None
-    return texts
+    texts = list(_decode_lines(name, split_lines(raw)))
+    return texts, len(texts)
+
+
+def _output_lines(translations: List[str], scores: List[float], with_scores: bool) -> str:
+    lines = [t.replace("\n", " ") for t in translations]
+    if with_scores:
+        lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
+    return "".join(line + "\n" for line in lines)
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs `tfx-nmt translate`; returns the exit code.
+
+    Each batch's translations are written (and flushed) as soon as they and every earlier one are done.
 
     Raises:
         TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
@@ -151,16 +206,19 @@ def run(args: argparse.Namespace) -> int:
             raise TranslateFileError(f"{args.output}: its directory does not exist")
         if not os.access(directory, os.W_OK):
             raise TranslateFileError(f"{args.output}: cannot write in {directory}")
-    texts = args.text or read_input_lines(args.input)
+    texts, total = (args.text, len(args.text)) if args.text else input_lines(args.input)
     client = make_client(args)
     progress = args.input is not None
-    translations, scores = clients.translate_all(client.translate, texts, args.batch_size, progress)
-    lines = [t.replace("\n", " ") for t in translations]
-    if args.scores:
-        lines = [f"{s:.4f}\t{t}" for s, t in zip(scores, lines)]
-    text = "".join(line + "\n" for line in lines)
-    if args.output:
-        files.write_text(args.output, text)
-    else:
-        sys.stdout.write(text)
+    chunks = clients.translate_stream(client.translate, texts, args.batch_size, args.sort_window, progress, total)
+    try:
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+            for translations, scores in chunks:
+                out.write(_output_lines(translations, scores, args.scores))
+                out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): end quietly, as the Python documentation advises
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0

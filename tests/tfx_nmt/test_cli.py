@@ -1,0 +1,71 @@
+"""The command line's own options and help: `--version`, `--log-level`, the top-level help, the knobs'
+preset values in `run --help`, and `tfx-nmt config`."""
+import json
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from tfx_nmt import cli
+from tfx_nmt.pipeline.presets import PRESETS, get_preset
+
+
+def test_version_names_the_package_and_the_libraries_it_runs_on(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == (
+        f"tfx-nmt {metadata.version('tfx-nmt')} (TFX 1.16.0, TensorFlow 2.16.2, Keras {metadata.version('keras')}, "
+        f"keras-hub 0.25.1, Apache Beam 2.61.0)\n")
+
+
+def test_top_level_help_has_a_description_and_examples(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Train, evaluate and ship a Transformer translation model with a TFX pipeline" in text
+    assert "\nexamples:\n  tfx-nmt run  " in text
+    for command in ("run", "config", "translate", "serving-config", "compile-kubeflow", "schedule"):
+        assert f"\n    {command} " in text, command
+    assert "tfx-nmt config --preset quick --d-model 256" in text and "--log-level" in text
+
+
+def test_run_help_shows_every_presets_value_of_each_knob(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines: compare with single spaces.
+    assert "width of embeddings and hidden states (smoke: 64, quick: 128, cpu-long: 256, base: 512)" in text
+    assert "label smoothing of the cross-entropy loss (every preset: 0.1)" in text
+    assert "(smoke: 50, quick: 200, cpu-long: 500, base: 1000)" in text  # --steps-per-epoch
+    assert "`tfx-nmt config --preset P [--KNOB VALUE ...]` prints the resolved configuration as JSON" in text
+
+
+def test_config_prints_the_resolved_run_config_as_json(capsys):
+    assert cli.main(["config", "--preset", "smoke", "--d-model", "32", "--no-tie-embeddings",
+                     "--log-every-steps", "10"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == get_preset("smoke").replace(d_model=32, tie_embeddings=False, log_every_steps=10).training_config()
+    assert printed["d_model"] == 32 and printed["num_heads"] == 2 and printed["train_steps"] == 150
+    assert cli.main(["config"]) == 0
+    assert json.loads(capsys.readouterr().out) == PRESETS["quick"].training_config()
+
+
+def test_config_refuses_a_value_a_run_would_refuse_in_one_line(capsys):
+    assert cli.main(["config", "--num-heads", "3"]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "tfx-nmt: error: num_heads (3) must divide d_model (128)\n")
+
+
+@pytest.mark.parametrize("level, shown", [("WARNING", False), ("info", True)])
+def test_log_level_shows_tfx_info_lines(level, shown):
+    """TFX logs through absl: its INFO lines appear with `--log-level INFO` only; ours always do."""
+    script = ("import sys; from absl import logging; import logging as std; from tfx_nmt import cli; "
+              "args = cli.build_parser().parse_args(sys.argv[1:]); cli.configure_logging(args.log_level); "
+              "logging.info('a TFX info line'); std.getLogger('apache_beam').info('a Beam info line'); "
+              "std.getLogger('tfx_nmt').info('our progress line')")
+    for argv in (["--log-level", level, "config"], ["config", "--log-level", level]):
+        result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, check=True)
+        assert ("a TFX info line" in result.stderr) is shown, argv
+        assert ("a Beam info line" in result.stderr) is shown, argv
+        assert "our progress line" in result.stderr, argv
