@@ -45,6 +45,7 @@ setup(
         "tfx[kfp]==1.16.0",
         "apache-beam[gcp]==2.61.0",
         "tensorflow==2.16.2",
+        "tensorboard>=2.16,<2.17",
         "tensorflow-text==2.16.1",
         "keras>=3.12,<3.13",
         "keras-hub==0.25.1",
