@@ -25,8 +25,8 @@ def _run(**config_overrides) -> RunArtifacts:
     candidate = {"bleu": 30.7912, "bleu_signature": BLEU_SIGNATURE, "chrf": 58.123, "chrf_signature": CHRF_SIGNATURE,
                  "perplexity": 5.5, "num_sentences": 1000, "bleu_lowercase_tokenized": 31.0}
     metrics = {"candidate": candidate, "baseline": None, "split": "test"}
-    return RunArtifacts(summary=summary, metrics=metrics, cleaning_report={}, curves=None, sources=[],
-                        references=[], hypotheses=[])
+    return RunArtifacts(summary=summary, metrics=metrics, cleaning_report={}, rejected_samples={}, curves=None,
+                        sources=[], references=[], hypotheses=[])
 
 
 def _front_matter(card: str) -> dict:
