@@ -24,7 +24,6 @@ from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line
 from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE
 from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.scoring.blessing import blessing_decision
-from tfx_nmt.scoring.translation_metrics import PairedTest
 from tfx_nmt.scoring.scorers import PERPLEXITY, SCORERS, ScorerRegistry
 from tfx_nmt.serving.clients import SavedModelClient, translate_all
 
@@ -70,14 +69,6 @@ def evaluate_model(export_dir: str, sources: Sequence[str], references: Sequence
         "translate_seconds": translate_seconds,
     })
     return metrics, hypotheses
-
-
-def paired_test(candidate: Sequence[str], baseline: Sequence[str], references: Sequence[str],
-                target_language: str, scorers: ScorerRegistry = SCORERS) -> PairedTest:
-    """sacreBLEU's paired bootstrap test of the candidate's against the baseline's translations of the same
-    sources, on the registry's primary scorer (`translation_metrics.paired_bootstrap`)."""
-    return translation_metrics.paired_bootstrap(scorers.primary.sacrebleu_metric, target_language, candidate,
-                                                baseline, references)
 
 
 @tfx.dsl.components.component
@@ -134,7 +125,7 @@ def TranslationEvaluator(
         log.info("TranslationEvaluator: scoring the baseline model %s", baseline_model.uri)
         baseline_metrics, baseline_hypotheses = evaluate_model(path_utils.serving_model_path(baseline_model.uri),
                                                                sources, references, batch_size, target_language)
-        significance = paired_test(hypotheses, baseline_hypotheses, references, target_language)
+        significance = SCORERS.paired_test(hypotheses, baseline_hypotheses, references, target_language)
     metric = SCORERS.primary
     decision = blessing_decision(metrics[metric.name], min_bleu, max_bleu_drop,
                                  baseline_metrics[metric.name] if baseline_metrics else None, metric,

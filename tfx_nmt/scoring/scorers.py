@@ -213,6 +213,19 @@ class ScorerRegistry(Mapping[str, Scorer]):
         docstring); with `headline_only`, those whose `headline` is True."""
         return tuple(m for m in (*self.values(), PERPLEXITY) if m.headline or not headline_only)
 
+    def paired_test(self, candidate: Sequence[str], baseline: Sequence[str], references: Sequence[str],
+                    language: str) -> translation_metrics.PairedTest:
+        """sacreBLEU's paired bootstrap test of two systems' translations of the same sources on the primary
+        scorer (`translation_metrics.paired_bootstrap`), which must be one of sacreBLEU's metrics.
+
+        Raises:
+            ValueError: the lists differ in length, or the primary scorer has no `sacrebleu_metric`.
+        """
+        if self.primary.sacrebleu_metric is None:
+            raise ValueError(f"the primary scorer {self.primary.name!r} is not a sacreBLEU metric")
+        return translation_metrics.paired_bootstrap(self.primary.sacrebleu_metric, language, candidate, baseline,
+                                                    references)
+
     def score_corpus(self, hypotheses: Sequence[str], references: Sequence[str],
                      language: str) -> Dict[str, object]:
         """Every scorer's `metrics.json` entries, plus `num_scored` and `num_empty_references` (pairs left
