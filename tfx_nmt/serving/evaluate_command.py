@@ -42,27 +42,34 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="score a model or translations on a test set (BLEU, chrF, chrF++, "
                                                     "TER with intervals; a paired test against a baseline)",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default=None, help="UTF-8 file of source sentences, one a line (needed to "
-                                                       "translate; with --hypotheses only its line count is checked)")
-    parser.add_argument("--reference", required=True, help="UTF-8 file of reference translations, line by line")
+    parser.add_argument("--source", default=None, metavar="FILE",
+                        help="UTF-8 file of source sentences, one a line (needed to translate; with --hypotheses "
+                             "only its line count is checked)")
+    parser.add_argument("--reference", required=True, metavar="FILE",
+                        help="UTF-8 file of reference translations, line by line")
     system = parser.add_mutually_exclusive_group(required=True)
-    system.add_argument("--model-dir", default=None, help="a SavedModel version directory of this project")
-    system.add_argument("--server", default=None, help="TF Serving REST base URL, e.g. http://HOST:8501")
-    system.add_argument("--grpc", default=None, help="TF Serving gRPC address HOST:PORT, e.g. HOST:8500")
-    system.add_argument("--hypotheses", default=None, help="UTF-8 file of translations already made, line by line")
-    parser.add_argument("--target-language", default=None,
+    system.add_argument("--model-dir", default=None, metavar="DIR",
+                        help="a SavedModel version directory of this project")
+    system.add_argument("--server", default=None, metavar="URL", help="TF Serving REST base URL, e.g. http://HOST:8501")
+    system.add_argument("--grpc", default=None, metavar="HOST:PORT",
+                        help="TF Serving gRPC address HOST:PORT, e.g. HOST:8500")
+    system.add_argument("--hypotheses", default=None, metavar="FILE",
+                        help="UTF-8 file of translations already made, line by line")
+    parser.add_argument("--target-language", default=None, metavar="CODE",
                         help="language code of the references (BLEU's tokenizer: zh, ja-mecab, ko-mecab, else "
                              "13a); default: the one --model-dir records; needed with --hypotheses, --server, --grpc")
     baseline = parser.add_mutually_exclusive_group()
-    baseline.add_argument("--baseline-model-dir", default=None,
+    baseline.add_argument("--baseline-model-dir", default=None, metavar="DIR",
                           help="a SavedModel to compare with (paired bootstrap test on BLEU; needs --source)")
-    baseline.add_argument("--baseline-hypotheses", default=None, help="the baseline's translations, line by line")
-    parser.add_argument("--json", default=None, help="also write every figure to this file as JSON")
-    parser.add_argument("--model-name", default="translator", help="TF Serving: the served model's name")
-    parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
+    baseline.add_argument("--baseline-hypotheses", default=None, metavar="FILE",
+                          help="the baseline's translations, line by line")
+    parser.add_argument("--json", default=None, metavar="OUT", help="also write every figure to this file as JSON")
+    parser.add_argument("--model-name", default="translator", metavar="NAME",
+                        help="TF Serving: the served model's name")
+    parser.add_argument("--model-version", type=int, default=None, metavar="V", help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
+    parser.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="sentences per request")
     parser.set_defaults(func=run)
 
 
@@ -148,7 +155,8 @@ def format_report(result: Dict) -> str:
     header = ["metric", "this system"] + (["baseline", "difference"] if baseline else [])
     rows = [header]
     for metric in SCORERS.metrics():
-        row = [metric.label, format_with_interval(metric, candidate[metric.name], candidate.get(f"{metric.name}_interval"))]
+        row = [metric.label,
+               format_with_interval(metric, candidate[metric.name], candidate.get(f"{metric.name}_interval"))]
         if baseline:
             row.append(format_with_interval(metric, baseline[metric.name], baseline.get(f"{metric.name}_interval")))
             both = (candidate[metric.name], baseline[metric.name])
