@@ -1,8 +1,9 @@
 """TranslationEvaluator: translates the test split with the exported SavedModel (through
 `tfx_nmt.serving.clients.SavedModelClient`), scores it with every registered scorer
-(`tfx_nmt.scoring.scorers.SCORERS`: BLEU, chrF, ...) and perplexity, compares with the baseline (the
-latest blessed model, when there is one) on the registry's primary metric and writes a ModelBlessing,
-blessed or not.
+(`tfx_nmt.scoring.scorers.SCORERS`: BLEU, chrF, chrF++, TER, ..., with 95 % bootstrap intervals) and
+perplexity, compares with the baseline (the latest blessed model, when there is one) on the registry's
+primary metric by sacreBLEU's paired bootstrap test (`tfx_nmt.scoring.blessing`) and writes a
+ModelBlessing, blessed or not.
 
 The blessing carries the custom properties the standard Pusher and `LatestBlessedModelStrategy` read
 (`blessed` 1/0, `current_model_id`; names from `tfx.components.evaluator.constants`).
@@ -79,6 +80,8 @@ def TranslationEvaluator(
     baseline_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
     min_bleu: tfx.dsl.components.Parameter[float] = 0.0,
     max_bleu_drop: tfx.dsl.components.Parameter[float] = 1.0,
+    blessing_rule: tfx.dsl.components.Parameter[str] = "significance",
+    max_p: tfx.dsl.components.Parameter[float] = 0.05,
     batch_size: tfx.dsl.components.Parameter[int] = 64,
     split: tfx.dsl.components.Parameter[str] = "test",
     target_language: tfx.dsl.components.Parameter[str] = "de",
@@ -92,7 +95,8 @@ def TranslationEvaluator(
         examples: cleaned Examples {source, target} (the test split is normalized, never filtered).
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
-            decision, the thresholds applied) and `hypotheses.txt` (one translation a line, in the
+            decision, the rule and thresholds applied, and, with a baseline, the paired test: its
+            p-value and both systems' BLEU with 95 % intervals) and `hypotheses.txt` (one translation a line, in the
             test file's line order); the candidate's headline metrics
             (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `perplexity`) as float custom
             properties, those that are finite (ML Metadata's SQLite store cannot hold NaN; `metrics.json`
@@ -103,25 +107,33 @@ def TranslationEvaluator(
         min_bleu: BLEU (the registry's primary metric) below this is never blessed; when not
             configured, RunConfig's default (0.0: any BLEU that is a number) is applied and recorded in
             `metrics.json`.
-        max_bleu_drop: largest BLEU drop below the baseline still blessed.
+        max_bleu_drop: threshold rule: largest BLEU drop below the baseline still blessed.
+        blessing_rule: `significance` (RunConfig's default) or `threshold` (`tfx_nmt.scoring.blessing`).
+        max_p: significance rule: a BLEU below the baseline's with a paired bootstrap p-value below this
+            is not blessed.
         batch_size: sentences per SavedModel call.
         split: the split to score.
-        target_language: language code of the references, for the Moses tokenizer of the comparable BLEU.
+        target_language: language code of the references: BLEU's tokenizer (`zh`, `ja-mecab`, `ko-mecab`,
+            else `13a`), the Moses tokenizer of the comparable BLEU.
     """
     sources, references = read_pairs(examples.uri, split)
     log.info("TranslationEvaluator: scoring %d %s pairs", len(sources), split)
     metrics, hypotheses = evaluate_model(path_utils.serving_model_path(model.uri), sources, references,
                                          batch_size, target_language)
-    baseline_metrics = None
+    baseline_metrics, significance = None, None
     if baseline_model is not None:
         log.info("TranslationEvaluator: scoring the baseline model %s", baseline_model.uri)
-        baseline_metrics, _ = evaluate_model(path_utils.serving_model_path(baseline_model.uri), sources,
-                                             references, batch_size, target_language)
+        baseline_metrics, baseline_hypotheses = evaluate_model(path_utils.serving_model_path(baseline_model.uri),
+                                                               sources, references, batch_size, target_language)
+        significance = SCORERS.paired_test(hypotheses, baseline_hypotheses, references, target_language)
     metric = SCORERS.primary
     decision = blessing_decision(metrics[metric.name], min_bleu, max_bleu_drop,
-                                 baseline_metrics[metric.name] if baseline_metrics else None, metric)
+                                 baseline_metrics[metric.name] if baseline_metrics else None, metric,
+                                 blessing_rule, significance.p_value if significance else None, max_p)
     result = {"candidate": metrics, "baseline": baseline_metrics, "decision": decision,
-              "thresholds": {"min_bleu": min_bleu, "max_bleu_drop": max_bleu_drop}, "split": split}
+              "blessing_rule": blessing_rule,
+              "thresholds": {"min_bleu": min_bleu, "max_bleu_drop": max_bleu_drop, "max_p": max_p},
+              "significance": significance.as_dict() if significance else None, "split": split}
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), "w") as f:
         json.dump(result, f, indent=2, allow_nan=True)
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, HYPOTHESES_FILE), "w") as f:

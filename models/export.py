@@ -20,7 +20,7 @@ normalization gets an empty translation and log-probability per token 0. Each ro
 row's translation does not depend on the other rows of its batch.
 
 Beside the graph, `assets.extra/` (which TF Serving ignores) holds `contract.TRANSLATION_SETTINGS_FILE` (the
-model's shape and the decoding settings above) and the SentencePiece model (`contract.TOKENIZER_MODEL_FILE`),
+model's shape, the decoding settings above and the source and target language codes) and the SentencePiece model (`contract.TOKENIZER_MODEL_FILE`),
 from which `tfx-nmt export-ctranslate2` converts any pushed version (`tfx_nmt.models.ctranslate2_export`).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Dict
+from typing import Dict, Optional
 
 import tensorflow as tf
 
@@ -55,12 +55,16 @@ class TranslatorServingModule(tf.Module):
         length_penalty_alpha: GNMT length penalty exponent of `serving_default` (Wu et al. 2016).
         use_cache: decode with the incremental decoder cache (the exported model always does); False
             recomputes the whole prefix at every step, the reference for tests and benchmarks.
+        source_language / target_language: the language codes of the model's sides (RunConfig's `source`,
+            `target`), recorded in `translation_settings()` (`languages`); None where unknown.
     """
 
     def __init__(self, model, tokenizer: Tokenizer, max_decode_length_a: float = 1.5,
                  max_decode_length_b: int = 10, beam_size: int = 4, length_penalty_alpha: float = 0.6,
-                 use_cache: bool = True):
+                 use_cache: bool = True, source_language: Optional[str] = None,
+                 target_language: Optional[str] = None):
         super().__init__(name="translator")
+        self._languages = {"source": source_language, "target": target_language}
         if beam_size < 1:
             raise ValueError(f"beam_size must be >= 1, got {beam_size}")
         if length_penalty_alpha < 0:
@@ -113,9 +117,11 @@ class TranslatorServingModule(tf.Module):
         return {"token_ids": token_ids, "lengths": lengths}
 
     def translation_settings(self) -> Dict:
-        """The content of `contract.TRANSLATION_SETTINGS_FILE`: `model` (the model's `ModelConfig` fields) and
-        `decoding` (the length limit's `max_decode_length_a`/`_b`, `beam_size`, `length_penalty_alpha`)."""
+        """The content of `contract.TRANSLATION_SETTINGS_FILE`: `model` (the model's `ModelConfig` fields),
+        `decoding` (the length limit's `max_decode_length_a`/`_b`, `beam_size`, `length_penalty_alpha`) and
+        `languages` (`source`, `target`: language codes, or None), which `tfx-nmt evaluate` reads."""
         return {"model": {field.name: getattr(self.model, field.name) for field in dataclasses.fields(ModelConfig)},
+                "languages": dict(self._languages),
                 "decoding": {"max_decode_length_a": self._a, "max_decode_length_b": self._b,
                              "beam_size": self._beam_size, "length_penalty_alpha": self._alpha}}
 

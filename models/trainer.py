@@ -161,7 +161,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         source_ids, references = read_validation_pairs(eval_files, config.validation_bleu_sentences,
                                                        config.max_source_length)
         callbacks.append(ValidationBleu(source_ids, references, tokenizer_model, config.max_decode_length_a,
-                                        config.max_decode_length_b))
+                                        config.max_decode_length_b, config.target))
     callbacks += [training_callbacks.StepScalars(model_run_dir, config.log_every_steps),
                   keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False),
                   # The run's configuration (every RunConfig field) in TensorBoard's HPARAMS tab.
@@ -235,7 +235,8 @@ def run_fn(fn_args) -> None:
     log.info("Exporting the serving SavedModel (tracing tokenization, beam search and greedy decoding)")
     module = TranslatorServingModule(model, tokenizer, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
-                                     config.length_penalty_alpha)
+                                     config.length_penalty_alpha, source_language=config.source,
+                                     target_language=config.target)
     if not chief:
         with tempfile.TemporaryDirectory() as scratch:
             export_serving_model(module, os.path.join(scratch, "serving"), config.model_name)

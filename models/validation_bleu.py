@@ -66,11 +66,13 @@ class ValidationBleu(keras.callbacks.Callback):
         references: N reference strings.
         tokenizer_model: the serialized SentencePiece model, to detokenize the translations.
         max_decode_length_a / max_decode_length_b: output length cap, as in the serving model.
+        target_language: the references' language code, which chooses BLEU's tokenizer as the evaluator's.
     """
 
     def __init__(self, source_ids: np.ndarray, references: Sequence[str], tokenizer_model: bytes,
-                 max_decode_length_a: float, max_decode_length_b: int):
+                 max_decode_length_a: float, max_decode_length_b: int, target_language: str = "en"):
         super().__init__()
+        self._language = target_language
         self.source_ids = source_ids
         self.references = list(references)
         self._encoder = SubwordEncoder(tokenizer_model)
@@ -93,7 +95,7 @@ class ValidationBleu(keras.callbacks.Callback):
         return [self._encoder.decode(row) for row in output_ids]
 
     def on_epoch_end(self, epoch, logs=None):
-        bleu = translation_metrics.corpus_bleu(self.translations(), self.references).score
+        bleu = translation_metrics.corpus_bleu(self.translations(), self.references, self._language).score
         if logs is not None:
             logs["val_bleu"] = bleu
         log.info("Trainer: validation BLEU %.2f on %d sentences (greedy)", bleu, len(self.references))

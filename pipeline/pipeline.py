@@ -142,6 +142,8 @@ def create_pipeline(
         baseline_model=model_resolver.outputs[contract.MODEL],
         min_bleu=config.min_bleu if min_bleu is None else min_bleu,
         max_bleu_drop=config.max_bleu_drop,
+        blessing_rule=config.blessing_rule,
+        max_p=config.max_p,
         batch_size=config.decode_batch_size,
         target_language=config.target,
     ).with_id(contract.EVALUATOR)

@@ -40,10 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from tfx_nmt.pipeline.data_source import resolve_data_dir
     from tfx_nmt.pipeline.local_runner import held_output_dir, run_local
     from tfx_nmt.reporting.summary_table import format_table
+    from tfx_nmt.scoring.translation_metrics import bleu_tokenizer
 
     config = config_from_args(args)
     # create_pipeline checks it too; here it comes before the corpus is looked for, or downloaded.
     check_languages(CleaningRules.from_config(config))
+    # A Japanese or Korean target needs BLEU's MeCab tokenizer: fail now, not after training.
+    bleu_tokenizer(config.target)
     data_dir = resolve_data_dir(args.data_dir)
     with held_output_dir(args.output_dir) as paths:
         summary = run_local(config, data_dir, paths, args.beam_workers)

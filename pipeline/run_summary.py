@@ -1,8 +1,11 @@
 """`run_summary.json`: the metrics and timings of the latest run, read back from ML Metadata and the
 artifacts the run produced (DESIGN.md, Contracts).
 
-Keys: `bleu`, `chrf`, `perplexity`, `sacrebleu_signature`, `blessed`, `blessing_reason`,
-`bleu_lowercase_tokenized` (the Multi30k literature's BLEU), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
+Keys: `bleu`, `chrf`, `chrf_plus_plus`, `ter`, `perplexity`, `<metric>_interval` (the 95 % bootstrap
+interval of bleu, chrf, chrf_plus_plus and ter: `low`, `high`, `mean`, `resamples`, `seed`),
+`sacrebleu_signature`, `blessed`, `blessing_reason`, `blessing_rule`, `blessing_p_value` (the paired
+bootstrap test against the baseline, null without one), `baseline_bleu`,
+`bleu_lowercase_tokenized` (the Multi30k literature's BLEU; null for a target not in Latin script), `pushed_model_dir` (null when not pushed), `train_target_tokens_per_sec`, `train_steps`,
 `train_seconds` (seconds of training), `train_hardware` and `train_finished_at` (the Trainer's
 `training_stats.json` `hardware` and `finished_at`),
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},

@@ -3,6 +3,8 @@
     tfx-nmt run --preset quick [--data-dir DIR] [--output-dir DIR] [--source en --target de] [--KNOB VALUE ...]
     tfx-nmt config --preset quick [--KNOB VALUE ...]
     tfx-nmt translate [TEXT ...] [--input FILE] [--output FILE] [--model-dir DIR | --server URL | --grpc HOST:PORT]
+    tfx-nmt evaluate --source FILE --reference FILE (--model-dir DIR | --server URL | --grpc HOST:PORT |
+                     --hypotheses FILE) [--target-language de] [--baseline-model-dir DIR | --baseline-hypotheses FILE]
     tfx-nmt export-ctranslate2 --model-dir DIR --output DIR [--quantization {none,int8,int8_float32}]
     tfx-nmt serving-config [--config-dir DIR] [--model-name NAME]
     tfx-nmt compile-kubeflow --image IMAGE --pipeline-root URI [--output pipeline.json] [--KNOB VALUE ...]
@@ -36,6 +38,7 @@ EXAMPLES = """examples:
   tfx-nmt config --preset quick --d-model 256   the resolved configuration of a run, as JSON
   tfx-nmt run --help                            every knob, with each preset's value
   tfx-nmt translate "A man in a red shirt."     translate with the newest pushed model under outputs/
+  tfx-nmt evaluate --source test.en --reference test.de --model-dir DIR   BLEU, chrF, chrF++, TER with intervals
   tfx-nmt serving-config --config-dir deploy    TF Serving and Kubernetes configuration
   tfx-nmt --log-level INFO run ...              also show TFX's, Beam's and TensorFlow's own INFO lines
 
@@ -62,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The command modules import TensorFlow and TFX only when their command runs, so `--help` stays fast.
     from tfx_nmt.kubeflow import commands as kubeflow_commands
     from tfx_nmt.pipeline import config_command, ctranslate2_command, run_command
-    from tfx_nmt.serving import deployment, translate_command
+    from tfx_nmt.serving import deployment, evaluate_command, translate_command
 
     parser = argparse.ArgumentParser(
         prog="tfx-nmt", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
@@ -74,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "command's progress lines are always shown")
     parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="WARNING", help=log_level_help)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (run_command, config_command, translate_command, ctranslate2_command, deployment,
-                    kubeflow_commands):
+    for command in (run_command, config_command, translate_command, evaluate_command, ctranslate2_command,
+                    deployment, kubeflow_commands):
         command.register(subparsers)
     # Also after the command (`tfx-nmt run --log-level INFO`); SUPPRESS keeps the value given before it.
     for subparser in subparsers.choices.values():

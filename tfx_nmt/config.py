@@ -54,9 +54,11 @@ class ModelConfig:
 STRATEGIES = ("mirrored", "multi_worker")
 ON_BAD_LINE_CHOICES = ("error", "drop")
 TOKENIZER_MODEL_TYPES = ("unigram", "bpe")
+# How the evaluator compares a candidate with the baseline (`tfx_nmt.scoring.blessing`).
+BLESSING_RULES = ("significance", "threshold")
 # The fields that take one of a few values, and the least value of the numeric fields that have one.
 FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES,
-                 "tokenizer_model_type": TOKENIZER_MODEL_TYPES}
+                 "tokenizer_model_type": TOKENIZER_MODEL_TYPES, "blessing_rule": BLESSING_RULES}
 _MINIMUMS = {
     **dict.fromkeys(("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim", "max_tokens",
                      "train_steps", "tokens_per_batch", "steps_per_epoch", "eval_batches", "replicas",
@@ -75,7 +77,7 @@ _MAXIMUMS = {"seed": 2 ** 32 - 1}
 # Fractions: at least 0 (above) and below 1.
 _FRACTIONS = ("dropout", "label_smoothing")
 # Probabilities: at least 0 and at most 1.
-_PROBABILITIES = ("lid_min_probability",)
+_PROBABILITIES = ("lid_min_probability", "max_p")
 
 
 def _knob(default: Any, help_text: str) -> Any:
@@ -177,8 +179,14 @@ class RunConfig:
     length_penalty_alpha: float = _knob(0.6, "GNMT length penalty alpha of the beam search (Wu et al. 2016)")
     # Blessing.
     min_bleu: float = _knob(0.0, "bless only a model whose test BLEU reaches this")
-    max_bleu_drop: float = _knob(1.0, "bless only a model at most this many BLEU points below the last blessed "
-                                      "one")
+    blessing_rule: str = _knob("significance", "how a candidate compares with the last blessed model (both need "
+                               "--min-bleu): significance: rejected only when its BLEU is below the baseline's and "
+                               "the paired bootstrap test (sacreBLEU) gives p < --max-p; threshold: rejected when "
+                               "more than --max-bleu-drop below the baseline's BLEU")
+    max_p: float = _knob(0.05, "significance rule: a BLEU below the baseline's rejects the candidate when the paired "
+                               "bootstrap p-value is below this")
+    max_bleu_drop: float = _knob(1.0, "threshold rule: bless only a model at most this many BLEU points below the "
+                                      "last blessed one")
     # Push.
     model_name: str = _knob("translator", "pushed as serving/<model_name>/<version>/")
 

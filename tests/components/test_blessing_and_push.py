@@ -141,11 +141,15 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
     # Perplexity of the echo model: every token has log-probability -1.
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)
     # The keys of metrics.json (DESIGN.md, Contracts), those of the registry's scorers among them.
-    assert set(metrics) == {"candidate", "baseline", "decision", "thresholds", "split"}
+    assert set(metrics) == {"candidate", "baseline", "decision", "blessing_rule", "thresholds", "significance",
+                            "split"}
+    assert metrics["blessing_rule"] == "significance" and metrics["significance"] is None  # No baseline.
     assert set(metrics["candidate"]) == {
-        "bleu", "chrf", "bleu_signature", "chrf_signature", "bleu_precisions", "brevity_penalty", "num_scored",
-        "num_empty_references", "perplexity", "bleu_lowercase_tokenized", "reference_tokens", "num_sentences",
-        "translate_seconds"}
+        "bleu", "chrf", "chrf_plus_plus", "ter", "bleu_signature", "chrf_signature", "chrf_plus_plus_signature",
+        "ter_signature", "bleu_interval", "chrf_interval", "chrf_plus_plus_interval", "ter_interval",
+        "bleu_precisions", "brevity_penalty", "num_scored", "num_empty_references", "perplexity",
+        "bleu_lowercase_tokenized", "reference_tokens", "num_sentences", "translate_seconds"}
+    assert set(metrics["candidate"]["bleu_interval"]) == {"low", "high", "mean", "resamples", "seed"}
     assert metrics["candidate"]["reference_tokens"] == 21  # 18 words and 3 EOS.
 
     serving_dir, pushed_model = _push(tmp_path, echo_model, blessing)
@@ -172,9 +176,32 @@ def test_no_threshold_configured_applies_the_documented_default(tmp_path, echo_m
     # The component's default and RunConfig's default are the same documented value, 0.0.
     assert RunConfig().min_bleu == 0.0
     metrics, files, _, _ = _evaluate(tmp_path, echo_model, HYPS, REFS)
-    assert metrics["thresholds"] == {"min_bleu": 0.0, "max_bleu_drop": 1.0}
+    assert (RunConfig().blessing_rule, RunConfig().max_p) == ("significance", 0.05)
+    assert metrics["thresholds"] == {"min_bleu": 0.0, "max_bleu_drop": 1.0, "max_p": 0.05}
+    assert metrics["blessing_rule"] == "significance"
     assert metrics["decision"] == {"blessed": True, "reason": "BLEU 33.33 >= min_bleu 0.00; no baseline"}
     assert files == ["BLESSED"]
+
+
+@pytest.mark.parametrize("rule", ["significance", "threshold"])
+def test_a_baseline_with_the_same_translations_is_not_significantly_different(tmp_path, echo_model, rule):
+    # The baseline is the same echo model: the same translations, p-value 1, blessed by either rule.
+    evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
+    blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "blessing")
+    TranslationEvaluator.EXECUTOR_SPEC.executor_class().Do(
+        {"examples": [_examples(tmp_path, HYPS, REFS)], "model": [echo_model], "baseline_model": [echo_model]},
+        {"evaluation": [evaluation], "blessing": [blessing]}, {"batch_size": 2, "blessing_rule": rule})
+    with open(os.path.join(evaluation.uri, contract.METRICS_FILE)) as f:
+        metrics = json.load(f)
+    significance = metrics["significance"]
+    assert significance["test"] == "paired_bootstrap" and significance["p_value"] == 1.0
+    assert significance["candidate"]["score"] == significance["baseline"]["score"] == metrics["candidate"]["bleu"]
+    assert significance["candidate"]["interval"] == significance["baseline"]["interval"]
+    assert (significance["resamples"], significance["seed"]) == (1000, "12345")
+    assert metrics["blessing_rule"] == rule and blessing.get_int_custom_property("blessed") == 1
+    assert metrics["decision"]["reason"] == {
+        "significance": "BLEU 33.33 >= min_bleu 0.00 and not below the baseline's 33.33 (paired bootstrap p = 1.0000)",
+        "threshold": "BLEU 33.33 >= min_bleu 0.00 and within 1.00 of the baseline's 33.33"}[rule]
 
 
 def test_bleu_nan_is_not_blessed(tmp_path, echo_model):
@@ -258,5 +285,6 @@ def test_a_registered_scorer_reaches_the_evaluators_metrics_and_the_summary_rows
                "cached_components": [], **{m.name: metrics[m.name] for m in scorers.metrics()}}
     rows = summary_rows(summary, scorers)
     assert rows[2] == ("data span", "n/a")  # No span in the summary: not a file-based span run.
-    assert rows[3:9] == [("BLEU", "33.33"), ("BLEU lc tok", "33.33"), ("chrF", f"{metrics['chrf']:.2f}"),
-                         ("words hyp/ref", "1.000"), ("perplexity", "2.72"), ("sacreBLEU", metrics["bleu_signature"])]
+    assert rows[3:11] == [("BLEU", "33.33"), ("BLEU lc tok", "33.33"), ("chrF", f"{metrics['chrf']:.2f}"),
+                          ("chrF++", f"{metrics['chrf_plus_plus']:.2f}"), ("TER", f"{metrics['ter']:.2f}"),
+                          ("words hyp/ref", "1.000"), ("perplexity", "2.72"), ("sacreBLEU", metrics["bleu_signature"])]

@@ -157,7 +157,13 @@ def test_evaluator_scores_the_baseline_on_the_same_test_split(three_runs):
     assert baseline["perplexity"] != pytest.approx(candidate["perplexity"], rel=1e-6)
     assert baseline["num_sentences"] == candidate["num_sentences"] == 40
     assert second["summary"]["baseline_bleu"] == first["summary"]["bleu"]
-    assert second["metrics"]["decision"]["blessed"] == (candidate["bleu"] >= baseline["bleu"] - 1.0)
+    # The significance rule (the default): rejected only when significantly worse in the paired bootstrap test.
+    significance = second["metrics"]["significance"]
+    assert second["metrics"]["blessing_rule"] == "significance" and 0 < significance["p_value"] <= 1
+    assert significance["candidate"]["score"] == candidate["bleu"] and significance["baseline"]["score"] == baseline["bleu"]
+    assert second["summary"]["blessing_p_value"] == significance["p_value"]
+    assert second["metrics"]["decision"]["blessed"] == (
+        candidate["bleu"] >= baseline["bleu"] or significance["p_value"] >= 0.05)
 
 
 @pytest.mark.pipeline_run

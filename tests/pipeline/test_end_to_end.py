@@ -2,9 +2,14 @@
 import json
 import math
 import os
+import subprocess
+import sys
+
+import pytest
 
 from pipelines import component_ids
-from processes import fresh_python
+from corpora import read_corpus
+from processes import REPO, fresh_python
 from tfx_nmt import contract
 from tfx_nmt.pipeline.presets import get_preset
 
@@ -36,6 +41,12 @@ def test_evaluator_outputs(smoke_run):
     with open(os.path.join(metrics_dir, contract.METRICS_FILE)) as f:
         metrics = json.load(f)
     assert metrics["candidate"]["bleu"] == summary["bleu"]
+    # The first run has no baseline: the smoke preset's floor alone blesses it (significance rule, no test).
+    assert metrics["blessing_rule"] == "significance" and metrics["significance"] is None
+    assert metrics["decision"]["reason"] == f"BLEU {summary['bleu']:.2f} >= min_bleu 0.50; no baseline"
+    interval = metrics["candidate"]["bleu_interval"]
+    assert interval["low"] <= summary["bleu"] <= interval["high"] and summary["bleu_interval"] == interval
+    assert summary["blessing_rule"] == "significance" and summary["blessing_p_value"] is None
     with open(os.path.join(metrics_dir, contract.HYPOTHESES_FILE)) as f:
         assert len(f.read().splitlines()) == 40
     [blessing_dir] = [os.path.join(evaluator_dir, contract.BLESSING, d)
@@ -63,3 +74,27 @@ def test_pushed_model_translates_in_a_fresh_process(smoke_run):
     assert all(t.strip() for t in out["translations"]), out["translations"]
     assert all(math.isfinite(s) and s <= 0 for s in out["scores"])
     assert not [m for m in out["modules"] if m.split(".")[0] in ("tfx_nmt", "tfx", "keras_hub")]
+
+
+def test_evaluate_scores_the_pushed_model_as_the_evaluator_did(smoke_run, data_dir, tmp_path):
+    # The SavedModel records its languages; `tfx-nmt evaluate` takes the target language from it.
+    _, summary, _ = smoke_run
+    settings_path = os.path.join(summary["pushed_model_dir"], contract.ASSETS_EXTRA_DIR,
+                                 contract.TRANSLATION_SETTINGS_FILE)
+    with open(settings_path) as f:
+        assert json.load(f)["languages"] == {"source": "en", "target": "de"}
+    pairs = read_corpus(data_dir, "en", "de", {"train": 1, "eval": 1, "test": 40})["test"]
+    (tmp_path / "test.en").write_text("".join(s + "\n" for s, _ in pairs), encoding="utf-8")
+    (tmp_path / "test.de").write_text("".join(t + "\n" for _, t in pairs), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "tfx_nmt.cli", "evaluate", "--source", str(tmp_path / "test.en"), "--reference",
+         str(tmp_path / "test.de"), "--model-dir", summary["pushed_model_dir"], "--batch-size", "16",
+         "--json", str(tmp_path / "scores.json")], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "scores.json") as f:
+        scores = json.load(f)
+    assert scores["target_language"] == "de"
+    assert scores["candidate"]["bleu"] == pytest.approx(summary["bleu"], abs=1e-9)
+    assert scores["candidate"]["bleu_interval"] == summary["bleu_interval"]
+    assert scores["candidate"]["perplexity"] == pytest.approx(summary["perplexity"], rel=1e-5)
+    assert "BLEU " in result.stdout and "sent" in result.stderr  # The table; the progress bar on stderr.

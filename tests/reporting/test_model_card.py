@@ -7,6 +7,12 @@ from tfx_nmt.reporting.run_artifacts import RunArtifacts
 
 BLEU_SIGNATURE = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
 CHRF_SIGNATURE = "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"
+CHRF_PLUS_PLUS_SIGNATURE = "nrefs:1|case:mixed|eff:yes|nc:6|nw:2|space:no|version:2.6.0"
+TER_SIGNATURE = "nrefs:1|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:2.6.0"
+
+
+def _interval(low, high):
+    return {"low": low, "high": high, "mean": (low + high) / 2, "resamples": 1000, "seed": "12345"}
 
 
 def _run(**config_overrides) -> RunArtifacts:
@@ -22,9 +28,14 @@ def _run(**config_overrides) -> RunArtifacts:
         "train_finished_at": "2025-12-04T09:30:12+00:00",
         "blessed": True, "blessing_reason": "BLEU 30.79 >= 22.00",
     }
-    candidate = {"bleu": 30.7912, "bleu_signature": BLEU_SIGNATURE, "chrf": 58.123, "chrf_signature": CHRF_SIGNATURE,
+    candidate = {"bleu": 30.7912, "bleu_signature": BLEU_SIGNATURE, "bleu_interval": _interval(29.514, 32.0551),
+                 "chrf": 58.123, "chrf_signature": CHRF_SIGNATURE, "chrf_interval": _interval(57.1, 59.2),
+                 "chrf_plus_plus": 55.5, "chrf_plus_plus_signature": CHRF_PLUS_PLUS_SIGNATURE,
+                 "chrf_plus_plus_interval": _interval(54.4, 56.6),
+                 "ter": 50.25, "ter_signature": TER_SIGNATURE, "ter_interval": _interval(49.0, 51.5),
                  "perplexity": 5.5, "num_sentences": 1000, "bleu_lowercase_tokenized": 31.0}
-    metrics = {"candidate": candidate, "baseline": None, "split": "test"}
+    metrics = {"candidate": candidate, "baseline": None, "split": "test", "blessing_rule": "significance",
+               "significance": None}
     return RunArtifacts(summary=summary, metrics=metrics, cleaning_report={}, rejected_samples={}, curves=None,
                         sources=[], references=[], hypotheses=[])
 
@@ -43,7 +54,7 @@ def test_front_matter_is_hugging_face_model_card_metadata():
     assert metadata["language"] == ["en", "de"]
     assert metadata["license"] == "unknown"
     assert metadata["datasets"] == ["bentrevett/multi30k"]
-    assert metadata["metrics"] == ["bleu", "chrf"]
+    assert metadata["metrics"] == ["bleu", "chrf", "chrf_plus_plus", "ter"]
     assert metadata["pipeline_tag"] == "translation"
     [model] = metadata["model-index"]
     assert model["name"] == "translator"
@@ -51,8 +62,17 @@ def test_front_matter_is_hugging_face_model_card_metadata():
     assert result["task"] == {"type": "translation", "name": "Translation en-de"}
     assert result["dataset"] == {"type": "bentrevett/multi30k", "name": "Multi30k task 1 (en-de)", "split": "test"}
     assert result["metrics"] == [
-        {"type": "bleu", "value": 30.79, "name": "BLEU (sacreBLEU)", "args": {"signature": BLEU_SIGNATURE}},
-        {"type": "chrf", "value": 58.12, "name": "chrF (sacreBLEU)", "args": {"signature": CHRF_SIGNATURE}}]
+        {"type": "bleu", "value": 30.79, "name": "BLEU (sacreBLEU)",
+         "args": {"signature": BLEU_SIGNATURE, "confidence_interval_95": [29.51, 32.06]}},
+        {"type": "chrf", "value": 58.12, "name": "chrF (sacreBLEU)",
+         "args": {"signature": CHRF_SIGNATURE, "confidence_interval_95": [57.1, 59.2]}},
+        {"type": "chrf_plus_plus", "value": 55.5, "name": "chrF++ (sacreBLEU)",
+         "args": {"signature": CHRF_PLUS_PLUS_SIGNATURE, "confidence_interval_95": [54.4, 56.6]}},
+        {"type": "ter", "value": 50.25, "name": "TER (sacreBLEU)",
+         "args": {"signature": TER_SIGNATURE, "confidence_interval_95": [49.0, 51.5]}}]
+    # The metrics section: each score with its interval and signature.
+    assert f"- BLEU 30.79 [29.51, 32.06] (`{BLEU_SIGNATURE}`)\n- chrF 58.12 [57.10, 59.20] (`{CHRF_SIGNATURE}`)" in card
+    assert "- Blessing (rule `significance`): blessed (BLEU 30.79 >= 22.00)." in card
 
 
 def test_card_has_data_terms_training_facts_and_usage():

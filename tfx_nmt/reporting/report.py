@@ -18,7 +18,7 @@ from tfx_nmt import files
 from tfx_nmt.contract import CLEANING_DROP_REASONS, INGEST_DROP_REASONS, REJECTED_SAMPLES_FILE, RUN_REPORT_FILE
 from tfx_nmt.reporting import plots, translation_analysis
 from tfx_nmt.reporting.run_artifacts import RunArtifacts, ordered_splits
-from tfx_nmt.scoring.scorers import SCORERS
+from tfx_nmt.scoring.scorers import SCORERS, format_with_interval
 from tfx_nmt.reporting.summary_table import summary_rows
 from tfx_nmt.text.display import shorten
 
@@ -99,24 +99,42 @@ def _training_section(run: RunArtifacts) -> str:
 def _metrics_section(run: RunArtifacts) -> str:
     candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
     metrics = SCORERS.metrics(headline_only=True)
+
+    def shown(entries: Dict, metric) -> str:
+        return format_with_interval(metric, entries[metric.name], entries.get(f"{metric.name}_interval"))
+
     if baseline:
-        rows = [(m.label, _number(candidate[m.name], m.fmt), _number(baseline[m.name], m.fmt),
+        rows = [(m.label, shown(candidate, m), shown(baseline, m),
                  _number(candidate[m.name] - baseline[m.name], "+" + m.fmt)) for m in metrics]
         table = _table("metrics", ("metric", "this model", "baseline (latest blessed)", "difference"), rows,
                        (1, 2, 3))
         comparison = "Compared with the baseline, the latest blessed model, on the same sentences."
     else:
-        table = _table("metrics", ("metric", "this model"),
-                       [(m.label, _number(candidate[m.name], m.fmt)) for m in metrics], (1,))
+        table = _table("metrics", ("metric", "this model"), [(m.label, shown(candidate, m)) for m in metrics], (1,))
         comparison = "No baseline: no model of this pipeline had been blessed before this run."
     thresholds, primary = run.metrics["thresholds"], SCORERS.primary
+    rule = run.metrics.get("blessing_rule", "threshold")
     threshold, worse = ("&ge;", "below") if primary.higher_is_better else ("&le;", "above")
+    if rule == "significance":
+        comparing = (f"not significantly {worse} the baseline: rejected when {_e(primary.label)} is {worse} the "
+                     f"baseline's and sacreBLEU's paired bootstrap test gives p &lt; {thresholds['max_p']:g}")
+    else:
+        comparing = f"at most {_number(thresholds['max_bleu_drop'])} {worse} the baseline"
+    significance = run.metrics.get("significance")
+    test = ""
+    if significance:
+        test = (f"<p>Paired bootstrap resampling ({significance['resamples']} resamples, seed "
+                f"{_e(significance['seed'])}) of this model against the baseline on {_e(primary.label)}: "
+                f"p = {significance['p_value']:.4f}.</p>")
+    decision = run.metrics["decision"]
     signatures = ", ".join(f"{_e(s.label)} <code>{_e(candidate[s.signature_key])}</code>"
                            for s in SCORERS.values() if s.headline and s.signature_key)
     return (
         f'<h2>Test metrics ({_e(run.metrics["split"])} split, {candidate["num_sentences"]} sentences)</h2>'
-        f"<p>{comparison} Blessing needs {_e(primary.label)} {threshold} {_number(thresholds['min_bleu'])} and "
-        f"at most {_number(thresholds['max_bleu_drop'])} {worse} the baseline.</p>{table}"
+        f"<p>{comparison} In brackets: 95 % confidence intervals by bootstrap resampling of the test "
+        f"sentences (sacreBLEU). Blessing rule <code>{_e(rule)}</code>: {_e(primary.label)} {threshold} "
+        f"{_number(thresholds['min_bleu'])} and {comparing}.</p>{table}{test}"
+        f"<p>Decision: {'blessed' if decision['blessed'] else 'not blessed'} ({_e(decision['reason'])}).</p>"
         f"<p>sacreBLEU signatures: {signatures}</p>")
 
 

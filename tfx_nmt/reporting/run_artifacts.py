@@ -46,8 +46,9 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         artifacts: {`contract.artifact_key(component id, output key)`: URI} of the run's artifacts; those
             missing (a run that stopped early) leave their keys at None or empty.
         pushed_model_dir: the pushed version's directory, None when nothing was pushed.
-        scorers: every metric of `scorers.metrics()` is a key; `sacrebleu_signature` and
-            `baseline_<name>` are the primary scorer's.
+        scorers: every metric of `scorers.metrics()` is a key, and `<name>_interval` (the 95 % bootstrap
+            interval: `low`, `high`, `mean`, `resamples`, `seed`; None when not scored) of each scorer that
+            reports one; `sacrebleu_signature` and `baseline_<name>` are the primary scorer's.
         span: `data_span` of ExampleGen's Examples artifact; None leaves its keys None.
 
     Returns:
@@ -58,8 +59,11 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         "preset": config["preset"],
         "language_pair": f"{config['source']}-{config['target']}",
         "pipeline_run_id": pipeline_run_id,
-        **{metric.name: None for metric in scorers.metrics()}, "sacrebleu_signature": None,
-        "blessed": False, "blessing_reason": None, "pushed_model_dir": pushed_model_dir,
+        **{metric.name: None for metric in scorers.metrics()},
+        **{scorer.interval_key: None for scorer in scorers.values() if scorer.interval_key},
+        "sacrebleu_signature": None,
+        "blessed": False, "blessing_reason": None, "blessing_rule": None, "blessing_p_value": None,
+        "pushed_model_dir": pushed_model_dir,
         "train_target_tokens_per_sec": None, "train_steps": None, "train_seconds": None, "train_hardware": None,
         "train_finished_at": None,
         **(span or {"span": None, "span_version": None, "input_fingerprint": None}),
@@ -84,10 +88,14 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         metrics = files.read_json(os.path.join(artifacts[EVALUATION], contract.METRICS_FILE))
         candidate, primary = metrics["candidate"], scorers.primary
         summary.update({metric.name: _finite_or_none(candidate.get(metric.name)) for metric in scorers.metrics()})
+        summary.update({scorer.interval_key: candidate.get(scorer.interval_key)
+                        for scorer in scorers.values() if scorer.interval_key})
         summary.update({
             "sacrebleu_signature": candidate[primary.signature_key],
             "blessed": bool(metrics["decision"]["blessed"]),
             "blessing_reason": metrics["decision"]["reason"],
+            "blessing_rule": metrics.get("blessing_rule", "threshold"),
+            "blessing_p_value": _finite_or_none((metrics.get("significance") or {}).get("p_value")),
             f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
         })
     return summary
@@ -100,7 +108,7 @@ class RunArtifacts:
     Attributes:
         summary: the run summary dict (`run_summary.json`).
         metrics: the evaluator's `metrics.json`: `candidate`, `baseline` (or None), `decision`,
-            `thresholds`, `split`.
+            `blessing_rule`, `thresholds`, `significance` (the paired test, or None), `split`.
         cleaning_report: the TextCleaner's `cleaning_report.json`: {split: {input, kept, dropped}}.
         rejected_samples: the TextCleaner's `rejected_samples.json`: {split: {reason: [{line, source,
             target}, ...]}}, the first rejected pairs per reason.

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry
+from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry, format_with_interval
 
 
 def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple[str, str]]:
     """(name, value) rows of the run's outcome and timings, for the console table and the HTML report;
-    one row per metric of `scorers.metrics()`."""
+    one row per metric of `scorers.metrics()`, with its 95 % interval when the summary has one."""
     def number(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
@@ -16,9 +16,11 @@ def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple
         ("preset", summary["preset"]),
         ("language pair", summary["language_pair"]),
         ("data span", _span(summary)),
-        *((metric.label, number(summary.get(metric.name), metric.fmt)) for metric in scorers.metrics()),
+        *((metric.label, format_with_interval(metric, summary.get(metric.name), summary.get(f"{metric.name}_interval")))
+          for metric in scorers.metrics()),
         ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
         ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
+        ("blessing rule", _rule(summary)),
         ("pushed to", summary["pushed_model_dir"] or "not pushed"),
         ("train steps", number(summary["train_steps"], "d")),
         ("train tokens/s", number(summary["train_target_tokens_per_sec"], ".0f")),
@@ -28,6 +30,13 @@ def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple
     for component, seconds in summary["component_seconds"].items():
         rows.append((f"  {component}", "cached" if component in summary["cached_components"] else f"{seconds:.1f} s"))
     return rows
+
+
+def _rule(summary: Dict) -> str:
+    """The blessing rule and, when a baseline was tested, the paired test's p-value."""
+    rule = summary.get("blessing_rule") or "n/a"
+    p_value = summary.get("blessing_p_value")
+    return rule if p_value is None else f"{rule} (paired bootstrap p = {p_value:.4f})"
 
 
 def _span(summary: Dict) -> str:

@@ -158,7 +158,8 @@ class SavedModelClient:
 
     Raises:
         SavedModelLoadError: when `model_dir` holds no loadable SavedModel (a corrupt `saved_model.pb`,
-            missing variables), naming the directory and TensorFlow's reason.
+            missing variables), naming the directory and TensorFlow's reason, or the SavedModel has no
+            `signature`.
     """
 
     def __init__(self, model_dir: str, signature: str = DEFAULT_SIGNATURE):
@@ -171,7 +172,14 @@ class SavedModelClient:
         except (OSError, ValueError, tf.errors.OpError) as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise SavedModelLoadError(f"{model_dir}: not a loadable SavedModel ({reason})") from None
+        if signature not in self._model.signatures:
+            raise SavedModelLoadError(f"{model_dir}: the SavedModel has no {signature!r} signature (it has: "
+                                      f"{', '.join(sorted(self._model.signatures)) or 'none'})")
         self._function = self._model.signatures[signature]
+
+    def signature_names(self) -> List[str]:
+        """The names of the SavedModel's signatures, sorted."""
+        return sorted(self._model.signatures)
 
     def translate(self, texts: List[str]) -> Result:
         outputs = self._function(text=self._tf.constant(texts, self._tf.string))
