@@ -210,7 +210,7 @@ def test_model_card_names_the_cleaning_rules_of_the_run(run_artifacts):
     card = render_model_card(dataclasses.replace(run_artifacts, summary=dict(run_artifacts.summary, config=config)))
     assert ("before and after cleaning (train/eval pairs dropped when a side is empty, longer than 80 words, or "
             "the length ratio exceeds 3.0; or the target is a copy of the source; train pairs that repeat an earlier "
-            "pair dropped; the test split is never\nfiltered)") in card
+            "pair dropped; the test split is never filtered)") in card
     assert "py3langid" in render_model_card(run_artifacts)
 
 
