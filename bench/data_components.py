@@ -6,8 +6,8 @@ overlap included, deduplicate, SentencePiece-encode, serialize). Every path clea
 too (their sources are the overlap rule's side input), and tokenizes the train split.
 
 The SentencePiece model is learned once beforehand, and each path's input, the raw train split, is
-written beforehand by ParallelCorpusExampleGen's Beam transform (`WritePairs`) with the path's own runner
-options, as a run with those options writes it (with several workers, several files): not timed. The last
+written beforehand with the path's own runner options by `corpora.WritePairs`, in the files
+ParallelCorpusExampleGen writes (`ingest_pipeline.WriteExamplesSplit`): not timed. The last
 row times the same two pipelines on 2 worker processes with one element each: the start-up floor.
 
 Each round times every path once, in table order; the table gives the median over `--rounds` rounds and
@@ -31,12 +31,12 @@ from typing import Callable, Dict, List, Optional, Tuple
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
-from corpora import read_corpus
+from corpora import WritePairs, read_corpus
 from machine import machine_line
 
 from tfx_nmt.components.cleaning import KEPT, CleaningRules, PairCleaner
 from tfx_nmt.components.cleaning_pipeline import HELD_OUT_SPLITS, clean_examples
-from tfx_nmt.components.examples_io import (LINE_NUMBER, MAX_BATCH_SIZE, WritePairs, bytes_feature, iterate_examples,
+from tfx_nmt.components.examples_io import (LINE_NUMBER, MAX_BATCH_SIZE, bytes_feature, iterate_examples,
                                             line_number, split_files)
 from tfx_nmt.components.summary_rows import read_rows
 from tfx_nmt.components.text_cleaner import assemble_report, assemble_samples

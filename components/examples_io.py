@@ -41,11 +41,18 @@ def split_files(artifact_uri: str, split: str) -> List[str]:
 
 
 class WriteSplit(beam.PTransform):
-    """Writes a PCollection of serialized tf.train.Example bytes as one split of an Examples artifact."""
+    """Writes a PCollection of serialized tf.train.Example bytes as one split of an Examples artifact, in
+    files `Split-<split>/data_tfrecord<suffix>-<shard>-of-<shards>.gz` (one per bundle).
 
-    def __init__(self, artifact_uri: str, split: str):
+    Args:
+        artifact_uri: the Examples artifact's directory.
+        split: the split's name.
+        suffix: after RECORD_PREFIX in the file names, to write one split with several transforms.
+    """
+
+    def __init__(self, artifact_uri: str, split: str, suffix: str = ""):
         super().__init__()
-        self._prefix = os.path.join(split_uri(artifact_uri, split), RECORD_PREFIX)
+        self._prefix = os.path.join(split_uri(artifact_uri, split), RECORD_PREFIX + suffix)
 
     def expand(self, records):
         return records | beam.io.WriteToTFRecord(self._prefix, file_name_suffix=".gz")
@@ -160,24 +167,3 @@ def pair_examples(pairs: Sequence[Tuple[int, str, str]]) -> List[bytes]:
         pa.array([[n] for n, _, _ in pairs], pa.list_(pa.int64())),
     ], ["source", "target", LINE_NUMBER]))
 
-
-class WritePairs(beam.PTransform):
-    """Writes (line number, source, target) tuples held in memory as one split of an Examples artifact
-    (`pair_examples`).
-
-    The pairs enter Beam in lists of MAX_BATCH_SIZE, spread over the workers (`beam.Create` reshuffles
-    them), so that with several workers each writes files of its own and the split's readers read them
-    in parallel: a GZIP file is read by one worker. In process the records keep the corpus order.
-    """
-
-    def __init__(self, pairs: Sequence[Tuple[int, str, str]], artifact_uri: str, split: str):
-        super().__init__()
-        self._chunks = [pairs[i:i + MAX_BATCH_SIZE] for i in range(0, len(pairs), MAX_BATCH_SIZE)]
-        self._artifact_uri = artifact_uri
-        self._split = split
-
-    def expand(self, pipeline):
-        return (pipeline
-                | beam.Create(self._chunks)
-                | beam.FlatMap(pair_examples)
-                | WriteSplit(self._artifact_uri, self._split))

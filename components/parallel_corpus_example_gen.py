@@ -14,8 +14,9 @@ follows, and unchanged files are a cache hit.
 Each tf.Example has two bytes features, `source` and `target`, the raw lines (UTF-8), and `line_number`
 (int64), the pair's 1-based line in its file. The executor (`BaseExampleGenExecutor`, whose
 `GetInputSourceToExamplePTransform` is `ingest_pipeline.ReadCorpusSplit`; each split is written by
-`ingest_pipeline.WriteExamplesSplit`) streams each split's files through Beam and checks them as it reads (gzip integrity, UTF-8, equal line counts, TSV columns, a split
-left without any pair): a bad corpus fails here, before any other component runs. With
+`ingest_pipeline.WriteExamplesSplit` in the read's step) streams each split's files through Beam and
+checks them as it reads (gzip integrity, UTF-8, equal line counts, TSV columns, a split left without any
+pair): a bad corpus fails here, before any other component runs. With
 `on_bad_line="drop"` the bad pairs of train and eval are dropped instead (never those of test), and their
 counts and first samples go to `ingest_report.json` in the artifact, which TextCleaner adds to the
 CleaningReport.

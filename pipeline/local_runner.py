@@ -7,7 +7,8 @@ Layout of `--output-dir`:
     serving/<model_name>/<version>/   pushed SavedModels, what TF Serving's model_base_path points at
     run_summary.json            metrics and timings of the last run
     tfx-nmt.lock                held by the running run (its pid), see `output_dir_lock`
-    report.html                 the run report, copied from the RunReport component's artifact after the run
+    report.html                 the run report: the RunReport component's page, rendered again after the run
+                                with the seconds of each component from ML Metadata
     tmp/                        $TMPDIR of the running run and its child processes, see `run_tmp_dir`
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Iterator, List, Optional
 
 from tfx_nmt import files
 from tfx_nmt.config import RunConfig
-from tfx_nmt.contract import REPORT, RUN_REPORT, RUN_REPORT_FILE, RUN_SUMMARY_FILE, artifact_key
+from tfx_nmt.contract import RUN_REPORT_FILE, RUN_SUMMARY_FILE
 from tfx_nmt.pipeline.output_dir_lock import hold_output_dir
 from tfx_nmt.pipeline.run_tmp_dir import run_tmp_dir
 
@@ -89,7 +90,10 @@ def held_output_dir(output_dir: str) -> Iterator[LocalPaths]:
 
 def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers: Optional[int] = None) -> dict:
     """Runs the whole pipeline with LocalDagRunner into an output directory held by `held_output_dir`;
-    writes `run_summary.json` and copies the RunReport's `report.html` to `paths.report_path`.
+    writes `run_summary.json`, and `paths.report_path`: the RunReport component's page rendered again from
+    the same artifacts with the run summary read from ML Metadata, so that it lists the seconds of each
+    component (or its cache hit), which only the executions hold once the run is over: the RunReport
+    artifact, inside the DAG, has none.
 
     Call it before TensorFlow initializes its devices in this process: it splits the CPU into
     `config.replicas` logical devices first.
@@ -112,6 +116,8 @@ def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers:
     from tfx_nmt.pipeline import run_summary
     from tfx_nmt.pipeline.component_progress import ComponentProgress
     from tfx_nmt.pipeline.pipeline import create_pipeline, pipeline_name
+    from tfx_nmt.reporting.report import write_report
+    from tfx_nmt.reporting.run_artifacts import load_run_artifacts
 
     configure_cpu_replicas(config.replicas)
     workers = beam_workers or 1
@@ -132,6 +138,5 @@ def run_local(config: RunConfig, data_dir: str, paths: LocalPaths, beam_workers:
         tfx.orchestration.LocalDagRunner().run(pipeline)
     summary = run_summary.build_run_summary(config, paths.metadata_path, pipeline.pipeline_info.pipeline_name)
     files.write_json(paths.summary_path, summary)
-    with open(os.path.join(summary["artifacts"][artifact_key(RUN_REPORT, REPORT)], RUN_REPORT_FILE), "rb") as f:
-        files.write_bytes(paths.report_path, f.read())
+    write_report(load_run_artifacts(summary), paths.output_dir)
     return summary

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Runs the pipeline (`local_runner.run_local`, which copies the report to `<output-dir>/report.html`)
+    """Runs the pipeline (`local_runner.run_local`, which writes the report to `<output-dir>/report.html`)
     and prints the summary table and the report's path. Returns the exit code.
 
     Raises:

@@ -76,14 +76,25 @@ def run_artifacts(smoke_run):
     return load_run_artifacts(smoke_run[1])
 
 
-def test_the_run_copies_the_run_reports_artifact_and_prints_its_path(report, smoke_run, run_artifacts):
-    path, text, _ = report
+def test_the_run_writes_the_run_reports_page_with_the_seconds_of_each_component_and_prints_its_path(
+        report, smoke_run, run_artifacts):
+    path, text, page = report
     output_dir, summary, log = smoke_run
-    with open(os.path.join(summary["artifacts"][REPORT], contract.RUN_REPORT_FILE), encoding="utf-8") as f:
-        assert f.read() == text
     # Built inside the DAG from the same artifacts: the executions' seconds are not known there yet.
+    with open(os.path.join(summary["artifacts"][REPORT], contract.RUN_REPORT_FILE), encoding="utf-8") as f:
+        assert f.read() == render_report(dataclasses.replace(
+            run_artifacts, summary=dict(run_artifacts.summary, component_seconds={}, cached_components=[])))
+    # After the run, the same page with the run summary from ML Metadata: every component's seconds, in the
+    # order the components ran (run_summary.json sorts its keys).
+    rows = dict((row[0], row[1]) for row in page.tables["run-summary"][1:])
+    for component, seconds in summary["component_seconds"].items():
+        assert rows[component] == ("cached" if component in summary["cached_components"] else f"{seconds:.1f} s")
+    assert contract.TRAINER in rows and contract.RUN_REPORT in rows
+    ran = [row[0] for row in page.tables["run-summary"][1:] if row[0] in summary["component_seconds"]]
+    assert ran[0] == contract.EXAMPLE_GEN and ran[-1] == contract.RUN_REPORT
+    in_order = {component: summary["component_seconds"][component] for component in ran}
     assert text == render_report(dataclasses.replace(
-        run_artifacts, summary=dict(run_artifacts.summary, component_seconds={}, cached_components=[])))
+        run_artifacts, summary=dict(run_artifacts.summary, component_seconds=in_order)))
     assert re.search(rf"^Run report: {re.escape(path)}$", log, re.M)
     assert summary["component_seconds"][contract.RUN_REPORT] > 0
 

@@ -12,7 +12,8 @@ Both read what they present from their input artifacts (ML Metadata resolves the
 PushedModel's `pushed`/`pushed_destination` properties) and from the run's config, as
 `run_artifacts.summarize_artifacts` puts them together. An executor does not see ML Metadata's executions,
 so the report's summary table has no per-component seconds: those are in the local run's
-`run_summary.json` and the table `tfx-nmt run` prints.
+`run_summary.json`, the table `tfx-nmt run` prints and `<output-dir>/report.html`, which the local runner
+renders again with them (`local_runner.run_local`).
 
 They are class-based components (not `@component` functions) because they need the executor's context
 for the pipeline run's id.
