@@ -148,6 +148,25 @@ def round_ratio(results: Dict[str, dict], side: str, reference: str) -> float:
                                                    results[reference]["round_tokens_per_sec"]))
 
 
+def loss_curves(sides: Dict[str, RunConfig], dataset_fn, vocabulary_size: int, steps: int,
+                window: int) -> Dict[str, List[float]]:
+    """Trains one model per side for `steps` steps on the same batches (`dataset_fn(config)`, one data seed),
+    the sides' steps alternating in chunks of `window`; returns {side: mean training loss of each window}."""
+    state = {}
+    for name, config in sides.items():
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config, vocabulary_size)
+        model.compile(optimizer=make_optimizer(config), jit_compile=config.jit_compile)
+        state[name] = (model, iter(dataset_fn(config)), [])
+    for _ in range(steps // window):
+        for model, iterator, means in state.values():
+            model.reset_metrics()
+            for _ in range(window):
+                logs = model.train_on_batch(*next(iterator), return_dict=True)
+            means.append(float(logs["loss"]))  # Keras's Sum metrics: the window's per-token mean.
+    return {name: means for name, (_, _, means) in state.items()}
+
+
 def parse_overrides(base: RunConfig, spec: str) -> RunConfig:
     """`"a=1,b=2"` -> `base` with fields a and b replaced (values cast to the field's type)."""
     overrides = {}
@@ -169,6 +188,10 @@ def main():
     parser.add_argument("--baseline-batch", type=int, default=64, help="sentences per naive batch")
     parser.add_argument("--configs", nargs="*", default=[],
                         help="more sides: comma-separated field=value overrides of the preset, one set per side")
+    parser.add_argument("--loss-curve-steps", type=int, default=0,
+                        help="instead of throughput: the training loss of the first N steps of the preset in "
+                             "float32 (seeds 42 and 43: the noise) and of each --configs side (seed 42)")
+    parser.add_argument("--window", type=int, default=50, help="steps per point of --loss-curve-steps")
     args = parser.parse_args()
     print(machine_line(), flush=True)
     base = get_preset(args.preset)
@@ -183,6 +206,18 @@ def main():
             return make_dataset([path], config.tokens_per_batch, config.max_source_length,
                                 config.max_target_length, training=True, seed=config.seed)
 
+        if args.loss_curve_steps:
+            float32 = base.replace(mixed_precision="off")
+            sides = {"float32, seed 42": float32, "float32, seed 43": float32.replace(seed=43)}
+            sides.update({spec: parse_overrides(base, spec) for spec in args.configs})
+            # One data order for every side: the dataset's seed stays 42.
+            curves = loss_curves(sides, lambda c: buckets(c.replace(seed=42)), vocabulary_size,
+                                 args.loss_curve_steps, args.window)
+            print(f"{'side: mean loss of the steps up to':40s} " + " ".join(
+                f"{(i + 1) * args.window:>6d}" for i in range(args.loss_curve_steps // args.window)), flush=True)
+            for name, means in curves.items():
+                print(f"{name:40s} " + " ".join(f"{m:6.3f}" for m in means), flush=True)
+            return
         before_config = base.replace(mixed_precision="off", jit_compile=False)
         sides = {
             "naive baseline": (before_config, naive_dataset(path, args.baseline_batch, before_config), True),
