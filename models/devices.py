@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
-from typing import Dict
+from typing import Dict, FrozenSet, Optional
 
 import tensorflow as tf
 
@@ -100,6 +100,19 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> Optional[FrozenSet[str]]:
+    """The CPU's feature flags (`flags` of /proc/cpuinfo: `avx512_bf16`, `amx_bf16`, ...), or None where
+    that file cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return frozenset()
 
 
 def training_hardware(strategy: tf.distribute.Strategy) -> Dict:

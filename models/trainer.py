@@ -42,6 +42,7 @@ from tfx_nmt.models.ctranslate2_export import export_ctranslate2
 from tfx_nmt.models.devices import is_chief, make_strategy, training_hardware
 from tfx_nmt.models.export import TranslatorServingModule, export_serving_model
 from tfx_nmt.models.input_pipeline import make_dataset
+from tfx_nmt.models.precision import training_dtype_policy
 from tfx_nmt.models.schedules import InverseSquareRootSchedule
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.validation_bleu import ValidationBleu, read_validation_pairs
@@ -54,18 +55,40 @@ log = logging.getLogger(__name__)
 def build_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
     """A built TransformerTranslator of `config.model_config()`'s shape with `config.label_smoothing`
     (variables created in the current strategy scope), over the tokenizer's joint vocabulary of
-    `vocabulary_size` ids."""
+    `vocabulary_size` ids, in the dtype policy of `config.mixed_precision` on this machine
+    (`precision.training_dtype_policy`); the variables are float32 under every policy."""
     shape = dataclasses.replace(config.model_config(), vocabulary_size=vocabulary_size)
-    model = TransformerTranslator(**dataclasses.asdict(shape), label_smoothing=config.label_smoothing)
+    policy, _ = training_dtype_policy(config.mixed_precision)
+    model = TransformerTranslator(**dataclasses.asdict(shape), label_smoothing=config.label_smoothing,
+                                  dtype=policy)
     model({"source_ids": tf.constant([[2, 5, 3]]), "target_in": tf.constant([[2, 5]])})
+    if policy != "float32":
+        # The attention softmax in float32 (Keras's mixed precision guide); keras_hub builds its attention
+        # layers, and their Softmax, in the first call. Dropout after it casts back to the compute dtype.
+        for layer in model._flatten_layers():  # pylint: disable=protected-access
+            if isinstance(layer, keras.layers.Softmax):
+                layer.dtype_policy = "float32"
     return model
 
 
+def float32_copy(model: TransformerTranslator, config: RunConfig) -> TransformerTranslator:
+    """A float32 TransformerTranslator with `model`'s weights, whatever `model`'s dtype policy: what the
+    SavedModel and the CTranslate2 model are exported from (built outside any strategy scope)."""
+    copy = build_model(config.replace(mixed_precision="off"), model.vocabulary_size)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
-    """Adam (beta2 0.98, epsilon 1e-9, Vaswani et al. 2017 section 5.3) with warm-up and 1/sqrt decay."""
-    return keras.optimizers.Adam(
+    """Adam (beta2 0.98, epsilon 1e-9, Vaswani et al. 2017 section 5.3) with warm-up and 1/sqrt decay; under
+    `mixed_precision` fp16 wrapped in Keras's `LossScaleOptimizer` (dynamic loss scaling, so that small
+    float16 gradients do not underflow)."""
+    optimizer = keras.optimizers.Adam(
         learning_rate=InverseSquareRootSchedule(config.learning_rate, config.warmup_steps),
         beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    if training_dtype_policy(config.mixed_precision)[0] == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def compiled_model(config: RunConfig, vocabulary_size: int) -> TransformerTranslator:
@@ -127,6 +150,9 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
     if strategy is None:
         strategy = make_strategy(config.replicas, config.strategy)
     keras.utils.set_random_seed(config.seed)
+    policy, warning = training_dtype_policy(config.mixed_precision)
+    if warning:
+        log.warning(warning)
     train_dataset = make_dataset(train_files, config.tokens_per_batch, config.max_source_length,
                                  config.max_target_length, training=True, seed=config.seed)
     eval_dataset = make_dataset(eval_files, config.tokens_per_batch, config.max_source_length,
@@ -166,9 +192,9 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
                   keras.callbacks.TensorBoard(log_dir=model_run_dir, write_graph=False),
                   # The run's configuration (every RunConfig field) in TensorBoard's HPARAMS tab.
                   hparams_api.KerasCallback(model_run_dir, config.training_config())]
-    log.info("Training %s parameters for up to %d steps%s on %d replica(s)", f"{model.count_params():,}",
+    log.info("Training %s parameters for up to %d steps%s on %d replica(s) in %s", f"{model.count_params():,}",
              train_steps, f" or {config.max_train_seconds:.0f} s" if config.max_train_seconds else "",
-             strategy.num_replicas_in_sync)
+             strategy.num_replicas_in_sync, policy)
     history = model.fit(
         train_dataset,
         initial_epoch=start_step // steps_per_epoch,
@@ -189,6 +215,7 @@ def train(config: RunConfig, train_files, eval_files, vocabulary_size: int, mode
         "loss": history.history.get("loss", [float("nan")])[-1],
         "val_loss": history.history.get("val_loss", [float("nan")])[-1],
         "replicas": strategy.num_replicas_in_sync,
+        "dtype_policy": policy,
     }
     return model, stats
 
@@ -233,7 +260,8 @@ def run_fn(fn_args) -> None:
         stats["averaged_checkpoint_steps"] = average_last_checkpoints(
             model, checkpoint_dir, config.average_checkpoints, scratch=compiled_model(config, vocabulary_size))
     log.info("Exporting the serving SavedModel (tracing tokenization, beam search and greedy decoding)")
-    module = TranslatorServingModule(model, tokenizer, config.max_decode_length_a,
+    exported = float32_copy(model, config)
+    module = TranslatorServingModule(exported, tokenizer, config.max_decode_length_a,
                                      config.max_decode_length_b, config.beam_size,
                                      config.length_penalty_alpha, source_language=config.source,
                                      target_language=config.target)
@@ -251,7 +279,7 @@ def run_fn(fn_args) -> None:
     ctranslate2_dir = os.path.join(model_dir, CTRANSLATE2_MODEL_DIR)
     if tf.io.gfile.exists(ctranslate2_dir):
         tf.io.gfile.rmtree(ctranslate2_dir)
-    export_ctranslate2(model, tokenizer_model, module.translation_settings(), ctranslate2_dir)
+    export_ctranslate2(exported, tokenizer_model, module.translation_settings(), ctranslate2_dir)
     stats["wall_seconds"] = time.time() - started
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_STATS_FILE), "w") as f:
         json.dump(stats, f, indent=2)

@@ -48,24 +48,26 @@ def label_smoothed_nll(labels, logits, label_smoothing: float):
     """Per-token label-smoothed cross-entropy (Szegedy et al. 2016, https://arxiv.org/abs/1512.00567).
 
     The target distribution puts `1 - label_smoothing` on the label and spreads `label_smoothing`
-    uniformly over the vocabulary.
+    uniformly over the vocabulary: `(1 - e) * nll + e * (logsumexp(z) - mean(z))`, computed as
+    `nll + e * (z[label] - mean(z))` with `nll` from TensorFlow's fused
+    `sparse_softmax_cross_entropy_with_logits` (one kernel for the softmax, the loss and its gradient; no
+    `[..., V]` log-probability tensor is kept for the backward pass). Padding is the caller's: pass only the
+    positions to score (`TransformerTranslator` gathers the non-padding ones).
 
     Args:
-        labels: int tensor `[B, T]`; PAD_ID marks padding.
-        logits: float tensor `[B, T, V]`.
+        labels: int tensor `[...]`, ids in [0, V).
+        logits: float tensor `[..., V]` (any float dtype; computed in float32).
         label_smoothing: in [0, 1).
 
     Returns:
-        (loss `[B, T]` float32 with 0 at padding, mask `[B, T]` float32, 1 for real tokens).
+        float32 `[...]`, the loss of each position (natural log).
     """
     logits = tf.cast(logits, tf.float32)
-    log_probs = tf.nn.log_softmax(logits, axis=-1)
-    nll = -tf.gather(log_probs, labels, axis=-1, batch_dims=2)
+    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     if label_smoothing:
-        uniform = -tf.reduce_mean(log_probs, axis=-1)
-        nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
-    mask = tf.cast(tf.not_equal(labels, PAD_ID), tf.float32)
-    return nll * mask, mask
+        label_logits = tf.gather(logits, labels[..., tf.newaxis], axis=-1, batch_dims=labels.shape.rank)[..., 0]
+        nll = nll + label_smoothing * (label_logits - tf.reduce_mean(logits, axis=-1))
+    return nll
 
 
 @keras.saving.register_keras_serializable(package="tfx_nmt")
@@ -146,23 +148,25 @@ class TransformerTranslator(keras.Model):
         self.token_embedding = keras_hub.layers.ReversibleEmbedding(
             vocabulary_size, d_model, tie_weights=tie_embeddings,
             embeddings_initializer=keras.initializers.RandomNormal(stddev=d_model ** -0.5),
-            name="token_embedding")
-        self.position_encoding = keras_hub.layers.SinePositionEncoding(name="position_encoding")
-        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+            dtype=self.dtype_policy, name="token_embedding")
+        self.position_encoding = keras_hub.layers.SinePositionEncoding(dtype=self.dtype_policy, name="position_encoding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="embedding_dropout")
         self.encoder_layers = [
             keras_hub.layers.TransformerEncoder(
-                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first, name=f"encoder_{i}")
+                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first,
+                dtype=self.dtype_policy, name=f"encoder_{i}")
             for i in range(num_encoder_layers)
         ]
         self.decoder_layers = [
             keras_hub.layers.TransformerDecoder(
-                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first, name=f"decoder_{i}")
+                ff_dim, num_heads, dropout=dropout, normalize_first=normalize_first,
+                dtype=self.dtype_policy, name=f"decoder_{i}")
             for i in range(num_decoder_layers)
         ]
         # Pre-LN stacks end with a layer norm (Xiong et al. 2020, https://arxiv.org/abs/2002.04745).
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm") \
+        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=self.dtype_policy, name="encoder_norm") \
             if normalize_first else None
-        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm") \
+        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=self.dtype_policy, name="decoder_norm") \
             if normalize_first else None
         self.loss_sum_tracker = keras.metrics.Sum(name="loss_sum")
         self.token_tracker = keras.metrics.Sum(name="target_tokens")
@@ -184,17 +188,23 @@ class TransformerTranslator(keras.Model):
             x = self.encoder_norm(x)
         return x, padding_mask
 
-    def decode(self, target_in, encoder_output, source_padding_mask, training=None):
-        """Teacher-forced decoder: target ids `[B, T]` -> logits `[B, T, V]` float32."""
+    def decoder_states(self, target_in, encoder_output, source_padding_mask, training=None):
+        """Teacher-forced decoder stack: target ids `[B, T]` -> hidden states `[B, T, d_model]` (compute dtype),
+        before the final norm and the output projection (`project`)."""
         x = self.embed(target_in, training=training)
         target_padding_mask = tf.not_equal(target_in, PAD_ID)
         for layer in self.decoder_layers:
             x = layer(x, encoder_output, decoder_padding_mask=target_padding_mask,
                       encoder_padding_mask=source_padding_mask, training=training)
-        return self.project(x)
+        return x
+
+    def decode(self, target_in, encoder_output, source_padding_mask, training=None):
+        """Teacher-forced decoder: target ids `[B, T]` -> logits `[B, T, V]` float32."""
+        return self.project(self.decoder_states(target_in, encoder_output, source_padding_mask, training=training))
 
     def project(self, hidden):
-        """Final norm (pre-LN) and output projection: `[B, T, d_model]` -> logits `[B, T, V]` float32."""
+        """Final norm (pre-LN) and output projection: `[..., d_model]` -> logits `[..., V]` float32 (the
+        matmul in the compute dtype, the logits cast to float32 for the softmax)."""
         if self.decoder_norm is not None:
             hidden = self.decoder_norm(hidden)
         return tf.cast(self.token_embedding(hidden, reverse=True), tf.float32)
@@ -203,9 +213,22 @@ class TransformerTranslator(keras.Model):
         encoder_output, source_padding_mask = self.encode(inputs["source_ids"], training=training)
         return self.decode(inputs["target_in"], encoder_output, source_padding_mask, training=training)
 
+    def _scored_logits(self, data, training):
+        """Logits float32 `[N, V]` and labels int `[N]` of the N non-padding target positions of a batch.
+
+        Only those rows go through the final norm, the `[d_model, V]` output projection and the softmax:
+        padding is about a fifth of the target positions of length-bucketed batches, and the projection
+        and softmax over V are the largest part of the step (BENCHMARKS.md, training throughput).
+        """
+        inputs, labels = _inputs_and_labels(data)
+        encoder_output, source_padding_mask = self.encode(inputs["source_ids"], training=training)
+        hidden = self.decoder_states(inputs["target_in"], encoder_output, source_padding_mask, training=training)
+        positions = tf.where(tf.not_equal(labels, PAD_ID))
+        return self.project(tf.gather_nd(hidden, positions)), tf.gather_nd(labels, positions)
+
     def _loss(self, labels, logits):
-        loss, mask = label_smoothed_nll(labels, logits, self.label_smoothing)
-        loss_sum, tokens = tf.reduce_sum(loss), tf.reduce_sum(mask)
+        loss_sum = tf.reduce_sum(label_smoothed_nll(labels, logits, self.label_smoothing))
+        tokens = tf.cast(tf.size(labels), tf.float32)
         global_tokens = _sum_over_replicas(tokens)
         return loss_sum, tokens, loss_sum / tf.maximum(global_tokens, 1.0)
 
@@ -236,24 +259,24 @@ class TransformerTranslator(keras.Model):
                 self.optimizer.build(self.trainable_variables)
 
     def train_step(self, data):
-        inputs, labels = _inputs_and_labels(data)
         with tf.GradientTape() as tape:
-            logits = self(inputs, training=True)
+            logits, labels = self._scored_logits(data, training=True)
             loss_sum, tokens, loss = self._loss(labels, logits)
-        gradients = tape.gradient(loss, self.trainable_variables)
+            # Multiplied by the loss scale under a LossScaleOptimizer (mixed_float16), else unchanged;
+            # apply_gradients divides it out.
+            scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         self.loss_sum_tracker.update_state(loss_sum)
         self.token_tracker.update_state(tokens)
         return self._metrics_result()
 
     def test_step(self, data):
-        inputs, labels = _inputs_and_labels(data)
-        logits = self(inputs, training=False)
+        logits, labels = self._scored_logits(data, training=False)
         loss_sum, tokens, _ = self._loss(labels, logits)
-        nll, _ = label_smoothed_nll(labels, logits, 0.0)
         self.loss_sum_tracker.update_state(loss_sum)
         self.token_tracker.update_state(tokens)
-        self.nll_sum_tracker.update_state(tf.reduce_sum(nll))
+        self.nll_sum_tracker.update_state(tf.reduce_sum(label_smoothed_nll(labels, logits, 0.0)))
         return self._metrics_result(perplexity=True)
 
     @property

@@ -56,9 +56,11 @@ ON_BAD_LINE_CHOICES = ("error", "drop")
 TOKENIZER_MODEL_TYPES = ("unigram", "bpe")
 # How the evaluator compares a candidate with the baseline (`tfx_nmt.scoring.blessing`).
 BLESSING_RULES = ("significance", "threshold")
+MIXED_PRECISIONS = ("off", "bf16", "fp16")
 # The fields that take one of a few values, and the least value of the numeric fields that have one.
 FIELD_CHOICES = {"strategy": STRATEGIES, "on_bad_line": ON_BAD_LINE_CHOICES,
-                 "tokenizer_model_type": TOKENIZER_MODEL_TYPES, "blessing_rule": BLESSING_RULES}
+                 "tokenizer_model_type": TOKENIZER_MODEL_TYPES, "blessing_rule": BLESSING_RULES,
+                 "mixed_precision": MIXED_PRECISIONS}
 _MINIMUMS = {
     **dict.fromkeys(("d_model", "num_encoder_layers", "num_decoder_layers", "num_heads", "ff_dim", "max_tokens",
                      "train_steps", "tokens_per_batch", "steps_per_epoch", "eval_batches", "replicas",
@@ -170,6 +172,10 @@ class RunConfig:
     warm_start: bool = _knob(False, "start from the latest blessed model when its tokenizer and shape match "
                                     "(README.md, Continuous training)")
     jit_compile: bool = _knob(False, "compile the training step with XLA")
+    mixed_precision: str = _knob(
+        "off", "train in Keras mixed precision: bf16 (mixed_bfloat16; on a CPU without native bfloat16 it falls "
+        "back to float32 with a warning), fp16 (mixed_float16 with loss scaling, for GPUs) or off (float32); "
+        "the exported models are float32 either way")
     seed: int = _knob(42, "seed of weight initialization, dropout and shuffling")
     # Decoding.
     max_decode_length_a: float = _knob(1.5, "outputs are capped at a x source tokens + b (this is a)")

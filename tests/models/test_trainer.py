@@ -12,11 +12,13 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from processes import fresh_python
 from tokenized_corpus import write_tokenized_corpus
 from tfx_nmt import contract
 from tfx_nmt.components.trainer import TrainerFnArgs
 from tfx_nmt.models.callbacks import TrainingDivergedError
 from tfx_nmt.models.checkpoint_averaging import checkpoint_steps
+from tfx_nmt.models.precision import training_dtype_policy
 from tfx_nmt.models.trainer import run_fn, train
 from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.text.tokenizers import SentencePieceTokenizer
@@ -118,3 +120,58 @@ def test_a_diverging_loss_stops_the_trainer_before_anything_is_written(corpus, t
     assert not os.path.exists(os.path.join(fn_args.model_run_dir, contract.TRAINING_STATS_FILE))
     assert not [d for d in (tmp_path / "Trainer" / "checkpoints").glob("*") if checkpoint_steps(str(d))]
     assert json.dumps(message).count("\\n") == 0  # One line.
+
+
+EXPORTED_DTYPES = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (the SentencePiece ops of the graph)
+from tensorflow.core.framework import types_pb2
+from tensorflow.core.protobuf import saved_model_pb2
+export_dir = sys.argv[1] if len(sys.argv) > 1 else {export_dir!r}
+proto = saved_model_pb2.SavedModel()
+with open(export_dir + "/saved_model.pb", "rb") as f:
+    proto.ParseFromString(f.read())
+graph = proto.meta_graphs[0].graph_def
+nodes = list(graph.node) + [n for function in graph.library.function for n in function.node_def]
+half = sorted({{n.op for n in nodes for value in n.attr.values()
+               if value.type in (types_pb2.DT_BFLOAT16, types_pb2.DT_HALF)
+               or types_pb2.DT_BFLOAT16 in value.list.type or types_pb2.DT_HALF in value.list.type}})
+model = tf.saved_model.load(export_dir)
+result = {{"half_precision_ops": half}}
+for name in ("serving_default", "translate_greedy"):
+    signature = model.signatures[name]
+    outputs = signature(text=tf.constant(["A man is riding a bike.", "Two dogs play in the snow."]))
+    result[name] = {{"inputs": {{k: v.dtype.name for k, v in signature.structured_input_signature[1].items()}},
+                    "outputs": {{k: v.dtype.name for k, v in signature.structured_outputs.items()}},
+                    "translations": [t.decode() for t in outputs["translation"].numpy()],
+                    "scores": outputs["log_probability_per_token"].numpy().tolist()}}
+print(json.dumps(result))
+"""
+
+
+def test_a_bf16_trained_model_exports_a_float32_saved_model_that_translates(corpus, tmp_path):
+    config = CONFIG.replace(mixed_precision="bf16", steps_per_epoch=20, average_checkpoints=0)
+    model_dir = tmp_path / "model"
+    fn_args = TrainerFnArgs(
+        train_files=[os.path.join(corpus, "tokenized", "Split-train", "*")],
+        eval_files=[os.path.join(corpus, "tokenized", "Split-eval", "*")],
+        tokenizer_uri=os.path.join(corpus, "tokenizer"), model_run_dir=str(tmp_path / "Trainer" / "model_run" / "4"),
+        serving_model_dir=str(model_dir / "Format-Serving"), train_steps=40, eval_steps=2,
+        custom_config=config.training_config())
+    run_fn(fn_args)
+    with open(os.path.join(fn_args.model_run_dir, contract.TRAINING_STATS_FILE)) as f:
+        stats = json.load(f)
+    # Trained in bfloat16 where the CPU has it (else the documented fallback to float32).
+    assert stats["dtype_policy"] == training_dtype_policy("bf16")[0]
+    assert stats["steps"] == 40 and math.isfinite(stats["loss"])
+    result = fresh_python(EXPORTED_DTYPES.format(export_dir=str(model_dir / "Format-Serving")))
+    assert result.returncode == 0, result.stderr[-3000:]
+    exported = json.loads(result.stdout.strip().splitlines()[-1])
+    assert exported["half_precision_ops"] == []
+    for name in ("serving_default", "translate_greedy"):
+        assert exported[name]["inputs"] == {"text": "string"}
+        assert exported[name]["outputs"] == {"translation": "string", "log_probability_per_token": "float32"}
+        # 40 steps of the smoke model: words, if not yet good ones.
+        assert len(exported[name]["translations"]) == 2 and any(exported[name]["translations"])
+        assert all(math.isfinite(score) and score < 0 for score in exported[name]["scores"])

@@ -41,14 +41,36 @@ def test_decoder_is_causal(model, k):
     assert not np.allclose(a[:, k + 1:], b[:, k + 1:], atol=1e-6)
 
 
-def test_label_smoothed_loss_ignores_padding_and_matches_formula():
-    logits = tf.constant([[[2.0, 0.0, 1.0], [0.5, 0.5, 0.5]]])
-    labels = tf.constant([[2, 0]])
-    loss, mask = label_smoothed_nll(labels, logits, 0.1)
-    log_probs = tf.nn.log_softmax(logits[0, 0]).numpy()
-    expected = 0.9 * -log_probs[2] + 0.1 * -log_probs.mean()
-    np.testing.assert_allclose(loss.numpy(), [[expected, 0.0]], rtol=1e-6)
-    np.testing.assert_array_equal(mask.numpy(), [[1.0, 0.0]])
+def test_label_smoothed_loss_matches_the_formula():
+    logits = tf.constant([[2.0, 0.0, 1.0], [0.5, 0.5, 0.5], [-1.0, 3.0, 0.0]])
+    labels = tf.constant([2, 0, 1])
+    log_probs = tf.nn.log_softmax(logits).numpy()
+    expected = [0.9 * -log_probs[i, label] + 0.1 * -log_probs[i].mean() for i, label in enumerate([2, 0, 1])]
+    np.testing.assert_allclose(label_smoothed_nll(labels, logits, 0.1).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(label_smoothed_nll(labels, logits, 0.0).numpy(),
+                               [-log_probs[0, 2], -log_probs[1, 0], -log_probs[2, 1]], rtol=1e-6)
+    # Any leading shape.
+    np.testing.assert_allclose(label_smoothed_nll(labels[tf.newaxis], logits[tf.newaxis], 0.1).numpy(), [expected],
+                               rtol=1e-6)
+
+
+def test_the_loss_scores_the_non_padding_target_positions_only(model):
+    inputs = {"source_ids": tf.constant([[2, 11, 12, 3], [2, 13, 3, 0]]),
+              "target_in": tf.constant([[2, 21, 22], [2, 23, 0]])}
+    labels = tf.constant([[21, 22, 3], [23, 3, 0]])
+    logits, scored = model._scored_logits((inputs, labels), training=False)
+    assert scored.numpy().tolist() == [21, 22, 3, 23, 3]
+    full = model(inputs).numpy()
+    np.testing.assert_allclose(logits.numpy(), full[[0, 0, 0, 1, 1], [0, 1, 2, 0, 1]], atol=1e-5)
+    # The validation loss: the mean over the 5 real tokens of the label-smoothed loss of the full logits.
+    log_probs = tf.nn.log_softmax(full).numpy()
+    expected = np.mean([0.9 * -log_probs[b, t, labels[b, t]] + 0.1 * -log_probs[b, t].mean()
+                        for b, t in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]])
+    model.reset_metrics()
+    logs = model.test_step((inputs, labels))
+    np.testing.assert_allclose(float(logs["loss"]), expected, rtol=1e-5)
+    assert float(logs["target_tokens"]) == 5.0
+    model.reset_metrics()
 
 
 def test_inverse_square_root_schedule():

@@ -16,6 +16,7 @@ from tfx_nmt.text import subword
     ({"tokenizer_model_type": "wordpiece"}, "tokenizer_model_type must be one of unigram, bpe, got 'wordpiece'"),
     ({"strategy": "tpu"}, "strategy must be one of mirrored, multi_worker, got 'tpu'"),
     ({"on_bad_line": "skip"}, "on_bad_line must be one of error, drop, got 'skip'"),
+    ({"mixed_precision": "int8"}, "mixed_precision must be one of off, bf16, fp16, got 'int8'"),
     ({"d_model": 64, "num_heads": 3}, r"num_heads \(3\) must divide d_model \(64\)"),
     ({"dropout": 1.0}, "dropout must be < 1, got 1.0"),
     ({"label_smoothing": -0.1}, "label_smoothing must be >= 0, got -0.1"),
