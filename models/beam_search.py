@@ -31,6 +31,37 @@ def _gather_beams(tensor, indices):
     return tf.gather(tensor, indices, axis=1, batch_dims=1)
 
 
+# Group size of `top_k_by_groups`: a pass of max over groups of 32 costs a fraction of TensorFlow's top-k.
+_TOP_K_GROUP = 32
+
+
+def top_k_by_groups(values, k):
+    """`tf.math.top_k(values, k)` (sorted, ties to the lower index), found among the k best groups of 32.
+
+    Why: TensorFlow's CPU top-k of k = 8 over 256 rows of 4,000 scores costs about 7x a max reduction
+    over them (10.5 ms against 1.6 on a 2-core CPU), the largest op of a beam search step at batch 64. A
+    top-k element lies in a group whose maximum ranks among the k best group maxima (ranked by value,
+    then by group index), and the chosen groups are gathered in index order, so the result, ties
+    included, is `tf.math.top_k`'s.
+
+    Args:
+        values: float32 `[R, V]`; k: int (or int32 scalar tensor), `1 <= k <= V`.
+    Returns:
+        (values float32 `[R, k]`, indices int32 `[R, k]`), best first.
+    """
+    rows, size = tf.shape(values)[0], tf.shape(values)[1]
+    padding = (-size) % _TOP_K_GROUP
+    padded = tf.pad(values, [[0, 0], [0, padding]], constant_values=float("-inf"))
+    groups = tf.reshape(padded, [rows, -1, _TOP_K_GROUP])
+    num_groups = tf.minimum(k, tf.shape(groups)[1])
+    _, chosen = tf.math.top_k(tf.reduce_max(groups, axis=-1), k=num_groups)
+    chosen = tf.sort(chosen, axis=-1)
+    candidates = tf.reshape(tf.gather(groups, chosen, axis=1, batch_dims=1), [rows, -1])
+    top_values, positions = tf.math.top_k(candidates, k=k)
+    group = tf.gather(chosen, positions // _TOP_K_GROUP, axis=1, batch_dims=1)
+    return top_values, group * _TOP_K_GROUP + positions % _TOP_K_GROUP
+
+
 def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: int, eos_id: int,
                 pad_id: int):
     """Beam search over a step function.
@@ -90,7 +121,7 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
         per_beam = tf.minimum(2 * beam_size, vocabulary_size)
         largest = tf.reduce_max(logits, axis=-1, keepdims=True)
         log_normalizer = tf.math.log(tf.reduce_sum(tf.exp(logits - largest), axis=-1, keepdims=True))
-        beam_logits, beam_tokens = tf.math.top_k(logits, k=per_beam)
+        beam_logits, beam_tokens = top_k_by_groups(logits, per_beam)
         candidates = alive_log_probs[:, :, tf.newaxis] + tf.reshape(
             (beam_logits - largest) - log_normalizer, [batch_size, beam_size, per_beam])
         candidates = tf.reshape(candidates, [batch_size, beam_size * per_beam])

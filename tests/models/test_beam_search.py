@@ -9,7 +9,7 @@ import tensorflow as tf
 from random_translator import random_model
 
 from tfx_nmt.models import decoding
-from tfx_nmt.models.beam_search import beam_search, length_penalty
+from tfx_nmt.models.beam_search import beam_search, length_penalty, top_k_by_groups
 
 PAD, BOS, EOS = 0, 2, 3
 VOCABULARY = 6
@@ -165,3 +165,16 @@ def test_beam_decode_of_random_models_equals_the_plain_search(seed):
         tokens, expected_log_prob = reference_beam_search(log_probs_of, max_lengths[row], 3, 0.6)
         assert list(ids.numpy()[row, 1:1 + num_tokens.numpy()[row]]) == tokens, row
         assert log_prob.numpy()[row] == pytest.approx(expected_log_prob, abs=1e-4)
+
+
+@pytest.mark.parametrize("size,k", [(4000, 8), (100, 8), (33, 33), (5, 2), (64, 40)])
+def test_top_k_by_groups_is_tensorflows_top_k_ties_included(size, k):
+    rng = np.random.default_rng(size)
+    # Few distinct values, so that many ties cross group boundaries; -inf as PAD's logit can be.
+    values = rng.integers(0, 6, size=(7, size)).astype(np.float32)
+    values[0] = 1.0
+    values[1, :size // 2] = -np.inf
+    expected_values, expected_indices = tf.math.top_k(values, k)
+    actual_values, actual_indices = top_k_by_groups(tf.constant(values), k)
+    np.testing.assert_array_equal(actual_values.numpy(), expected_values.numpy())
+    np.testing.assert_array_equal(actual_indices.numpy(), expected_indices.numpy())
