@@ -14,7 +14,12 @@ Prints: target tokens/s and sentences/s (and the ratio to the SavedModel), p50/p
 (TensorFlow, 2048 x 2048, float32 and bfloat16, in GFLOP/s) and the run's Trainer throughput as FLOP/s and
 as a share of those peaks, with the FLOP count per target token it assumes.
 
+With `--compare-saved-model DIR`, a SavedModel of the same weights exported by another version of this code
+(say, before a change to the searches) runs as one more engine, "SavedModel cmp", its outputs compared with
+this checkout's.
+
     python bench/peers.py --run-dir outputs/quick [--sentences 1000] [--batch-1-sentences 200] [--rounds 3]
+        [--engines SavedModel "CT2 fp32"] [--compare-saved-model DIR]
 """
 import argparse
 import json
@@ -34,8 +39,10 @@ from tfx_nmt.serving.clients import length_sorted_batches
 
 SEARCHES = {"greedy": "translate_greedy", "beam": "serving_default"}
 # name -> (engine, quantization, intra-op threads; None: the client's default)
+COMPARED = "SavedModel cmp"
 ENGINES = {
     "SavedModel": ("tensorflow", None, None),
+    COMPARED: ("tensorflow", None, None),
     "CT2 fp32": ("ctranslate2", "none", None),
     "CT2 fp32 1t": ("ctranslate2", "none", 1),
     "CT2 int8 2t": ("ctranslate2", "int8", 2),
@@ -143,13 +150,20 @@ def main():
     parser.add_argument("--batch-1-sentences", type=int, default=200)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 1])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--engines", nargs="+", default=[name for name in ENGINES if name != COMPARED],
+                        choices=list(ENGINES))
+    parser.add_argument("--compare-saved-model", help="a SavedModel of the same weights exported by another "
+                        "version of this code, timed beside this checkout's (engine \"SavedModel cmp\")")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     parser.add_argument("--intra-threads", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--sources-file", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare_saved_model and COMPARED not in args.engines:
+        args.engines.insert(1, COMPARED)
+    if COMPARED in args.engines and not args.compare_saved_model:
+        parser.error(f"engine {COMPARED!r} needs --compare-saved-model")
     if args.worker:
         _worker(args)
         return
@@ -194,7 +208,8 @@ def main():
             results = {}
             for name in args.engines:
                 engine, quantization, threads = ENGINES[name]
-                model_dir = saved_model if engine == "tensorflow" else model_dirs[quantization]
+                model_dir = model_dirs[quantization] if engine != "tensorflow" else \
+                    args.compare_saved_model if name == COMPARED else saved_model
                 extra = ["--worker", engine, "--model-dir", model_dir] + \
                     (["--intra-threads", str(threads)] if threads is not None else [])
                 started = time.perf_counter()
@@ -223,6 +238,12 @@ def main():
             bleu = corpus_bleu(outputs, references[:count]).score
             print(f"{search:6s} {batch:>5s} {name:12s} {median['tokens_per_sec']:>8.0f} {ratio:>6s} "
                   f"{median['sentences_per_sec']:>8.2f} {latency} {same:>6s} {bleu:>6.2f}", flush=True)
+    for name in args.engines:
+        for batch in args.batch_sizes:
+            speed = {search: statistics.median(r[name][f"{search} {batch}"]["sentences_per_sec"] for r in rounds)
+                     for search in SEARCHES}
+            print(f"{name}: beam search costs {speed['greedy'] / speed['beam']:.2f}x greedy search at batch {batch} "
+                  f"(seconds per sentence)")
     encoder = SubwordEncoder(run.tokenizer_model)
     ratio = sum(len(encoder.encode(s)) for s in sources) / sum(len(encoder.encode(t)) for t in references)
     flop = flop_per_target_token(run.model, ratio)

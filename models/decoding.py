@@ -5,18 +5,17 @@ Both searches drive a *step function* `step(token_ids, cache, index) -> (logits,
 the token at position `index` given the tokens before it:
 
 - `cached_step` (the serving default) embeds only the newest token and runs it through the decoder
-  layers against keras_hub `TransformerDecoder` caches: self-attention keys/values
-  (`[N, 2, index, heads, head_dim]` per layer, grown by one position per step, so that a step attends
-  over the prefix only and not over the longest output the batch allows) and cross-attention
-  keys/values computed once from the encoder output (`[N, 2, S, heads, head_dim]` per layer). The
-  encoder runs once per input.
+  layers (`tfx_nmt.models.incremental_decoder`, which says why not through keras_hub's own cached call)
+  against a cache of each layer's self-attention keys and values (`[N, heads, index - 1, head_dim]`,
+  one position longer after each step, so that a step attends over the prefix only and not over the
+  longest output the batch allows); the cross-attention keys/values are computed once from the encoder
+  output. The encoder runs once per input.
 - `recompute_step` runs the whole decoder over the prefix at every step (what the TensorFlow and Keras
   tutorials do); kept as the reference the cache is tested and benchmarked against.
 
 Greedy search is `tfx_nmt.models.greedy_search`, beam search `tfx_nmt.models.beam_search` (each module
-says why keras_hub's samplers do not fit). Both trace their graphs under `core_ops.core_slice_update()`,
-so that the cache writes are core TensorFlow ops that TF Serving runs (see `tfx_nmt.models.core_ops`
-for why).
+says why keras_hub's samplers do not fit). Both graphs hold core TensorFlow ops only (no `Xla*` op, which
+the stock TF Serving model server does not run: `tfx_nmt.serving.op_check`).
 
 Maximum output length: row b of a batch gets at most `min(cap, ceil(a * source_tokens_b + b))` tokens
 (BOS included; `source_tokens_b` counts BOS and EOS of the source), so that a row's output does not depend
@@ -28,7 +27,7 @@ import tensorflow as tf
 
 from tfx_nmt.models import beam_search as beam_search_lib
 from tfx_nmt.models.greedy_search import greedy_search
-from tfx_nmt.models.core_ops import core_slice_update
+from tfx_nmt.models.incremental_decoder import incremental_step
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -59,7 +58,7 @@ def _logits(model, hidden):
 
 
 def cached_step(model, encoder_output, source_padding_mask, copies: int = 1):
-    """The incremental step function and its initial cache.
+    """The incremental step function and its initial cache (`incremental_decoder.incremental_step`).
 
     Args:
         model: a TransformerTranslator.
@@ -69,46 +68,11 @@ def cached_step(model, encoder_output, source_padding_mask, copies: int = 1):
 
     Returns:
         (step, cache): `step(token_ids int32 [N, T], cache, index) -> (logits float32 [N, V], cache)`
-        reads only `token_ids[:, index - 1]`; `cache` is a tuple of self-attention caches, one
-        `[N, 2, index - 1, heads, head_dim]` tensor per decoder layer on entry to a step (empty at the
-        first), one position longer on return.
+        reads only `token_ids[:, index - 1]`, PAD_ID's logit `NEG_INF`; `cache` is a tuple of two
+        `[N, heads, index - 1, head_dim]` tensors (keys, values) per decoder layer on entry to a step
+        (empty at the first), one position longer on return.
     """
-    batch_size = tf.shape(encoder_output)[0]
-    head_dim = model.d_model // model.num_heads
-    x = model.embed(tf.fill([batch_size, 1], BOS_ID))
-    self_caches, cross_caches = [], []
-    for layer in model.decoder_layers:
-        self_cache = tf.zeros([batch_size * copies, 2, 0, model.num_heads, head_dim], x.dtype)
-        cross_cache = tf.zeros([batch_size, 2, tf.shape(encoder_output)[1], model.num_heads, head_dim],
-                               x.dtype)
-        # One call with cross_attention_cache_update_index=0 computes the layer's cross-attention
-        # keys/values from the encoder output; the decoder state it returns is discarded.
-        x, _, cross_cache = layer(
-            x, encoder_output, encoder_padding_mask=source_padding_mask,
-            self_attention_cache=tf.zeros([batch_size, 2, 1, model.num_heads, head_dim], x.dtype),
-            self_attention_cache_update_index=0,
-            cross_attention_cache=cross_cache, cross_attention_cache_update_index=0)
-        self_caches.append(self_cache)
-        cross_caches.append(tf.repeat(cross_cache, copies, axis=0))
-    encoder_output = tf.repeat(encoder_output, copies, axis=0)
-    source_padding_mask = tf.repeat(source_padding_mask, copies, axis=0)
-    new_position = [[0, 0], [0, 0], [0, 1], [0, 0], [0, 0]]
-
-    def step(token_ids, cache, index):
-        position = index - 1
-        x = model.embed(token_ids[:, position:index], start_index=position)
-        new_cache = []
-        for layer, self_cache, cross_cache in zip(model.decoder_layers, cache, cross_caches):
-            # The layer writes this position's keys/values into the new last slot.
-            x, self_cache, _ = layer(
-                x, encoder_output, encoder_padding_mask=source_padding_mask,
-                self_attention_cache=tf.pad(self_cache, new_position),
-                self_attention_cache_update_index=position,
-                cross_attention_cache=cross_cache, cross_attention_cache_update_index=None)
-            new_cache.append(self_cache)
-        return _logits(model, x), tuple(new_cache)
-
-    return step, tuple(self_caches)
+    return incremental_step(model, encoder_output, source_padding_mask, copies, PAD_ID, beam_search_lib.NEG_INF)
 
 
 def recompute_step(model, encoder_output, source_padding_mask, copies: int = 1):
@@ -151,9 +115,8 @@ def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
         its tokens, EOS included); num_tokens int32 `[B]`).
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    with core_slice_update():
-        step, cache = _step_function(model, encoder_output, source_padding_mask, 1, use_cache)
-        return greedy_search(step, cache, max_lengths, BOS_ID, EOS_ID, PAD_ID)
+    step, cache = _step_function(model, encoder_output, source_padding_mask, 1, use_cache)
+    return greedy_search(step, cache, max_lengths, BOS_ID, EOS_ID, PAD_ID)
 
 
 def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_alpha: float,
@@ -170,10 +133,10 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
         output (sum over its tokens, EOS included), num_tokens int32 `[B]`).
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    with core_slice_update():
-        step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
-        return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
-                                           BOS_ID, EOS_ID, PAD_ID)
+    step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
+    token_ids, log_probability, num_tokens = beam_search_lib.beam_search(
+        step, cache, max_lengths, beam_size, length_penalty_alpha, BOS_ID, EOS_ID, PAD_ID)
+    return token_ids[:, 0], log_probability[:, 0], num_tokens[:, 0]
 
 
 def sequence_log_probability(model, source_ids, target_ids):

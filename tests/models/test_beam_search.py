@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfx_nmt.models.beam_search import beam_search, length_penalty
+from random_translator import random_model
+
+from tfx_nmt.models import decoding
+from tfx_nmt.models.beam_search import beam_search, length_penalty, top_k_by_groups
 
 PAD, BOS, EOS = 0, 2, 3
 VOCABULARY = 6
@@ -35,7 +38,8 @@ def exhaustive_best(table, max_length, alpha):
     return best[1], best[2]
 
 
-def run_beam_search(table, max_lengths, beam_size, alpha):
+def run_beam_search_lists(table, max_lengths, beam_size, alpha):
+    """All K finished hypotheses of each row: ids `[B, K, T]`, log-probabilities and lengths `[B, K]`."""
     table = tf.constant(table, tf.float32)
 
     def step(token_ids, cache, index):
@@ -44,6 +48,12 @@ def run_beam_search(table, max_lengths, beam_size, alpha):
     ids, log_prob, num_tokens = beam_search(step, (), tf.constant(max_lengths, tf.int32), beam_size, alpha,
                                             BOS, EOS, PAD)
     return ids.numpy(), log_prob.numpy(), num_tokens.numpy()
+
+
+def run_beam_search(table, max_lengths, beam_size, alpha):
+    """The best hypothesis of each row."""
+    ids, log_prob, num_tokens = run_beam_search_lists(table, max_lengths, beam_size, alpha)
+    return ids[:, 0], log_prob[:, 0], num_tokens[:, 0]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
@@ -92,3 +102,79 @@ def test_length_penalty_values():
     # ((5 + 7) / 6) ** 0.6 = 2 ** 0.6.
     assert length_penalty(tf.constant(7), 0.6).numpy() == pytest.approx(2 ** 0.6)
     assert length_penalty(tf.constant(3), 0.0).numpy() == 1.0
+
+
+def test_all_finished_hypotheses_are_returned_best_first():
+    table = bigram_table(3)
+    ids, log_prob, num_tokens = run_beam_search_lists(table, [7, 3], 4, 0.6)
+    assert ids.shape == (2, 4, 7) and log_prob.shape == num_tokens.shape == (2, 4)
+    for row in range(2):
+        finished = num_tokens[row] > 0
+        assert finished[0]
+        scores = log_prob[row][finished] / ((5 + num_tokens[row][finished]) / 6) ** 0.6
+        assert np.all(np.diff(scores) <= 1e-6), scores
+        for k in range(4):
+            tokens = ids[row, k, 1:1 + num_tokens[row, k]]
+            expected = sum(table[a, b] for a, b in zip([BOS] + list(tokens), tokens))
+            assert log_prob[row, k] == pytest.approx(expected, abs=1e-5)
+            assert np.all(ids[row, k, 1 + num_tokens[row, k]:] == PAD)
+        # Distinct hypotheses.
+        assert len({tuple(h) for h in ids[row][finished]}) == int(finished.sum())
+
+
+def reference_beam_search(log_probs_of, max_length, beam_size, alpha):
+    """The same search written plainly, one row: (tokens after BOS, log-probability) of the best output.
+
+    `log_probs_of(prefix)` gives the next token's log-probabilities `[V]`; candidates are ranked by
+    log-probability, ties by (hypothesis, token) as the tensor search's top-k does."""
+    alive, finished = [([BOS], 0.0)], []
+    penalty = lambda n: ((5 + n) / 6) ** alpha  # noqa: E731
+    for index in range(1, max_length):
+        candidates = [(log_prob + float(lp), prefix + [token]) for prefix, log_prob in alive
+                      for token, lp in enumerate(log_probs_of(prefix))]
+        top = sorted(candidates, key=lambda c: -c[0])[:2 * beam_size]
+        at_limit = index >= max_length - 1
+        ends = [at_limit or prefix[-1] == EOS for _, prefix in top]
+        alive = [(prefix, log_prob) for (log_prob, prefix), end in zip(top, ends) if not end][:beam_size]
+        finished += [(log_prob / penalty(index), prefix, log_prob) for (log_prob, prefix), end in zip(top, ends) if end]
+        finished = sorted(finished, key=lambda f: -f[0])[:beam_size]
+        if at_limit or (finished and finished[0][0] >= alive[0][1] / penalty(max_length - 1)):
+            break
+    return finished[0][1][1:], finished[0][2]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_beam_decode_of_random_models_equals_the_plain_search(seed):
+    model = random_model(seed, vocabulary_size=30)
+    rng = np.random.default_rng(seed)
+    source = rng.integers(4, 30, size=(3, 6))
+    source[:, 0], source[:, -1] = BOS, EOS
+    source[2, 3:] = PAD
+    source[2, 2] = EOS
+    max_lengths = [9, 4, 7]
+    ids, log_prob, num_tokens = decoding.beam_decode(model, tf.constant(source, tf.int32),
+                                                     tf.constant(max_lengths), 3, 0.6)
+    for row in range(3):
+        encoder_output, padding_mask = model.encode(tf.constant(source[row:row + 1], tf.int32))
+
+        def log_probs_of(prefix):
+            logits = model.decode(tf.constant([prefix], tf.int32), encoder_output, padding_mask)[0, -1]
+            logits = tf.tensor_scatter_nd_update(logits, [[PAD]], [-1e9])
+            return tf.nn.log_softmax(logits).numpy()
+
+        tokens, expected_log_prob = reference_beam_search(log_probs_of, max_lengths[row], 3, 0.6)
+        assert list(ids.numpy()[row, 1:1 + num_tokens.numpy()[row]]) == tokens, row
+        assert log_prob.numpy()[row] == pytest.approx(expected_log_prob, abs=1e-4)
+
+
+@pytest.mark.parametrize("size,k", [(4000, 8), (100, 8), (33, 33), (5, 2), (64, 40)])
+def test_top_k_by_groups_is_tensorflows_top_k_ties_included(size, k):
+    rng = np.random.default_rng(size)
+    # Few distinct values, so that many ties cross group boundaries; -inf as PAD's logit can be.
+    values = rng.integers(0, 6, size=(7, size)).astype(np.float32)
+    values[0] = 1.0
+    values[1, :size // 2] = -np.inf
+    expected_values, expected_indices = tf.math.top_k(values, k)
+    actual_values, actual_indices = top_k_by_groups(tf.constant(values), k)
+    np.testing.assert_array_equal(actual_values.numpy(), expected_values.numpy())
+    np.testing.assert_array_equal(actual_indices.numpy(), expected_indices.numpy())

@@ -25,7 +25,7 @@ ALLOWED_TENSORFLOW_TEXT_OPS: Dict[str, str] = {
 PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 # XLA ops (`XlaDynamicUpdateSlice`, ...) are registered in every TensorFlow but run outside XLA clusters
 # only through XLA's compile-on-demand kernel, which the model server enables only with its experimental
-# `--xla_cpu_compilation_enabled` flag (tensorflow/serving#2217). See `tfx_nmt.models.core_ops`.
+# `--xla_cpu_compilation_enabled` flag (tensorflow/serving#2217).
 XLA_OP_PREFIX = "Xla"
 
 
