@@ -96,11 +96,11 @@ def TranslationEvaluator(
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
             decision, the rule and thresholds applied, and, with a baseline, the paired test: its
-            p-value and both systems' BLEU with 95 % intervals) and `hypotheses.txt` (one translation a line, in the
-            test file's line order); the candidate's headline metrics
-            (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `perplexity`) as float custom
-            properties, those that are finite (ML Metadata's SQLite store cannot hold NaN; `metrics.json`
-            keeps every value).
+            p-value and both systems' BLEU with 95 % intervals) and `hypotheses.txt` (one translation a
+            line, in the test file's line order); the candidate's headline metrics
+            (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `chrf_plus_plus`, `ter`, `perplexity`)
+            as float custom properties, those that are finite (ML Metadata's SQLite store cannot hold
+            NaN; `metrics.json` keeps every value).
         blessing: output ModelBlessing with `blessed` (1/0) and `current_model_id`, plus a `BLESSED`
             or `NOT_BLESSED` file.
         baseline_model: the latest blessed model (from a Resolver); absent on a first run.
