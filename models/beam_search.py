@@ -56,9 +56,11 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
         bos_id, eos_id, pad_id: special token ids.
 
     Returns:
-        (token_ids int32 `[B, T]`, `T = max(max_lengths)`: the best hypothesis of each row, BOS first,
-        PAD after its last token; log_probability float32 `[B]`: its sum of token log-probabilities;
-        num_tokens int32 `[B]`: its generated tokens, EOS included).
+        (token_ids int32 `[B, K, T]`, `T = max(max_lengths)`: the K finished hypotheses of each row, best
+        first (by length-penalized score), each BOS first and PAD after its last token; log_probability
+        float32 `[B, K]`: their sums of token log-probabilities; num_tokens int32 `[B, K]`: their generated
+        tokens, EOS included). `[:, 0]` is each row's best hypothesis. A row that stops with fewer than K
+        finished hypotheses leaves the other slots unfilled: num_tokens 0, token_ids all PAD but BOS.
 
     A row stops when its best finished score is at least the best score any alive hypothesis can still
     reach (its log-probability can only fall, the penalty rises at most to that of the row's length
@@ -129,4 +131,4 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
     shape_invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), loop_vars)
     _, _, _, _, finished_seqs, _, finished_log_probs, finished_lengths, _ = tf.while_loop(
         cond, body, loop_vars, shape_invariants=shape_invariants, maximum_iterations=max_length - 1)
-    return finished_seqs[:, 0], finished_log_probs[:, 0], finished_lengths[:, 0]
+    return finished_seqs, finished_log_probs, finished_lengths

@@ -35,7 +35,8 @@ def exhaustive_best(table, max_length, alpha):
     return best[1], best[2]
 
 
-def run_beam_search(table, max_lengths, beam_size, alpha):
+def run_n_best_search(table, max_lengths, beam_size, alpha):
+    """Every finished hypothesis of each row: ids `[B, K, T]`, log_prob `[B, K]`, num_tokens `[B, K]`."""
     table = tf.constant(table, tf.float32)
 
     def step(token_ids, cache, index):
@@ -44,6 +45,12 @@ def run_beam_search(table, max_lengths, beam_size, alpha):
     ids, log_prob, num_tokens = beam_search(step, (), tf.constant(max_lengths, tf.int32), beam_size, alpha,
                                             BOS, EOS, PAD)
     return ids.numpy(), log_prob.numpy(), num_tokens.numpy()
+
+
+def run_beam_search(table, max_lengths, beam_size, alpha):
+    """The best hypothesis of each row: `run_n_best_search`'s `[:, 0]`."""
+    ids, log_prob, num_tokens = run_n_best_search(table, max_lengths, beam_size, alpha)
+    return ids[:, 0], log_prob[:, 0], num_tokens[:, 0]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
@@ -92,3 +99,30 @@ def test_length_penalty_values():
     # ((5 + 7) / 6) ** 0.6 = 2 ** 0.6.
     assert length_penalty(tf.constant(7), 0.6).numpy() == pytest.approx(2 ** 0.6)
     assert length_penalty(tf.constant(3), 0.0).numpy() == 1.0
+
+
+def sequence_log_prob(table, ids):
+    """The bigram log-probability of one hypothesis' tokens after BOS up to its first EOS or PAD."""
+    tokens = [int(t) for t in ids[1:]]
+    tokens = tokens[:tokens.index(EOS) + 1] if EOS in tokens else [t for t in tokens if t != PAD]
+    return sum(table[a, b] for a, b in zip([BOS] + tokens, tokens)), len(tokens)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6])
+def test_n_best_hypotheses_are_distinct_and_sorted_best_first(alpha):
+    table = bigram_table(3)
+    beam_size, max_lengths = 3, [6, 4]
+    ids, log_prob, num_tokens = run_n_best_search(table, max_lengths, beam_size, alpha)
+    assert ids.shape == (2, beam_size, 6) and log_prob.shape == num_tokens.shape == (2, beam_size)
+    for row in range(2):
+        # Every slot is filled here (3 * 2 candidates from 5 tokens), each a hypothesis of its own.
+        assert len({tuple(hypothesis) for hypothesis in ids[row]}) == beam_size
+        scores = []
+        for k in range(beam_size):
+            expected_log_prob, length = sequence_log_prob(table, ids[row, k])
+            assert ids[row, k, 0] == BOS and num_tokens[row, k] == length
+            assert log_prob[row, k] == pytest.approx(expected_log_prob, abs=1e-5)
+            scores.append(log_prob[row, k] / ((5 + length) / 6) ** alpha)
+        assert scores == sorted(scores, reverse=True)
+        best, best_log_prob = exhaustive_best(table, max_lengths[row], alpha)
+        assert list(ids[row, 0, 1:1 + len(best)]) == best
