@@ -1,5 +1,5 @@
-"""TranslationEvaluator: translates the test split with the exported SavedModel (through
-`tfx_nmt.serving.clients.SavedModelClient`), scores it with every registered scorer
+"""TranslationEvaluator: translates the test split, and every further test set, with the exported SavedModel
+(through `tfx_nmt.serving.clients.SavedModelClient`), scores each with every registered scorer
 (`tfx_nmt.scoring.scorers.SCORERS`: BLEU, chrF, ...) and perplexity, compares with the baseline (the
 latest blessed model, when there is one) on the registry's primary metric and writes a ModelBlessing,
 blessed or not.
@@ -17,10 +17,11 @@ from typing import Dict, List, Sequence, Tuple
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.components.evaluator import constants
+from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
-from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE
+from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE, extra_test_splits, test_set_hypotheses_file
 from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.scoring.blessing import blessing_decision
 from tfx_nmt.scoring.scorers import PERPLEXITY, SCORERS, ScorerRegistry
@@ -70,6 +71,30 @@ def evaluate_model(export_dir: str, sources: Sequence[str], references: Sequence
     return metrics, hypotheses
 
 
+def evaluate_test_sets(export_dir: str, examples, evaluation_uri: str, batch_size: int,
+                       target_language: str) -> Dict[str, Dict]:
+    """Translates and scores every further test set of `examples` (`contract.extra_test_splits`: the
+    `test_<name>` splits) with the SavedModel at `export_dir`, as `evaluate_model` does the test split, and
+    writes each one's hypotheses to `evaluation_uri/contract.test_set_hypotheses_file(split)`.
+
+    Returns:
+        {split: `evaluate_model`'s metrics}, by split name; {} when there is no further test set.
+    """
+    test_sets = {}
+    for split in extra_test_splits(artifact_utils.decode_split_names(examples.split_names)):
+        sources, references = read_pairs(examples.uri, split)
+        log.info("TranslationEvaluator: scoring %d pairs of the test set %s", len(sources), split)
+        test_sets[split], hypotheses = evaluate_model(export_dir, sources, references, batch_size, target_language)
+        _write_hypotheses(os.path.join(evaluation_uri, test_set_hypotheses_file(split)), hypotheses)
+    return test_sets
+
+
+def _write_hypotheses(path: str, hypotheses: Sequence[str]) -> None:
+    """One translation a line (a newline inside one becomes a space)."""
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write("".join(h.replace("\n", " ") + "\n" for h in hypotheses))
+
+
 @tfx.dsl.components.component
 def TranslationEvaluator(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -92,8 +117,9 @@ def TranslationEvaluator(
         examples: cleaned Examples {source, target} (the test split is normalized, never filtered).
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
-            decision, the thresholds applied) and `hypotheses.txt` (one translation a line, in the
-            test file's line order); the candidate's headline metrics
+            decision, the thresholds applied, and `test_sets`: the candidate's metrics on each further
+            test set, {split: metrics}) and `hypotheses.txt` (one translation a line, in the test file's
+            line order; `hypotheses-<split>.txt` for each further test set); the candidate's headline metrics
             (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `perplexity`) as float custom
             properties, those that are finite (ML Metadata's SQLite store cannot hold NaN; `metrics.json`
             keeps every value).
@@ -105,13 +131,16 @@ def TranslationEvaluator(
             `metrics.json`.
         max_bleu_drop: largest BLEU drop below the baseline still blessed.
         batch_size: sentences per SavedModel call.
-        split: the split to score.
+        split: the split to score and bless on; every further test set (`test_<name>` split) of `examples`
+            is scored too, never blessed on.
         target_language: language code of the references, for the Moses tokenizer of the comparable BLEU.
     """
     sources, references = read_pairs(examples.uri, split)
     log.info("TranslationEvaluator: scoring %d %s pairs", len(sources), split)
     metrics, hypotheses = evaluate_model(path_utils.serving_model_path(model.uri), sources, references,
                                          batch_size, target_language)
+    test_sets = evaluate_test_sets(path_utils.serving_model_path(model.uri), examples, evaluation.uri, batch_size,
+                                   target_language)
     baseline_metrics = None
     if baseline_model is not None:
         log.info("TranslationEvaluator: scoring the baseline model %s", baseline_model.uri)
@@ -121,11 +150,11 @@ def TranslationEvaluator(
     decision = blessing_decision(metrics[metric.name], min_bleu, max_bleu_drop,
                                  baseline_metrics[metric.name] if baseline_metrics else None, metric)
     result = {"candidate": metrics, "baseline": baseline_metrics, "decision": decision,
-              "thresholds": {"min_bleu": min_bleu, "max_bleu_drop": max_bleu_drop}, "split": split}
+              "thresholds": {"min_bleu": min_bleu, "max_bleu_drop": max_bleu_drop}, "split": split,
+              "test_sets": test_sets}
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), "w") as f:
         json.dump(result, f, indent=2, allow_nan=True)
-    with tf.io.gfile.GFile(os.path.join(evaluation.uri, HYPOTHESES_FILE), "w") as f:
-        f.write("".join(h.replace("\n", " ") + "\n" for h in hypotheses))
+    _write_hypotheses(os.path.join(evaluation.uri, HYPOTHESES_FILE), hypotheses)
     headline = SCORERS.metrics(headline_only=True)
     for name in (m.name for m in headline):
         if math.isfinite(metrics[name]):
