@@ -141,7 +141,8 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
     # Perplexity of the echo model: every token has log-probability -1.
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)
     # The keys of metrics.json (DESIGN.md, Contracts), those of the registry's scorers among them.
-    assert set(metrics) == {"candidate", "baseline", "decision", "thresholds", "split"}
+    assert set(metrics) == {"candidate", "baseline", "decision", "thresholds", "split", "test_sets"}
+    assert metrics["test_sets"] == {}  # The Examples have no further test set.
     assert set(metrics["candidate"]) == {
         "bleu", "chrf", "bleu_signature", "chrf_signature", "bleu_precisions", "brevity_penalty", "num_scored",
         "num_empty_references", "perplexity", "bleu_lowercase_tokenized", "reference_tokens", "num_sentences",
