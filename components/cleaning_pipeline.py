@@ -23,10 +23,12 @@ from tfx_nmt.components.cleaning import KEPT, SAMPLE_SIZE, CleaningRules, PairCl
 from tfx_nmt.components.examples_io import (LINE_NUMBER, MAX_BATCH_SIZE, ReadSplitBatches, WriteSplit, decode_examples,
                                             first_values, pair_examples)
 from tfx_nmt.components.summary_rows import COUNTS, WriteRows, bundle_counts
+from tfx_nmt.contract import is_test_split
 
 FILTERED_SPLITS = ("train", "eval")
 DEDUPLICATED_SPLITS = ("train",)
-# Pairs of OVERLAP_SPLITS whose source is a source of HELD_OUT_SPLITS are dropped (`test_overlap`).
+# Pairs of OVERLAP_SPLITS whose source is a source of HELD_OUT_SPLITS (or of a further test set,
+# `contract.is_test_split`) are dropped (`test_overlap`).
 HELD_OUT_SPLITS = ("eval", "test")
 OVERLAP_SPLITS = ("train",)
 # Kept pairs go to deduplication in this many groups, by a hash of the clean pair, so that copies of a
@@ -164,7 +166,8 @@ def clean_examples(pipeline: beam.Pipeline, examples_uri: str, cleaned_uri: str,
     number) to files starting with `samples_prefix`; read both with `summary_rows.read_rows`.
     """
     all_counts, all_samples = [], []
-    held_out = [split for split in splits if split in HELD_OUT_SPLITS] if rules.drop_test_overlap else []
+    held_out = ([split for split in splits if split in HELD_OUT_SPLITS or is_test_split(split)]
+                if rules.drop_test_overlap else [])
     held_out_sources, held_out_set = [], None
     # The held-out splits first: the train split's CleanPairs takes their sources as a side input.
     for split in held_out + [split for split in splits if split not in held_out]:

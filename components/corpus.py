@@ -18,10 +18,12 @@ test split: scoring a subset of the test set would inflate BLEU, so a bad line t
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import gzip
 import itertools
 import os
 import posixpath
+import re
 import zlib
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -30,14 +32,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.config import ON_BAD_LINE_CHOICES, RunConfig
-from tfx_nmt.contract import INGEST_DROP_REASONS
+from tfx_nmt.contract import EXTRA_TEST_SPLIT_PREFIX, INGEST_DROP_REASONS, is_test_split
 from tfx_nmt.errors import ConfigError, UserError
 from tfx_nmt.text.lines import GZIP_MAGIC, iter_lines
 
 # The split patterns of a Multi30k-style data directory (`train.*`, `val.*`, `test_2016_flickr.*`): RunConfig's.
 DEFAULT_SPLIT_PATTERNS: Dict[str, str] = RunConfig().split_patterns()
-# The split that is read whole or not at all, and what its bad-line errors tell the user to do.
-NEVER_DROPPED_SPLIT = "test"
+# What the bad-line errors of a test split (read whole or not at all, `contract.is_test_split`) tell the user.
 NEVER_DROPPED_ADVICE = ("the test split is never dropped from, not even with --on-bad-line drop, since scoring a "
                         "subset of the test set would inflate BLEU; fix the file")
 # Bytes read (after gunzipping) per step when streaming a corpus file.
@@ -145,6 +146,65 @@ def find_split_files(input_base: str, pattern: str, source: str, target: str, sp
         f"missing corpus files for split {split!r}: pattern {pattern!r} under {input_base} matches {found}; "
         f"expected a file ending in .{source} or .{source}.gz and one ending in .{target} or .{target}.gz, "
         f"or one ending in .{source}-{target}.tsv or .{source}-{target}.tsv.gz")
+
+
+# `{SPAN}`, `{SPAN:n}`, `{VERSION}`, `{VERSION:n}` in a split pattern (TFX's specs, as `example_gen.utils`
+# spells them; this module imports no TFX).
+_SPAN_OR_VERSION_SPEC = re.compile(r"\{(SPAN|VERSION)(:\d+)?\}")
+# A further test set's name: the stem `test_<name>` of its files, `<name>` letters, digits, `_` or `-`.
+_EXTRA_TEST_STEM = re.compile(re.escape(EXTRA_TEST_SPLIT_PREFIX) + r"[A-Za-z0-9_-]+")
+
+
+def _stem_and_side(file_name: str, source: str, target: str) -> Tuple[Optional[str], Optional[str]]:
+    """(stem, side) of a corpus file name: `("test_x", "source")` for `test_x.en[.gz]`, `"target"` for the
+    target language's, `"tsv"` for `test_x.en-de.tsv[.gz]`; (None, None) for any other name."""
+    name = file_name[:-3] if file_name.endswith(".gz") else file_name
+    for side, suffix in (("tsv", f".{source}-{target}.tsv"), ("source", f".{source}"), ("target", f".{target}")):
+        if name.endswith(suffix):
+            return name[:-len(suffix)], side
+    return None, None
+
+
+def extra_test_split_patterns(input_base: str, test_pattern: str, source: str, target: str) -> Dict[str, str]:
+    """The further test sets of a corpus directory: every `test_<name>.<source>` / `test_<name>.<target>`
+    pair (or `test_<name>.<source>-<target>.tsv`, each optionally `.gz`) in the directory of the primary
+    test split's files, other than those the primary test pattern matches.
+
+    Args:
+        input_base: the corpus directory (any filesystem Beam knows).
+        test_pattern: the primary test split's pattern relative to `input_base` (`test_2016_flickr.*`,
+            `span-{SPAN}/test_2016_flickr.*`); its directory part is where further test sets are looked for.
+            With `{SPAN}` / `{VERSION}` in it, a test set counts only when every directory that holds the
+            primary test set's files has it, so that it is in the span the run reads (TFX's driver needs
+            every split in the latest span).
+        source / target: language codes.
+
+    Returns:
+        {split: pattern}, sorted by split, each split named as its files' stem (`test_2017_flickr`) and its
+        pattern the primary's directory part with `<stem>.*` (`span-{SPAN}/test_2017_flickr.*`); {} when
+        there is none.
+    """
+    directory, primary_name = posixpath.split(test_pattern)
+    base = input_base.rstrip("/")
+    glob_directory = _SPAN_OR_VERSION_SPEC.sub("*", directory)
+    primary_glob = _SPAN_OR_VERSION_SPEC.sub("*", primary_name)
+    paths = [m.path for result in FileSystems.match([posixpath.join(base, glob_directory, "*")])
+             for m in result.metadata_list if not os.path.isdir(m.path)]
+    sides: Dict[str, Dict[str, set]] = {}
+    primary_directories = set()
+    for path in paths:
+        folder, file_name = posixpath.split(path)
+        if fnmatch.fnmatchcase(file_name, primary_glob):
+            primary_directories.add(folder)
+            continue
+        stem, side = _stem_and_side(file_name, source, target)
+        if stem and _EXTRA_TEST_STEM.fullmatch(stem):
+            sides.setdefault(stem, {}).setdefault(folder, set()).add(side)
+    complete = {stem for stem, by_folder in sides.items()
+                if primary_directories and all(
+                    {"source", "target"} <= by_folder.get(folder, set()) or "tsv" in by_folder.get(folder, set())
+                    for folder in primary_directories)}
+    return {stem: posixpath.join(directory, f"{stem}.*") for stem in sorted(complete)}
 
 
 def _blocks(path: str) -> Iterator[bytes]:
@@ -307,8 +367,8 @@ def read_tsv_file(path: str, ingest: SplitIngest, max_pairs: int = 0, on_bad_lin
 
 class SplitReader:
     """Streams the numbered pairs of one split, with the split's policy: `on_bad_line` for train and
-    eval, always `error` for the test split (NEVER_DROPPED_SPLIT, its messages ending in
-    NEVER_DROPPED_ADVICE). `ingest` holds the counts of what was read so far; once iteration ends
+    eval, always `error` for a test split (`contract.is_test_split`: the primary one and every further
+    `test_<name>`), its messages ending in NEVER_DROPPED_ADVICE. `ingest` holds the counts of what was read so far; once iteration ends
     without an error, of the whole split.
 
     Args:
@@ -330,7 +390,7 @@ class SplitReader:
         self.paths = tuple(paths)
         self.max_pairs = max_pairs
         self.policy = {"max_pairs": max_pairs, "on_bad_line": on_bad_line}
-        if split == NEVER_DROPPED_SPLIT:
+        if is_test_split(split):
             self.policy.update(on_bad_line="error", advice=NEVER_DROPPED_ADVICE)
         self.ingest = SplitIngest(self.paths)
 

@@ -43,7 +43,7 @@ from tfx_nmt import files
 from tfx_nmt.components import corpus
 from tfx_nmt.components.ingest_pipeline import ReadCorpusSplit, WriteExamplesSplit, ingest_rows_by_split
 from tfx_nmt.components.summary_rows import read_rows
-from tfx_nmt.contract import INGEST_REPORT_FILE, SPLITS
+from tfx_nmt.contract import INGEST_REPORT_FILE, SPLITS, TEST_SPLIT, extra_test_splits
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,16 @@ def read_ingest_report(examples_uri: str) -> Dict[str, Dict]:
 
 
 def input_config(split_patterns: Dict[str, str]) -> example_gen_pb2.Input:
-    """The `input_config` of the splits, in SPLITS order: {split: pattern relative to input_base}."""
+    """The `input_config` of the splits, in SPLITS order, then the further test sets (`test_<name>`) by name:
+    {split: pattern relative to input_base}."""
+    names = list(SPLITS) + extra_test_splits(split_patterns)
     return example_gen_pb2.Input(splits=[
-        example_gen_pb2.Input.Split(name=split, pattern=split_patterns[split]) for split in SPLITS])
+        example_gen_pb2.Input.Split(name=split, pattern=split_patterns[split]) for split in names])
+
+
+def _max_pairs_key(split: str) -> str:
+    """The execution property limiting `split`'s pairs: a further test set's is the test split's."""
+    return MAX_PAIRS[split] if split in MAX_PAIRS else MAX_PAIRS[TEST_SPLIT]
 
 
 def has_span_spec(split_patterns: Dict[str, str]) -> bool:
@@ -122,7 +129,7 @@ class Driver(driver.FileBasedDriver):
 
 class Executor(BaseExampleGenExecutor):
     """Streams each split's files into Examples (`ingest_pipeline.ReadCorpusSplit`), then writes the
-    ingest report, or raises the first split's CorpusError (in SPLITS order)."""
+    ingest report, or raises the first split's CorpusError (in `input_config` order)."""
 
     def GetInputSourceToExamplePTransform(self):
         """(exec_properties, split pattern) -> the split's `ReadCorpusSplit`."""
@@ -156,11 +163,12 @@ class Executor(BaseExampleGenExecutor):
         examples_utils.set_file_format(examples, write_split.to_file_format_str(
             exec_properties[standard_component_specs.OUTPUT_FILE_FORMAT_KEY]))
         report = ingest_rows_by_split(read_rows(rows_prefix))
-        for split in SPLITS:
+        split_names = [split.name for split in input_config.splits]
+        for split in split_names:
             error = report[split].pop("error")
             if error:
                 raise corpus.CorpusError(error)
-        for split in SPLITS:
+        for split in split_names:
             dropped = {k: v for k, v in report[split]["dropped"].items() if v}
             log.info("ParallelCorpusExampleGen: %s: %d lines read%s", split, report[split]["lines"],
                      f", dropped {dropped}" if dropped else "")
@@ -169,7 +177,7 @@ class Executor(BaseExampleGenExecutor):
 
 def _read_split(exec_properties: Dict[str, Any], split_pattern: str) -> ReadCorpusSplit:
     split = next(s for s in _splits(exec_properties) if s.pattern == split_pattern)
-    return ReadCorpusSplit(split.name, _split_files(exec_properties, split), exec_properties[MAX_PAIRS[split.name]],
+    return ReadCorpusSplit(split.name, _split_files(exec_properties, split), exec_properties[_max_pairs_key(split.name)],
                            exec_properties[ON_BAD_LINE], exec_properties[_ROWS_PREFIX])
 
 
@@ -193,14 +201,17 @@ class ParallelCorpusExampleGen(FileBasedExampleGen):
             RuntimeParameter.
         split_patterns: {split: glob relative to input_base} for `train`, `eval`, `test`, with optional
             `{SPAN}` / `{VERSION}`; default `corpus.DEFAULT_SPLIT_PATTERNS`. With `{SPAN}`, the latest span
-            that every split has is read.
+            that every split has is read. Further test sets are further `test_<name>` entries
+            (`corpus.extra_test_split_patterns`): read like `test` (limit `max_test_pairs`, bad lines
+            always an error).
         source_language / target_language: file name language codes (`train.en`, `train.en-de.tsv`).
         max_train_pairs / max_eval_pairs / max_test_pairs: keep the first N lines of a split when N > 0.
         on_bad_line: `error` (default) or `drop`: what to do with a line of train or eval that is not
             UTF-8 or a TSV row without exactly one tab; in test such a line is always an error.
 
     Outputs:
-        examples: Examples, splits `train`, `eval`, `test` of tf.Examples {source, target, line_number},
+        examples: Examples, splits `train`, `eval`, `test` (and any `test_<name>`) of tf.Examples
+            {source, target, line_number},
             plus `ingest_report.json`; custom properties `span`, `version`, `input_fingerprint`.
     """
 

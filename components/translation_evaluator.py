@@ -1,5 +1,5 @@
-"""TranslationEvaluator: translates the test split with the exported SavedModel (through
-`tfx_nmt.serving.clients.SavedModelClient`), scores it with every registered scorer
+"""TranslationEvaluator: translates the test split, and every further test set, with the exported SavedModel
+(through `tfx_nmt.serving.clients.SavedModelClient`), scores each with every registered scorer
 (`tfx_nmt.scoring.scorers.SCORERS`: BLEU, chrF, chrF++, TER, ..., with 95 % bootstrap intervals) and
 perplexity, compares with the baseline (the latest blessed model, when there is one) on the registry's
 primary metric by sacreBLEU's paired bootstrap test (`tfx_nmt.scoring.blessing`) and writes a
@@ -18,10 +18,11 @@ from typing import Dict, List, Sequence, Tuple
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.components.evaluator import constants
+from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from tfx_nmt.components.examples_io import bytes_feature, iterate_examples, line_number
-from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE
+from tfx_nmt.contract import HYPOTHESES_FILE, METRICS_FILE, extra_test_splits, test_set_hypotheses_file
 from tfx_nmt.scoring import translation_metrics
 from tfx_nmt.scoring.blessing import blessing_decision
 from tfx_nmt.scoring.scorers import PERPLEXITY, SCORERS, ScorerRegistry
@@ -71,6 +72,30 @@ def evaluate_model(export_dir: str, sources: Sequence[str], references: Sequence
     return metrics, hypotheses
 
 
+def evaluate_test_sets(export_dir: str, examples, evaluation_uri: str, batch_size: int,
+                       target_language: str) -> Dict[str, Dict]:
+    """Translates and scores every further test set of `examples` (`contract.extra_test_splits`: the
+    `test_<name>` splits) with the SavedModel at `export_dir`, as `evaluate_model` does the test split, and
+    writes each one's hypotheses to `evaluation_uri/contract.test_set_hypotheses_file(split)`.
+
+    Returns:
+        {split: `evaluate_model`'s metrics}, by split name; {} when there is no further test set.
+    """
+    test_sets = {}
+    for split in extra_test_splits(artifact_utils.decode_split_names(examples.split_names)):
+        sources, references = read_pairs(examples.uri, split)
+        log.info("TranslationEvaluator: scoring %d pairs of the test set %s", len(sources), split)
+        test_sets[split], hypotheses = evaluate_model(export_dir, sources, references, batch_size, target_language)
+        _write_hypotheses(os.path.join(evaluation_uri, test_set_hypotheses_file(split)), hypotheses)
+    return test_sets
+
+
+def _write_hypotheses(path: str, hypotheses: Sequence[str]) -> None:
+    """One translation a line (a newline inside one becomes a space)."""
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write("".join(h.replace("\n", " ") + "\n" for h in hypotheses))
+
+
 @tfx.dsl.components.component
 def TranslationEvaluator(
     examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -95,12 +120,13 @@ def TranslationEvaluator(
         examples: cleaned Examples {source, target} (the test split is normalized, never filtered).
         model: the Trainer's Model; its `Format-Serving` SavedModel is evaluated.
         evaluation: output; `metrics.json` (candidate and, when present, baseline metrics, the
-            decision, the rule and thresholds applied, and, with a baseline, the paired test: its
-            p-value and both systems' BLEU with 95 % intervals) and `hypotheses.txt` (one translation a
-            line, in the test file's line order); the candidate's headline metrics
-            (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `chrf_plus_plus`, `ter`, `perplexity`)
-            as float custom properties, those that are finite (ML Metadata's SQLite store cannot hold
-            NaN; `metrics.json` keeps every value).
+            decision, the rule and thresholds applied, with a baseline the paired test: its p-value and
+            both systems' BLEU with 95 % intervals, and `test_sets`: the candidate's metrics on each further
+            test set, {split: metrics}) and `hypotheses.txt` (one translation a line, in the test file's
+            line order; `hypotheses-<split>.txt` for each further test set); the candidate's headline
+            metrics (`SCORERS.metrics(headline_only=True)`: `bleu`, `chrf`, `chrf_plus_plus`, `ter`,
+            `perplexity`) as float custom properties, those that are finite (ML Metadata's SQLite store
+            cannot hold NaN; `metrics.json` keeps every value).
         blessing: output ModelBlessing with `blessed` (1/0) and `current_model_id`, plus a `BLESSED`
             or `NOT_BLESSED` file.
         baseline_model: the latest blessed model (from a Resolver); absent on a first run.
@@ -112,7 +138,8 @@ def TranslationEvaluator(
         max_p: significance rule: a BLEU below the baseline's with a paired bootstrap p-value below this
             is not blessed.
         batch_size: sentences per SavedModel call.
-        split: the split to score.
+        split: the split to score and bless on; every further test set (`test_<name>` split) of `examples`
+            is scored too, never blessed on.
         target_language: language code of the references: BLEU's tokenizer (`zh`, `ja-mecab`, `ko-mecab`,
             else `13a`), the Moses tokenizer of the comparable BLEU.
     """
@@ -120,6 +147,8 @@ def TranslationEvaluator(
     log.info("TranslationEvaluator: scoring %d %s pairs", len(sources), split)
     metrics, hypotheses = evaluate_model(path_utils.serving_model_path(model.uri), sources, references,
                                          batch_size, target_language)
+    test_sets = evaluate_test_sets(path_utils.serving_model_path(model.uri), examples, evaluation.uri, batch_size,
+                                   target_language)
     baseline_metrics, significance = None, None
     if baseline_model is not None:
         log.info("TranslationEvaluator: scoring the baseline model %s", baseline_model.uri)
@@ -133,11 +162,11 @@ def TranslationEvaluator(
     result = {"candidate": metrics, "baseline": baseline_metrics, "decision": decision,
               "blessing_rule": blessing_rule,
               "thresholds": {"min_bleu": min_bleu, "max_bleu_drop": max_bleu_drop, "max_p": max_p},
-              "significance": significance.as_dict() if significance else None, "split": split}
+              "significance": significance.as_dict() if significance else None, "split": split,
+              "test_sets": test_sets}
     with tf.io.gfile.GFile(os.path.join(evaluation.uri, METRICS_FILE), "w") as f:
         json.dump(result, f, indent=2, allow_nan=True)
-    with tf.io.gfile.GFile(os.path.join(evaluation.uri, HYPOTHESES_FILE), "w") as f:
-        f.write("".join(h.replace("\n", " ") + "\n" for h in hypotheses))
+    _write_hypotheses(os.path.join(evaluation.uri, HYPOTHESES_FILE), hypotheses)
     headline = SCORERS.metrics(headline_only=True)
     for name in (m.name for m in headline):
         if math.isfinite(metrics[name]):

@@ -129,14 +129,26 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
         length_penalty_alpha: GNMT length penalty exponent (0: rank by log-probability).
 
     Returns:
-        (token_ids int32 `[B, T]` laid out as `greedy_decode`'s, log_probability float32 `[B]` of each
-        output (sum over its tokens, EOS included), num_tokens int32 `[B]`).
+        (token_ids int32 `[B, K, T]`, K = beam_size: each source's K finished hypotheses best first (by the
+        length-penalized score), each laid out as `greedy_decode`'s outputs; log_probability float32
+        `[B, K]` of each (sum over its tokens, EOS included); num_tokens int32 `[B, K]`). `[:, 0]` is the
+        translation; `filled_hypotheses` tells which slots hold a hypothesis.
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
     step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
     token_ids, log_probability, num_tokens = beam_search_lib.beam_search(
         step, cache, max_lengths, beam_size, length_penalty_alpha, BOS_ID, EOS_ID, PAD_ID)
     return token_ids[:, 0], log_probability[:, 0], num_tokens[:, 0]
+
+
+def filled_hypotheses(log_probability, num_tokens):
+    """Which of `beam_decode`'s K slots hold a hypothesis: bool, the shape of its inputs (`[B, K]`).
+
+    A row that stops with fewer than K finished hypotheses leaves slots without a token (num_tokens 0),
+    and candidates extended from a beam that was never alive carry a log-probability near
+    `beam_search.NEG_INF` (only when the vocabulary has fewer than 2K tokens); neither is a hypothesis.
+    """
+    return tf.logical_and(num_tokens > 0, log_probability > beam_search_lib.NEG_INF / 2)
 
 
 def sequence_log_probability(model, source_ids, target_ids):

@@ -6,6 +6,11 @@ Signatures (tag `serve`):
   log; not the length-penalized beam score, and not the `score` signature's sum); beam search with the
   GNMT length penalty (`tfx_nmt.models.beam_search`).
 - `translate_greedy`: the same contract, greedy search.
+- `translate_n_best`: `text` tf.string `[B]` -> `translations` tf.string `[B, K]` and `scores` tf.float32
+  `[B, K]`, K the beam size: every hypothesis the beam search finished, best first (in the order of the
+  length-penalized beam score), each scored like `serving_default`'s `log_probability_per_token`; the first
+  is `serving_default`'s output. A slot the search did not fill (it stopped with fewer than K finished
+  hypotheses) is the empty string with score -inf; an empty input gives `""` with score 0 first.
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
   tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
 - `tokenize`: `text` tf.string `[B]` -> `token_ids` tf.int32 `[B, L]` (BOS ... EOS, 0-padded) and
@@ -34,7 +39,8 @@ import tensorflow as tf
 
 from tfx_nmt import contract, files
 from tfx_nmt.config import ModelConfig
-from tfx_nmt.contract import LOG_PROBABILITY_PER_TOKEN_OUTPUT, TRANSLATION_OUTPUT
+from tfx_nmt.contract import (LOG_PROBABILITY_PER_TOKEN_OUTPUT, N_BEST_SCORES_OUTPUT, N_BEST_SIGNATURE,
+                              N_BEST_TRANSLATIONS_OUTPUT, TRANSLATION_OUTPUT)
 from tfx_nmt.models import decoding
 from tfx_nmt.models.warmup import write_warmup_requests
 from tfx_nmt.text.normalization import normalize_tf
@@ -81,13 +87,19 @@ class TranslatorServingModule(tf.Module):
         self._alpha = float(length_penalty_alpha)
         self._use_cache = bool(use_cache)
 
-    def _translate(self, text, beam: bool):
+    def _sources(self, text):
+        """(normalized text `[B]`, source ids `[B, S]`, each row's output length limit `[B]`)."""
         text = normalize_tf(text)
         source_ids, _ = self._tokenizer.tokenize_tensor(text, self.model.max_source_length)
-        max_lengths = decoding.max_decode_lengths(source_ids, self._a, self._b, self.model.max_target_length)
+        return text, source_ids, decoding.max_decode_lengths(source_ids, self._a, self._b,
+                                                             self.model.max_target_length)
+
+    def _translate(self, text, beam: bool):
+        text, source_ids, max_lengths = self._sources(text)
         if beam:
             output_ids, log_prob, num_tokens = decoding.beam_decode(
                 self.model, source_ids, max_lengths, self._beam_size, self._alpha, self._use_cache)
+            output_ids, log_prob, num_tokens = output_ids[:, 0], log_prob[:, 0], num_tokens[:, 0]
         else:
             output_ids, log_prob, num_tokens = decoding.greedy_decode(
                 self.model, source_ids, max_lengths, self._use_cache)
@@ -103,6 +115,26 @@ class TranslatorServingModule(tf.Module):
     @tf.function(input_signature=[_TEXT])
     def translate_greedy(self, text):
         return self._translate(text, beam=False)
+
+    @tf.function(input_signature=[_TEXT])
+    def translate_n_best(self, text):
+        text, source_ids, max_lengths = self._sources(text)
+        output_ids, log_prob, num_tokens = decoding.beam_decode(
+            self.model, source_ids, max_lengths, self._beam_size, self._alpha, self._use_cache)
+        # [B, K] with K static, so that the signature's outputs say the beam size.
+        beams = [-1, self._beam_size]
+        log_prob, num_tokens = tf.reshape(log_prob, beams), tf.reshape(num_tokens, beams)
+        flat_ids = tf.reshape(output_ids, [-1, tf.shape(output_ids)[-1]])
+        translations = tf.reshape(self._tokenizer.detokenize_tensor(flat_ids), beams)
+        per_token = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
+        # An empty input has one hypothesis, the empty translation with log-probability 0.
+        empty = tf.equal(text, "")[:, tf.newaxis]
+        first = tf.equal(tf.range(self._beam_size), 0)[tf.newaxis, :]
+        filled = tf.where(empty, first, decoding.filled_hypotheses(log_prob, num_tokens))
+        per_token = tf.where(empty, 0.0, per_token)
+        shown = tf.logical_and(filled, tf.logical_not(empty))
+        return {N_BEST_TRANSLATIONS_OUTPUT: tf.where(shown, translations, ""),
+                N_BEST_SCORES_OUTPUT: tf.where(filled, per_token, float("-inf"))}
 
     @tf.function(input_signature=[_TEXT, _TEXT])
     def score(self, source, target):
@@ -130,6 +162,7 @@ class TranslatorServingModule(tf.Module):
         return {
             "serving_default": self.serve.get_concrete_function(),
             "translate_greedy": self.translate_greedy.get_concrete_function(),
+            N_BEST_SIGNATURE: self.translate_n_best.get_concrete_function(),
             "score": self.score.get_concrete_function(),
             "tokenize": self.tokenize.get_concrete_function(),
         }

@@ -17,6 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tfx_nmt.components.atomic_push import AtomicPusher
 from tfx_nmt.components.cleaning import CleaningRules, check_languages
+from tfx_nmt.components.corpus import extra_test_split_patterns
 from tfx_nmt.components.infra_validator import InfraValidator
 from tfx_nmt.components.parallel_corpus_example_gen import ParallelCorpusExampleGen
 from tfx_nmt.components.subword_tokenizer import SubwordTokenizer
@@ -57,7 +58,10 @@ def create_pipeline(
         pipeline_name: name in ML Metadata and on Kubeflow.
         pipeline_root: where component outputs are written (local path or `gs://...`).
         data_dir: corpus directory, a string or a `tfx.dsl.experimental.RuntimeParameter`: ExampleGen's
-            `input_base`, under which `config.split_patterns()` select each split's files (and span).
+            `input_base`, under which `config.split_patterns()` select each split's files (and span). When
+            it is a string, the further test sets found there now (`corpus.extra_test_split_patterns`:
+            every `test_<name>` pair beside the test split's files) are splits too, scored by the evaluator
+            beside the test split; a RuntimeParameter's directory is not known until the run, so it gets none.
         serving_dir: the Pusher's base directory; versions land in `<serving_dir>/<version>/`.
         metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
         beam_pipeline_args: options of every Beam pipeline (runner, workers).
@@ -83,9 +87,12 @@ def create_pipeline(
     """
     rules = CleaningRules.from_config(config)
     check_languages(rules)
+    split_patterns = config.split_patterns()
+    if isinstance(data_dir, str):
+        split_patterns.update(extra_test_split_patterns(data_dir, config.test_pattern, config.source, config.target))
     example_gen = ParallelCorpusExampleGen(
         input_base=data_dir,
-        split_patterns=config.split_patterns(),
+        split_patterns=split_patterns,
         source_language=config.source,
         target_language=config.target,
         max_train_pairs=config.max_train_pairs,

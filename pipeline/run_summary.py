@@ -10,6 +10,8 @@ bootstrap test against the baseline, null without one), `baseline_bleu`,
 `training_stats.json` `hardware` and `finished_at`),
 `component_seconds` {component id: wall seconds, 0 for a result reused from the cache},
 `cached_components`, `preset`, `language_pair`, `num_examples` {split: {before_cleaning, after_cleaning}},
+`test_sets` {split: {bleu, chrf, perplexity, ..., sacrebleu_signature, num_sentences}} of every further test
+set (`test_<name>` beside the test split; {} when there is none; blessing never looks at them),
 `span` and `span_version` (the span of the corpus the run read, as TFX's file-based ExampleGen driver resolved
 it: 0 without `{SPAN}` in the split patterns; the version null without `{VERSION}`), `input_fingerprint` (TFX's
 fingerprint of the files read: names, sizes, modification times),

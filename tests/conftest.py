@@ -54,11 +54,21 @@ def spm_model(train_sentences):
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, data_dir):
-    """One `tfx-nmt run --preset smoke` for the whole session: (output_dir, run_summary dict, log text)."""
+def smoke_data_dir(tmp_path_factory, data_dir):
+    """The smoke run's corpus directory: Multi30k's files (linked) and a hand-made further test set
+    (`extra_test_set.EXTRA_TEST_SPLIT`)."""
+    from extra_test_set import link_corpus_with_extra_test_set
+
+    return link_corpus_with_extra_test_set(data_dir, str(tmp_path_factory.mktemp("smoke_data")))
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, smoke_data_dir):
+    """One `tfx-nmt run --preset smoke` for the whole session, on `smoke_data_dir`: (output_dir, run_summary
+    dict, log text)."""
     output_dir = tmp_path_factory.mktemp("smoke")
     result = subprocess.run(
-        [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", data_dir,
+        [sys.executable, "-m", "tfx_nmt.cli", "run", "--preset", "smoke", "--data-dir", smoke_data_dir,
          "--output-dir", str(output_dir)],
         capture_output=True, text=True, timeout=2400, cwd=REPO)
     log = result.stdout + result.stderr

@@ -36,6 +36,10 @@ REPORT = "report"  # RunReport: RUN_REPORT_FILE
 
 # The splits of every Examples artifact, in pipeline order.
 SPLITS = ("train", "eval", "test")
+# The primary test split, the one blessing decides on. Every further test set of the corpus directory is a
+# split of its own, named as its files' stem: `test_<name>` (Multi30k's `test_2017_flickr`, say), after SPLITS.
+TEST_SPLIT = "test"
+EXTRA_TEST_SPLIT_PREFIX = "test_"
 # Why a pair is dropped: the keys of a split's `dropped` counts in CLEANING_REPORT_FILE, ingest's first
 # (only with on_bad_line="drop"), then the cleaning rules', in the order the rules apply.
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
@@ -74,6 +78,29 @@ TRANSLATION_OUTPUT = "translation"
 LOG_PROBABILITY_PER_TOKEN_OUTPUT = "log_probability_per_token"
 
 
+def is_test_split(split: str) -> bool:
+    """Whether `split` is a test set: the primary TEST_SPLIT or a further `test_<name>` split. Test sets are
+    normalized, never filtered, and their bad lines are always an error."""
+    return split == TEST_SPLIT or split.startswith(EXTRA_TEST_SPLIT_PREFIX)
+
+
+def extra_test_splits(splits) -> list:
+    """The further test sets among `splits` (split names), sorted: every `test_<name>` split."""
+    return sorted(split for split in splits if split != TEST_SPLIT and is_test_split(split))
+
+
+def test_set_hypotheses_file(split: str) -> str:
+    """The TranslationEvaluator's hypotheses file of a test split: HYPOTHESES_FILE for the primary test
+    split, `hypotheses-<split>.txt` for a further one."""
+    return HYPOTHESES_FILE if split == TEST_SPLIT else f"hypotheses-{split}.txt"
+
+
 def artifact_key(component_id: str, output_key: str) -> str:
     """`<component id>.<output key>`: how `run_summary.json`'s `artifacts` names an output's URI."""
     return f"{component_id}.{output_key}"
+
+# The n-best signature of the serving SavedModel and its outputs: `[batch, beam size]` translations, best
+# first, and each one's log-probability per token (as LOG_PROBABILITY_PER_TOKEN_OUTPUT).
+N_BEST_SIGNATURE = "translate_n_best"
+N_BEST_TRANSLATIONS_OUTPUT = "translations"
+N_BEST_SCORES_OUTPUT = "scores"

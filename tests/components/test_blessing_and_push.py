@@ -142,8 +142,9 @@ def test_above_threshold_is_blessed_and_pushed_atomically(tmp_path, echo_model):
     assert metrics["candidate"]["perplexity"] == pytest.approx(math.e)
     # The keys of metrics.json (DESIGN.md, Contracts), those of the registry's scorers among them.
     assert set(metrics) == {"candidate", "baseline", "decision", "blessing_rule", "thresholds", "significance",
-                            "split"}
+                            "split", "test_sets"}
     assert metrics["blessing_rule"] == "significance" and metrics["significance"] is None  # No baseline.
+    assert metrics["test_sets"] == {}  # The Examples have no further test set.
     assert set(metrics["candidate"]) == {
         "bleu", "chrf", "chrf_plus_plus", "ter", "bleu_signature", "chrf_signature", "chrf_plus_plus_signature",
         "ter_signature", "bleu_interval", "chrf_interval", "chrf_plus_plus_interval", "ter_interval",

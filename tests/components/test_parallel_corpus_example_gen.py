@@ -153,3 +153,53 @@ def test_a_bad_file_found_while_streaming_is_the_same_corpus_error_from_the_exec
         _do(data, tmp_path / "examples")
     assert str(error.value) == (f"line counts differ: {data}/val.en has 2 lines, {data}/val.de has 1 lines; the "
                                 "files must be aligned line by line")
+
+
+def test_further_test_sets_are_found_beside_the_test_split_in_every_span(tmp_path):
+    for span in ("span-1", "span-2"):
+        _span(tmp_path / span, stems=STEMS + ("test_2017_flickr", "test_mscoco"))
+    # Only in span 2: not a test set of every span, so not one of the run's.
+    _span(tmp_path / "span-2", stems=("test_newer",))
+    # A TSV test set, gzipped; a file of the third language only; a name that is not `test_<name>`.
+    for span in ("span-1", "span-2"):
+        with gzip.open(tmp_path / span / "test_tsv.en-de.tsv.gz", "wt") as f:
+            f.write("A cat.\tEine Katze.\n")
+        (tmp_path / span / "test_french.fr").write_text("Un chat.\n")
+        _span(tmp_path / span, stems=("dev",))
+    found = corpus.extra_test_split_patterns(str(tmp_path), SPAN_PATTERNS["test"], "en", "de")
+    assert found == {"test_2017_flickr": "span-{SPAN}/test_2017_flickr.*", "test_mscoco": "span-{SPAN}/test_mscoco.*",
+                     "test_tsv": "span-{SPAN}/test_tsv.*"}
+    resolved = _resolve(tmp_path, {**SPAN_PATTERNS, **found})
+    assert resolved["span"] == 2
+    assert [(s["name"], s["pattern"]) for s in json.loads(resolved["input_config"])["splits"]] == [
+        ("train", "span-2/train.*"), ("eval", "span-2/val.*"), ("test", "span-2/test_2016_flickr.*"),
+        ("test_2017_flickr", "span-2/test_2017_flickr.*"), ("test_mscoco", "span-2/test_mscoco.*"),
+        ("test_tsv", "span-2/test_tsv.*")]
+    # Without spans: beside the primary test files; none at all in a Multi30k-style directory without them.
+    _span(tmp_path / "flat", stems=STEMS + ("test_2018_flickr",))
+    assert corpus.extra_test_split_patterns(str(tmp_path / "flat"), "test_2016_flickr.*", "en", "de") == {
+        "test_2018_flickr": "test_2018_flickr.*"}
+    _span(tmp_path / "plain")
+    assert corpus.extra_test_split_patterns(str(tmp_path / "plain"), "test_2016_flickr.*", "en", "de") == {}
+
+
+def test_the_executor_reads_a_further_test_set_like_the_test_split(tmp_path):
+    data = tmp_path / "data"
+    _span(data, stems=STEMS + ("test_extra",), lines=("A dog.", "Two cats.", "A bird."))
+    (data / "test_extra.en").write_bytes(b"A dog.\n\nbad \xff\n")
+    patterns = {**corpus.DEFAULT_SPLIT_PATTERNS,
+                **corpus.extra_test_split_patterns(str(data), "test_2016_flickr.*", "en", "de")}
+    # As in the test split, a line that is not UTF-8 is an error even with on_bad_line="drop".
+    with pytest.raises(corpus.CorpusError) as error:
+        _do(data, tmp_path / "bad", patterns=patterns, on_bad_line="drop")
+    assert str(error.value).startswith(f"{data}/test_extra.en:3: invalid UTF-8")
+    assert str(error.value).endswith(corpus.NEVER_DROPPED_ADVICE)
+    (data / "test_extra.en").write_text("A dog.\n\nA bird.\n")
+    examples = _do(data, tmp_path / "examples", patterns=patterns, max_test_pairs=2)
+    assert json.loads(examples.split_names) == ["train", "eval", "test", "test_extra"]
+    extra = sorted((line_number(e), bytes_feature(e, "source").decode(), bytes_feature(e, "target").decode())
+                   for e in iterate_examples(examples.uri, "test_extra"))
+    # The test split's limit applies: the first 2 lines, the blank pair kept.
+    assert extra == [(1, "A dog.", "A dog. de"), (2, "", "Two cats. de")]
+    with open(os.path.join(examples.uri, INGEST_REPORT_FILE)) as f:
+        assert json.load(f)["test_extra"]["files"] == [str(data / "test_extra.en"), str(data / "test_extra.de")]

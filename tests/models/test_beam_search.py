@@ -178,3 +178,30 @@ def test_top_k_by_groups_is_tensorflows_top_k_ties_included(size, k):
     actual_values, actual_indices = top_k_by_groups(tf.constant(values), k)
     np.testing.assert_array_equal(actual_values.numpy(), expected_values.numpy())
     np.testing.assert_array_equal(actual_indices.numpy(), expected_indices.numpy())
+
+
+def sequence_log_prob(table, ids):
+    """The bigram log-probability of one hypothesis' tokens after BOS up to its first EOS or PAD."""
+    tokens = [int(t) for t in ids[1:]]
+    tokens = tokens[:tokens.index(EOS) + 1] if EOS in tokens else [t for t in tokens if t != PAD]
+    return sum(table[a, b] for a, b in zip([BOS] + tokens, tokens)), len(tokens)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6])
+def test_n_best_hypotheses_are_distinct_and_sorted_best_first(alpha):
+    table = bigram_table(3)
+    beam_size, max_lengths = 3, [6, 4]
+    ids, log_prob, num_tokens = run_beam_search_lists(table, max_lengths, beam_size, alpha)
+    assert ids.shape == (2, beam_size, 6) and log_prob.shape == num_tokens.shape == (2, beam_size)
+    for row in range(2):
+        # Every slot is filled here (3 * 2 candidates from 5 tokens), each a hypothesis of its own.
+        assert len({tuple(hypothesis) for hypothesis in ids[row]}) == beam_size
+        scores = []
+        for k in range(beam_size):
+            expected_log_prob, length = sequence_log_prob(table, ids[row, k])
+            assert ids[row, k, 0] == BOS and num_tokens[row, k] == length
+            assert log_prob[row, k] == pytest.approx(expected_log_prob, abs=1e-5)
+            scores.append(log_prob[row, k] / ((5 + length) / 6) ** alpha)
+        assert scores == sorted(scores, reverse=True)
+        best, best_log_prob = exhaustive_best(table, max_lengths[row], alpha)
+        assert list(ids[row, 0, 1:1 + len(best)]) == best

@@ -46,6 +46,7 @@ def test_cache_gives_the_same_tokens_as_full_recomputation(smoke_module, test_se
         greedy, greedy_log_prob, greedy_tokens = decoding.greedy_decode(model, source_ids, max_lengths, use_cache)
         beam, beam_log_prob, beam_tokens = decoding.beam_decode(model, source_ids, max_lengths, config.beam_size,
                                                                 config.length_penalty_alpha, use_cache)
+        beam, beam_log_prob, beam_tokens = beam[:, 0], beam_log_prob[:, 0], beam_tokens[:, 0]
         return greedy, beam, greedy_tokens, beam_tokens, greedy_log_prob, beam_log_prob
 
     cached, recomputed = decode(True), decode(False)

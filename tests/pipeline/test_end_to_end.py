@@ -98,3 +98,57 @@ def test_evaluate_scores_the_pushed_model_as_the_evaluator_did(smoke_run, data_d
     assert scores["candidate"]["bleu_interval"] == summary["bleu_interval"]
     assert scores["candidate"]["perplexity"] == pytest.approx(summary["perplexity"], rel=1e-5)
     assert "BLEU " in result.stdout and "sent" in result.stderr  # The table; the progress bar on stderr.
+
+
+def test_a_further_test_set_is_cleaned_like_the_test_split_and_scored_on_its_own(smoke_run):
+    """The smoke run's data directory holds a hand-made `test_handmade` set beside test_2016_flickr
+    (tests/support/extra_test_set.py): kept whole, normalized, translated and scored apart; blessing
+    looks at the test split only."""
+    from extra_test_set import EXTRA_TEST_PAIRS, EXTRA_TEST_SPLIT
+    from tfx_nmt.components.translation_evaluator import read_pairs
+    from tfx_nmt.scoring import translation_metrics
+    from tfx_nmt.scoring.scorers import SCORERS
+    from tfx_nmt.serving.clients import SavedModelClient
+    from tfx_nmt.text.normalization import normalize
+
+    output_dir, summary, _ = smoke_run
+    artifacts = summary["artifacts"]
+    sources = [normalize(s) for s, _ in EXTRA_TEST_PAIRS]
+    references = [normalize(t) for _, t in EXTRA_TEST_PAIRS]
+    assert sources[0] == "A woman reads a newspaper on the train."
+    # Nothing dropped: not the copy, the blank pair or the pair of 1 and 9 words that train would lose.
+    assert summary["num_examples"][EXTRA_TEST_SPLIT] == {"before_cleaning": 5, "after_cleaning": 5}
+    cleaned = artifacts[contract.artifact_key(contract.TEXT_CLEANER, contract.CLEANED_EXAMPLES)]
+    assert read_pairs(cleaned, EXTRA_TEST_SPLIT) == (sources, references)
+
+    evaluation = artifacts[contract.artifact_key(contract.EVALUATOR, contract.EVALUATION)]
+    with open(os.path.join(evaluation, contract.METRICS_FILE)) as f:
+        metrics = json.load(f)
+    with open(os.path.join(evaluation, contract.test_set_hypotheses_file(EXTRA_TEST_SPLIT)), encoding="utf-8") as f:
+        hypotheses = f.read().splitlines()
+    assert len(hypotheses) == 5 and hypotheses[2] == ""
+    assert list(metrics["test_sets"]) == [EXTRA_TEST_SPLIT]
+    entry = metrics["test_sets"][EXTRA_TEST_SPLIT]
+    # Its scores are those of its own hypotheses and references (the blank reference left out), and its
+    # perplexity that of its 4 non-empty references under the pushed model.
+    expected = SCORERS.score_corpus(hypotheses, references, "de")
+    assert expected["num_scored"] == 4 and expected["num_empty_references"] == 1
+    for key, value in expected.items():
+        assert entry[key] == (pytest.approx(value, nan_ok=True) if isinstance(value, float) else value), key
+    scored = [(s, r) for s, r in zip(sources, references) if r]
+    total, tokens = SavedModelClient(summary["pushed_model_dir"]).log_likelihood(
+        [s for s, _ in scored], [r for _, r in scored], batch_size=8)
+    assert entry["reference_tokens"] == tokens
+    assert entry["perplexity"] == pytest.approx(translation_metrics.perplexity(total, tokens), rel=1e-4)
+    assert entry["num_sentences"] == 5
+    # The test split is still what is blessed on, and what the summary's headline metrics are.
+    assert metrics["split"] == "test" and metrics["candidate"]["num_sentences"] == 40
+    assert summary["bleu"] == metrics["candidate"]["bleu"]
+    assert summary["test_sets"] == {EXTRA_TEST_SPLIT: {
+        **{m.name: (entry[m.name] if math.isfinite(entry[m.name]) else None) for m in SCORERS.metrics()},
+        "sacrebleu_signature": entry["bleu_signature"], "num_sentences": 5}}
+    # Shown per set in the report.
+    with open(os.path.join(output_dir, contract.RUN_REPORT_FILE), encoding="utf-8") as f:
+        report = f.read()
+    table = report.split('<table id="test-sets">')[1].split("</table>")[0]
+    assert f"<td>{EXTRA_TEST_SPLIT}</td>" in table and '<td class="number">5</td>' in table

@@ -169,6 +169,12 @@ def test_translate_reports_bad_model_and_input_in_one_line(tmp_path, capsys):
         (["--output", str(tmp_path / "empty"), "A man."],
          f"tfx-nmt: error: {tmp_path / 'empty'}: is a directory; --output takes a file"),
         (["--model-dir", str(corrupt), "A man."], f"tfx-nmt: error: {corrupt}: not a loadable SavedModel ("),
+        (["--n-best", "2", "--engine", "ctranslate2", "--model-dir", str(tmp_path), "A man."],
+         "tfx-nmt: error: --n-best needs the SavedModel or TF Serving (its translate_n_best signature); the "
+         "ctranslate2 engine has none"),
+        (["--n-best", "2", "--signature", "translate_greedy", "A man."],
+         "tfx-nmt: error: --n-best takes the hypotheses of the beam search; it cannot be used with --signature "
+         "translate_greedy"),
     ]
     for args, message in cases:
         assert main(["translate", *args]) == 1
@@ -180,6 +186,9 @@ def test_translate_signature_must_be_a_translation_signature(capsys):
     with pytest.raises(SystemExit):
         main(["translate", "--batch-size", "0", "A man."])
     assert "argument --batch-size: must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["translate", "--n-best", "0", "A man."])
+    assert "argument --n-best: must be at least 1, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["translate", "--signature", "score", "A man."])
     assert exit_info.value.code == 2

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.request
 
+import numpy as np
 import pytest
 
 from echo_model import save_echo_model
@@ -128,3 +129,36 @@ def test_translate_command(smoke_run, expected, rest_url, grpc_target, tmp_path)
     lines = [line.split("\t") for line in result.stdout.splitlines()]
     assert [t for _, t in lines] == beam[:2]
     assert [float(s) for s, _ in lines] == pytest.approx(expected["serving_default"][1][:2], abs=1e-4)
+
+
+def test_n_best_through_every_client_and_the_translate_command(smoke_run, served, rest_url, grpc_target):
+    from tfx_nmt.pipeline.presets import get_preset
+
+    output_dir, summary, _ = smoke_run
+    outputs = served.run("translate_n_best", {"text": SENTENCES})
+    hypotheses = [[t.decode() for t in row] for row in outputs["translations"]]
+    scores = outputs["scores"].tolist()
+    beam_size = get_preset("smoke").beam_size
+    assert all(len(row) == beam_size for row in hypotheses)
+    clients = [SavedModelClient(summary["pushed_model_dir"]), RestClient(rest_url, "translator"),
+               GrpcClient(grpc_target, "translator")]
+    for client in clients:
+        client_hypotheses, client_scores = client.translate_n_best(SENTENCES)
+        assert client_hypotheses == hypotheses, type(client).__name__
+        # -inf (an unfilled slot) comes back as -inf, also through REST's JSON.
+        np.testing.assert_allclose(client_scores, scores, atol=1e-6, err_msg=type(client).__name__)
+    clients[2].close()
+    result = _translate_cli("--output-dir", output_dir, "--n-best", "2", *SENTENCES)
+    assert result.stdout.splitlines() == [f"{i} ||| {h} ||| {s:.4f}" for i in range(len(SENTENCES))
+                                          for h, s in zip(hypotheses[i][:2], scores[i][:2]) if s != float("-inf")]
+    assert [line for line in result.stdout.splitlines() if line.startswith("2 ")] == ["2 |||  ||| 0.0000"]
+    result = _translate_cli("--server", rest_url, "--model-name", "translator", "--n-best", str(beam_size),
+                            "--batch-size", "2", *SENTENCES)
+    assert len(result.stdout.splitlines()) == sum(s != float("-inf") for row in scores for s in row)
+    too_many = subprocess.run([sys.executable, "-m", "tfx_nmt.cli", "translate", "--output-dir", output_dir,
+                               "--n-best", str(beam_size + 1), "A dog."], capture_output=True, text=True,
+                              timeout=600, cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert too_many.returncode == 1 and too_many.stdout == ""
+    assert too_many.stderr.strip().splitlines()[-1] == (
+        f"tfx-nmt: error: --n-best {beam_size + 1} is more than the model's beam size, {beam_size}: it returns "
+        f"{beam_size} hypotheses per input; pass --n-best {beam_size} or fewer")

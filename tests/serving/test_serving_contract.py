@@ -107,6 +107,9 @@ def test_saved_model_cli_shows_the_documented_signatures(smoke_run):
     assert signatures["score"] == {"inputs:source": text, "inputs:target": text,
                                    "outputs:log_probability": ("DT_FLOAT", "(-1)"),
                                    "outputs:num_tokens": ("DT_INT32", "(-1)")}
+    beams = f"(-1, {get_preset('smoke').beam_size})"
+    assert signatures["translate_n_best"] == {"inputs:text": text, "outputs:translations": ("DT_STRING", beams),
+                                              "outputs:scores": ("DT_FLOAT", beams)}
     assert signatures["tokenize"] == {"inputs:text": text, "outputs:token_ids": ("DT_INT32", "(-1, -1)"),
                                       "outputs:lengths": ("DT_INT32", "(-1)")}
     assert "tensorflow/serving/predict" in result.stdout

@@ -40,6 +40,7 @@ code { font-size: 0.85rem; word-break: break-all; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 .charts img { border: 1px solid #eee; max-width: 100%; }
 #best-samples td, #worst-samples td { max-width: 22rem; }
+.wide { overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -138,6 +139,22 @@ def _metrics_section(run: RunArtifacts) -> str:
         f"<p>sacreBLEU signatures: {signatures}</p>")
 
 
+def _test_sets_section(run: RunArtifacts) -> str:
+    """The candidate's headline metrics on every further test set (`metrics.json`'s `test_sets`); "" when
+    there is none."""
+    test_sets = run.metrics.get("test_sets") or {}
+    if not test_sets:
+        return ""
+    metrics = SCORERS.metrics(headline_only=True)
+    rows = [(split, entry["num_sentences"], *(_number(entry[m.name], m.fmt) for m in metrics))
+            for split, entry in sorted(test_sets.items())]
+    table = _table("test-sets", ("test set", "sentences", *(m.label for m in metrics)), rows,
+                   range(1, 2 + len(metrics)))
+    return ("<h2>Other test sets</h2><p>This model on the corpus directory's further test sets, cleaned like "
+            f"the {_e(run.metrics['split'])} split (normalized, never filtered); blessing uses the "
+            f"{_e(run.metrics['split'])} split only.</p>{table}")
+
+
 def _buckets_section(run: RunArtifacts) -> str:
     scorer = SCORERS.primary
     buckets = translation_analysis.scores_by_length_bucket(run.sources, run.references, run.hypotheses,
@@ -188,7 +205,7 @@ def _cleaning_section(cleaning_report: Dict, rejected_samples: Dict) -> str:
              if samples else "<p>No pair was dropped.</p>")
     return ("<h2>Data cleaning</h2><p>Pairs in and kept per split, and why the others were dropped (input = "
             "kept + dropped; the test split is normalized, never filtered).</p>"
-            f"{_table('cleaning', header, rows, range(1, len(header)))}{shown}")
+            f'<div class="wide">{_table("cleaning", header, rows, range(1, len(header)))}</div>{shown}')
 
 
 def render_report(run: RunArtifacts) -> str:
@@ -203,6 +220,7 @@ def render_report(run: RunArtifacts) -> str:
         _table("run-summary", ("field", "value"), summary_rows(summary)),
         _training_section(run),
         _metrics_section(run),
+        _test_sets_section(run),
         _buckets_section(run),
         _samples_section(run),
         _cleaning_section(run.cleaning_report, run.rejected_samples),

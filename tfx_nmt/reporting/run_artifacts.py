@@ -67,6 +67,7 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
         "train_target_tokens_per_sec": None, "train_steps": None, "train_seconds": None, "train_hardware": None,
         "train_finished_at": None,
         **(span or {"span": None, "span_version": None, "input_fingerprint": None}),
+        "test_sets": {},
         "num_examples": {},
         "component_seconds": {},
         "cached_components": [],
@@ -97,8 +98,19 @@ def summarize_artifacts(config: Dict, pipeline_run_id: str, artifacts: Dict[str,
             "blessing_rule": metrics.get("blessing_rule", "threshold"),
             "blessing_p_value": _finite_or_none((metrics.get("significance") or {}).get("p_value")),
             f"baseline_{primary.name}": _finite_or_none((metrics.get("baseline") or {}).get(primary.name)),
+            "test_sets": {split: test_set_summary(entry, scorers)
+                          for split, entry in metrics.get("test_sets", {}).items()},
         })
     return summary
+
+
+def test_set_summary(metrics: Dict, scorers: ScorerRegistry = SCORERS) -> Dict:
+    """A further test set's entry of the run summary's `test_sets`, from its metrics in `metrics.json`:
+    every metric of `scorers.metrics()` (None when not finite), `sacrebleu_signature` (the primary
+    scorer's) and `num_sentences`."""
+    return {**{metric.name: _finite_or_none(metrics.get(metric.name)) for metric in scorers.metrics()},
+            "sacrebleu_signature": metrics.get(scorers.primary.signature_key),
+            "num_sentences": metrics["num_sentences"]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +120,8 @@ class RunArtifacts:
     Attributes:
         summary: the run summary dict (`run_summary.json`).
         metrics: the evaluator's `metrics.json`: `candidate`, `baseline` (or None), `decision`,
-            `blessing_rule`, `thresholds`, `significance` (the paired test, or None), `split`.
+            `blessing_rule`, `thresholds`, `significance` (the paired test, or None), `split`, `test_sets`
+            (the further test sets' metrics, {split: metrics}).
         cleaning_report: the TextCleaner's `cleaning_report.json`: {split: {input, kept, dropped}}.
         rejected_samples: the TextCleaner's `rejected_samples.json`: {split: {reason: [{line, source,
             target}, ...]}}, the first rejected pairs per reason.

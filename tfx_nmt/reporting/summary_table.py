@@ -8,7 +8,8 @@ from tfx_nmt.scoring.scorers import SCORERS, ScorerRegistry, format_with_interva
 
 def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple[str, str]]:
     """(name, value) rows of the run's outcome and timings, for the console table and the HTML report;
-    one row per metric of `scorers.metrics()`, with its 95 % interval when the summary has one."""
+    one row per metric of `scorers.metrics()`, with its 95 % interval when the summary has one, and per
+    headline metric of each further test set (`test_sets`)."""
     def number(value, fmt):
         return "n/a" if value is None else format(value, fmt)
 
@@ -19,6 +20,8 @@ def summary_rows(summary: Dict, scorers: ScorerRegistry = SCORERS) -> List[Tuple
         *((metric.label, format_with_interval(metric, summary.get(metric.name), summary.get(f"{metric.name}_interval")))
           for metric in scorers.metrics()),
         ("sacreBLEU", summary["sacrebleu_signature"] or "n/a"),
+        *((f"{split} {metric.label}", number(entry.get(metric.name), metric.fmt))
+          for split, entry in summary.get("test_sets", {}).items() for metric in scorers.metrics(headline_only=True)),
         ("blessed", f"{summary['blessed']} ({summary['blessing_reason']})"),
         ("blessing rule", _rule(summary)),
         ("pushed to", summary["pushed_model_dir"] or "not pushed"),

@@ -1,5 +1,7 @@
 """Translation clients with one interface: `translate(texts) -> (translations, scores)`, each score the
-translation's log-probability per token (the signatures' `log_probability_per_token` output).
+translation's log-probability per token (the signatures' `log_probability_per_token` output). The SavedModel
+and TF Serving clients also have `translate_n_best(texts) -> (hypotheses, scores)`, through the
+`translate_n_best` signature: per text, the beam search's K finished hypotheses best first and their scores.
 
 - `SavedModelClient`: the SavedModel loaded in this process (tensorflow and tensorflow_text only); it also
   gives the teacher-forced log-likelihood of references through the `score` signature (perplexity).
@@ -29,7 +31,8 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tfx_nmt import contract, files
-from tfx_nmt.contract import LOG_PROBABILITY_PER_TOKEN_OUTPUT, TRANSLATION_OUTPUT
+from tfx_nmt.contract import (LOG_PROBABILITY_PER_TOKEN_OUTPUT, N_BEST_SCORES_OUTPUT, N_BEST_SIGNATURE,
+                              N_BEST_TRANSLATIONS_OUTPUT, TRANSLATION_OUTPUT)
 from tfx_nmt.errors import UserError
 from tfx_nmt.text.normalization import normalize
 from tfx_nmt.text.subword import BOS_ID, EOS_ID, PAD_ID, SubwordEncoder
@@ -43,6 +46,9 @@ SCORE_SIGNATURE = "score"
 # greedy decoding.
 TRANSLATION_SIGNATURES = (DEFAULT_SIGNATURE, "translate_greedy")
 Result = Tuple[List[str], List[float]]
+# Per text, the K hypotheses best first and their log-probabilities per token (-inf: a slot the search left
+# unfilled; see `tfx_nmt.models.export`).
+NBestResult = Tuple[List[List[str]], List[List[float]]]
 log = logging.getLogger(__name__)
 
 
@@ -186,6 +192,19 @@ class SavedModelClient:
         return ([t.decode("utf-8") for t in outputs[TRANSLATION_OUTPUT].numpy()],
                 [float(s) for s in outputs[LOG_PROBABILITY_PER_TOKEN_OUTPUT].numpy()])
 
+    def translate_n_best(self, texts: List[str]) -> NBestResult:
+        """The `translate_n_best` signature's outputs.
+
+        Raises:
+            SavedModelLoadError: the SavedModel has no `translate_n_best` signature (exported before it).
+        """
+        if N_BEST_SIGNATURE not in self._model.signatures:
+            raise SavedModelLoadError(f"the SavedModel has no {N_BEST_SIGNATURE} signature (it was exported before "
+                                      f"n-best translation); export the model again")
+        outputs = self._model.signatures[N_BEST_SIGNATURE](text=self._tf.constant(texts, self._tf.string))
+        return ([[t.decode("utf-8") for t in row] for row in outputs[N_BEST_TRANSLATIONS_OUTPUT].numpy()],
+                outputs[N_BEST_SCORES_OUTPUT].numpy().astype(float).tolist())
+
     def log_likelihood(self, sources: Sequence[str], targets: Sequence[str], batch_size: int) -> Tuple[float, int]:
         """The references' log-likelihood under teacher forcing, through the `score` signature, in
         length-sorted batches of `batch_size` pairs.
@@ -228,22 +247,34 @@ class RestClient:
         self._signature = signature
         self._timeout = timeout
 
-    def translate(self, texts: List[str]) -> Result:
+    def _predict(self, signature: str, texts: List[str]) -> List[dict]:
         """Raises ServingError with the server's error message on an HTTP error, or the reason when the
         server cannot be reached."""
-        body = json.dumps({"signature_name": self._signature,
+        body = json.dumps({"signature_name": signature,
                            "instances": [{TEXT_INPUT: t} for t in texts]}).encode("utf-8")
         request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                predictions = json.load(response)["predictions"]
+                # TF Serving writes -inf as -Infinity (https://www.tensorflow.org/tfx/serving/api_rest#json_conformance),
+                # which Python's json reads.
+                return json.load(response)["predictions"]
         except urllib.error.HTTPError as error:
             raise ServingError(f"{self.url}: HTTP {error.code}: {error.read().decode('utf-8', 'replace')}") \
                 from None
         except urllib.error.URLError as error:
             raise ServingError(f"{self.url}: cannot reach TF Serving ({error.reason})") from None
+
+    def translate(self, texts: List[str]) -> Result:
+        """Raises ServingError as `_predict`."""
+        predictions = self._predict(self._signature, texts)
         return ([p[TRANSLATION_OUTPUT] for p in predictions],
                 [float(p[LOG_PROBABILITY_PER_TOKEN_OUTPUT]) for p in predictions])
+
+    def translate_n_best(self, texts: List[str]) -> NBestResult:
+        """The `translate_n_best` signature's outputs. Raises ServingError as `_predict`."""
+        predictions = self._predict(N_BEST_SIGNATURE, texts)
+        return ([list(p[N_BEST_TRANSLATIONS_OUTPUT]) for p in predictions],
+                [[float(s) for s in p[N_BEST_SCORES_OUTPUT]] for p in predictions])
 
 
 class GrpcClient:
@@ -266,23 +297,34 @@ class GrpcClient:
         self._model_name, self._signature, self._version = model_name, signature, version
         self._timeout = timeout
 
-    def translate(self, texts: List[str]) -> Result:
+    def _predict(self, signature: str, texts: List[str]):
         """Raises ServingError with the gRPC status (NOT_FOUND, UNAVAILABLE, ...) and the server's message."""
         from tensorflow_serving.apis import predict_pb2
 
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self._model_name
-        request.model_spec.signature_name = self._signature
+        request.model_spec.signature_name = signature
         if self._version:
             request.model_spec.version.value = self._version
         request.inputs[TEXT_INPUT].CopyFrom(self._tf.make_tensor_proto(texts, dtype=self._tf.string))
         try:
-            response = self._stub.Predict(request, timeout=self._timeout)
+            return self._stub.Predict(request, timeout=self._timeout)
         except self._grpc.RpcError as error:
             raise ServingError(f"{self._target}: gRPC {error.code().name}: {error.details()}") from None
+
+    def translate(self, texts: List[str]) -> Result:
+        """Raises ServingError as `_predict`."""
+        response = self._predict(self._signature, texts)
         translations = self._tf.make_ndarray(response.outputs[TRANSLATION_OUTPUT])
         scores = self._tf.make_ndarray(response.outputs[LOG_PROBABILITY_PER_TOKEN_OUTPUT])
         return [t.decode("utf-8") for t in translations], [float(s) for s in scores]
+
+    def translate_n_best(self, texts: List[str]) -> NBestResult:
+        """The `translate_n_best` signature's outputs. Raises ServingError as `_predict`."""
+        response = self._predict(N_BEST_SIGNATURE, texts)
+        translations = self._tf.make_ndarray(response.outputs[N_BEST_TRANSLATIONS_OUTPUT])
+        scores = self._tf.make_ndarray(response.outputs[N_BEST_SCORES_OUTPUT])
+        return [[t.decode("utf-8") for t in row] for row in translations], scores.astype(float).tolist()
 
     def close(self) -> None:
         self._channel.close()

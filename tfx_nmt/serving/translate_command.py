@@ -6,10 +6,14 @@
     tfx-nmt translate --server http://localhost:8501 --model-name translator ...   # TF Serving REST
     tfx-nmt translate --grpc localhost:8500 --model-name translator ...            # TF Serving gRPC
     tfx-nmt translate --engine ctranslate2 --model-dir DIR ...   # a CTranslate2 export (export-ctranslate2)
+    tfx-nmt translate --n-best 4 "A man in a red shirt."         # the 4 best hypotheses: `i ||| text ||| score`
 
 Without `--server`/`--grpc` the model is `--model-dir`, else the newest pushed version under
 `--output-dir` (`<output-dir>/serving/<model-name>/<version>/` or one level deeper, e.g.
 `outputs/quick/serving/...`). Outputs keep the input order; newlines inside a translation become spaces.
+With `--n-best K` (at most the model's beam size) each input gets up to K lines, best first, in Moses' n-best
+format: `<input index from 0> ||| <translation> ||| <log-probability per token>` (fewer when the beam search
+finished fewer hypotheses; an empty input gets one, empty, with score 0).
 Translations are written batch by batch as they are done: from a pipe, the first ones come out before the
 last line goes in.
 """
@@ -21,7 +25,7 @@ import glob
 import os
 import stat
 import sys
-from typing import BinaryIO, Iterable, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from tfx_nmt.arguments import positive_int
 from tfx_nmt.errors import UserError
@@ -31,6 +35,10 @@ from tfx_nmt.text.lines import GZIP_MAGIC, UTF16_BOMS, iter_split_lines, split_l
 
 class ModelNotFoundError(UserError, FileNotFoundError):
     """`--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`."""
+
+
+class NBestError(UserError, ValueError):
+    """`--n-best K` with K above the model's beam size, or with an engine or signature without n-best."""
 
 
 class TranslateFileError(UserError, ValueError):
@@ -98,6 +106,10 @@ def register(subparsers) -> None:
                              "as it is translated")
     parser.add_argument("--scores", action="store_true",
                         help="prefix each translation with its log_probability_per_token and a tab")
+    parser.add_argument("--n-best", type=positive_int, default=None, metavar="K",
+                        help="the K best hypotheses of the beam search per input (K at most the model's beam "
+                             "size), each a line `index ||| translation ||| log-probability per token`, best first "
+                             "(the translate_n_best signature)")
     parser.set_defaults(func=run)
 
 
@@ -123,6 +135,45 @@ def make_client(args: argparse.Namespace):
         return clients.GrpcClient(args.grpc, args.model_name, args.signature, args.model_version)
     model_dir = args.model_dir or newest_pushed_version(args.output_dir, args.model_name)
     return clients.SavedModelClient(model_dir, args.signature)
+
+
+def check_n_best_options(args: argparse.Namespace) -> None:
+    """Raises NBestError when `--n-best` comes with `--engine ctranslate2` or `--signature translate_greedy`."""
+    if args.n_best is None:
+        return
+    if args.engine == "ctranslate2":
+        raise NBestError("--n-best needs the SavedModel or TF Serving (its translate_n_best signature); the "
+                         "ctranslate2 engine has none")
+    if args.signature != clients.DEFAULT_SIGNATURE:
+        raise NBestError(f"--n-best takes the hypotheses of the beam search; it cannot be used with --signature "
+                         f"{args.signature}")
+
+
+def n_best_translate(client, k: int) -> Callable[[List[str]], clients.NBestResult]:
+    """`texts -> (hypotheses, scores)`: the first `k` of each text's hypotheses from `client.translate_n_best`
+    (the SavedModel's or TF Serving's `translate_n_best` signature), slots the search left unfilled (score
+    -inf) left out.
+
+    Raises (when called):
+        NBestError: `k` is more than the hypotheses the model returns per text (its beam size).
+    """
+    def translate(texts: List[str]) -> clients.NBestResult:
+        hypotheses, scores = client.translate_n_best(texts)
+        if hypotheses and len(hypotheses[0]) < k:
+            raise NBestError(f"--n-best {k} is more than the model's beam size, {len(hypotheses[0])}: it returns "
+                             f"{len(hypotheses[0])} hypotheses per input; pass --n-best {len(hypotheses[0])} or fewer")
+        kept = [[(h, s) for h, s in zip(row_hypotheses[:k], row_scores[:k]) if s != float("-inf")]
+                for row_hypotheses, row_scores in zip(hypotheses, scores)]
+        return [[h for h, _ in row] for row in kept], [[s for _, s in row] for row in kept]
+
+    return translate
+
+
+def _n_best_lines(first_index: int, hypotheses: List[List[str]], scores: List[List[float]]) -> str:
+    """Moses' n-best lines `index ||| translation ||| score` of consecutive inputs from `first_index`."""
+    return "".join(f"{first_index + i} ||| {h.replace(chr(10), ' ')} ||| {s:.4f}\n"
+                   for i, (row_hypotheses, row_scores) in enumerate(zip(hypotheses, scores))
+                   for h, s in zip(row_hypotheses, row_scores))
 
 
 def _decode_lines(name: str, raw_lines: Iterable[bytes]) -> Iterator[str]:
@@ -195,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
     Each batch's translations are written (and flushed) as soon as they and every earlier one are done.
 
     Raises:
-        TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
-            the command line prints them as one line.
+        TranslateFileError, ModelNotFoundError, NBestError, clients.SavedModelLoadError, clients.ServingError:
+            see each; the command line prints them as one line.
     """
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
@@ -206,16 +257,21 @@ def run(args: argparse.Namespace) -> int:
             raise TranslateFileError(f"{args.output}: its directory does not exist")
         if not os.access(directory, os.W_OK):
             raise TranslateFileError(f"{args.output}: cannot write in {directory}")
+    check_n_best_options(args)
     texts, total = (args.text, len(args.text)) if args.text else input_lines(args.input)
     client = make_client(args)
     progress = args.input is not None
-    chunks = clients.translate_stream(client.translate, texts, args.batch_size, args.sort_window, progress, total)
+    translate = client.translate if args.n_best is None else n_best_translate(client, args.n_best)
+    chunks = clients.translate_stream(translate, texts, args.batch_size, args.sort_window, progress, total)
     try:
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(open(args.output, "w", encoding="utf-8")) if args.output else sys.stdout
+            done = 0
             for translations, scores in chunks:
-                out.write(_output_lines(translations, scores, args.scores))
+                out.write(_output_lines(translations, scores, args.scores) if args.n_best is None
+                          else _n_best_lines(done, translations, scores))
                 out.flush()
+                done += len(translations)
     except BrokenPipeError:
         # The reader went away (`| head`): end quietly, as the Python documentation advises
         # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
