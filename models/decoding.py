@@ -136,9 +136,8 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
     step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
-    token_ids, log_probability, num_tokens = beam_search_lib.beam_search(
-        step, cache, max_lengths, beam_size, length_penalty_alpha, BOS_ID, EOS_ID, PAD_ID)
-    return token_ids[:, 0], log_probability[:, 0], num_tokens[:, 0]
+    return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
+                                       BOS_ID, EOS_ID, PAD_ID)
 
 
 def filled_hypotheses(log_probability, num_tokens):

@@ -75,6 +75,10 @@ class TranslatorServingModule(tf.Module):
             raise ValueError(f"beam_size must be >= 1, got {beam_size}")
         if length_penalty_alpha < 0:
             raise ValueError(f"length_penalty_alpha must be >= 0, got {length_penalty_alpha}")
+        if not model.built:
+            # The searches' decoder step reads the decoder layers' weights, which Keras creates at the
+            # first call: a trained model has them, a freshly initialised one (tests, benchmarks) not yet.
+            model({"source_ids": tf.ones([1, 2], tf.int32), "target_in": tf.ones([1, 1], tf.int32)})
         self.model = model
         self._tokenizer = tokenizer
         # Written beside the graph (assets.extra/) for conversions to other engines.

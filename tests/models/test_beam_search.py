@@ -152,8 +152,8 @@ def test_beam_decode_of_random_models_equals_the_plain_search(seed):
     source[2, 3:] = PAD
     source[2, 2] = EOS
     max_lengths = [9, 4, 7]
-    ids, log_prob, num_tokens = decoding.beam_decode(model, tf.constant(source, tf.int32),
-                                                     tf.constant(max_lengths), 3, 0.6)
+    ids, log_prob, num_tokens = (output[:, 0] for output in decoding.beam_decode(
+        model, tf.constant(source, tf.int32), tf.constant(max_lengths), 3, 0.6))
     for row in range(3):
         encoder_output, padding_mask = model.encode(tf.constant(source[row:row + 1], tf.int32))
 
