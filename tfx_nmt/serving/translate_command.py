@@ -21,6 +21,7 @@ import glob
 import os
 import stat
 import sys
+import urllib.parse
 from typing import BinaryIO, Iterable, Iterator, List, Optional, Tuple
 
 from tfx_nmt.arguments import positive_int
@@ -107,6 +108,7 @@ def make_client(args: argparse.Namespace):
     Raises:
         ModelNotFoundError: `--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`;
             with `--engine ctranslate2`, no `--model-dir`.
+        clients.ServingError: `--server` is not an http(s) URL.
         clients.CTranslate2LoadError: `--engine ctranslate2` and `--model-dir` is not a CTranslate2 export.
     """
     if args.engine == "ctranslate2":
@@ -118,6 +120,10 @@ def make_client(args: argparse.Namespace):
         raise ModelNotFoundError(f"{args.model_dir}: no saved_model.pb; --model-dir takes a SavedModel version "
                                  f"directory, such as outputs/quick/serving/translator/<version>")
     if args.server:
+        url = urllib.parse.urlsplit(args.server)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise clients.ServingError(f"--server {args.server}: not a URL; --server takes a URL such as "
+                                       f"http://HOST:8501")
         return clients.RestClient(args.server, args.model_name, args.signature, args.model_version)
     if args.grpc:
         return clients.GrpcClient(args.grpc, args.model_name, args.signature, args.model_version)
