@@ -122,9 +122,22 @@ def test_serving_config_rejects_options_that_do_not_go_together(tmp_path, capsys
         (["--kserve", "--model-version", "3"], "--kserve serves the newest version under --storage-uri"),
         (["--storage-uri", "gs://b/m"], "--storage-uri is for --kserve"),
         (["--cpu-limit", "two"], "--cpu-limit 'two': not a CPU quantity"),
+        (["--cpu", "abc"], "--cpu 'abc': not a CPU quantity such as 2, 1.5 or 500m\n"),
+        (["--memory", "lots"], "--memory 'lots': not a memory quantity such as 1Gi, 512Mi or 1G\n"),
+        (["--memory-limit", "1gb"], "--memory-limit '1gb': not a memory quantity such as 1Gi, 512Mi or 1G\n"),
+        (["--cpu", "2", "--cpu-limit", "1"],
+         "--cpu-limit 1 is below the --cpu request 2; Kubernetes refuses a limit below the request\n"),
+        (["--memory", "1Gi", "--memory-limit", "1000M"],
+         "--memory-limit 1000M is below the --memory request 1Gi; Kubernetes refuses a limit below the request\n"),
+        (["--model-name", "Bad Name"], "--model-name 'Bad Name': Kubernetes names take lowercase letters, digits "
+                                       "and '-', starting with a letter and ending with a letter or digit, at "
+                                       "most 63 characters (e.g. translator, en-de)\n"),
     ]:
         assert main(["serving-config", "--config-dir", str(tmp_path / "out"), *args]) == 1
         assert capsys.readouterr().err.startswith(f"tfx-nmt: error: {message}")
+    assert not (tmp_path / "out").exists()
+    assert main(["serving-config", "--config-dir", str(tmp_path / "ok"), "--cpu", "500m", "--cpu-limit", "1",
+                 "--memory", "512Mi", "--memory-limit", "1G", "--model-name", "en-de2"]) == 0
 
 
 def test_batching_and_monitoring_protos_reject_unknown_fields():
@@ -207,3 +220,15 @@ def test_translate_input_lines_are_split_as_corpus_lines(tmp_path):
         input_lines(str(utf16))
     assert str(error.value) == (f"{utf16}: holds UTF-16 text (it starts with a UTF-16 byte order mark); convert it "
                                 f"to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
+
+
+def test_serving_config_and_translate_refuse_a_file_as_directory_and_a_server_that_is_not_a_url(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["serving-config", "--config-dir", str(afile)]) == 1
+    assert capsys.readouterr().err == \
+        f"tfx-nmt: error: --config-dir {afile}: cannot create the directory ({afile} is a file)\n"
+    for server in ("not-a-url", "localhost:8501"):
+        assert main(["translate", "--server", server, "A man."]) == 1
+        assert capsys.readouterr().err == \
+            f"tfx-nmt: error: --server {server}: not a URL; --server takes a URL such as http://HOST:8501\n"

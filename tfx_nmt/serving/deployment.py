@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from typing import Dict, List, Optional
 
 from google.protobuf import text_format
@@ -55,6 +56,8 @@ MODEL_VERSION_LABEL = "tfx-nmt/model-version"
 # The model server image of the manifests and of the InfraValidator (`compile-kubeflow --infra-validate`):
 # the TensorFlow Serving release of the pipeline's TensorFlow.
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+_MEMORY_UNITS = {"": 1, **{suffix: 1000 ** power for power, suffix in enumerate("kMGTPE", 1)},
+                 **{f"{suffix}i": 1024 ** power for power, suffix in enumerate("KMGTPE", 1)}}
 
 
 class ServingConfigError(UserError, ValueError):
@@ -114,17 +117,56 @@ def monitoring_config(prometheus_path: str = PROMETHEUS_PATH) -> str:
     return text_format.MessageToString(config)
 
 
-def cpu_cores(quantity: str) -> int:
-    """The whole cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), rounded up, at least 1.
+def cpu_quantity(quantity: str, flag: str = "--cpu-limit") -> float:
+    """The cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), a float >= 0.
 
     Raises:
-        ServingConfigError: when `quantity` is not a CPU quantity.
+        ServingConfigError: naming `flag`, when `quantity` is not a CPU quantity.
     """
     try:
         cores = int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
     except ValueError:
-        raise ServingConfigError(f"--cpu-limit {quantity!r}: not a CPU quantity such as 2, 1.5 or 500m") from None
-    return max(1, math.ceil(cores))
+        cores = math.nan
+    if not (math.isfinite(cores) and cores >= 0):
+        raise ServingConfigError(f"{flag} {quantity!r}: not a CPU quantity such as 2, 1.5 or 500m")
+    return cores
+
+
+def cpu_cores(quantity: str, flag: str = "--cpu-limit") -> int:
+    """The whole cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), rounded up, at least 1.
+
+    Raises:
+        ServingConfigError: naming `flag`, when `quantity` is not a CPU quantity.
+    """
+    return max(1, math.ceil(cpu_quantity(quantity, flag)))
+
+
+def memory_quantity(quantity: str, flag: str) -> float:
+    """The bytes of a Kubernetes memory quantity ("1Gi", "512Mi", "1G", "1000000"; decimal k M G T P E and
+    binary Ki Mi Gi Ti Pi Ei suffixes, as in
+    https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
+
+    Raises:
+        ServingConfigError: naming `flag`, when `quantity` is not a memory quantity.
+    """
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?", quantity)
+    if not match:
+        raise ServingConfigError(f"{flag} {quantity!r}: not a memory quantity such as 1Gi, 512Mi or 1G")
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(2) or ""]
+
+
+def check_model_name(name: str) -> None:
+    """Checks that `name` can name the Service, Deployment and labels: a DNS-1035 label (lowercase letters,
+    digits and `-`, starting with a letter, ending with a letter or digit, at most 63 characters;
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
+
+    Raises:
+        ServingConfigError: naming the rule.
+    """
+    if len(name) > 63 or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+        raise ServingConfigError(f"--model-name {name!r}: Kubernetes names take lowercase letters, digits and '-', "
+                                 f"starting with a letter and ending with a letter or digit, at most 63 "
+                                 f"characters (e.g. translator, en-de)")
 
 
 def _image_tag(image: str) -> str:
@@ -318,7 +360,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ServingConfigError: `--kserve` with `--host-model-dir` or `--model-version` (KServe loads the newest
-            version from a storage URI), `--storage-uri` without `--kserve`, a bad `--cpu-limit`.
+            version from a storage URI), `--storage-uri` without `--kserve`, a CPU or memory quantity that is
+            not one or a limit below its request, a `--model-name` that cannot name Kubernetes objects.
     """
     if args.kserve and args.host_model_dir:
         raise ServingConfigError("--kserve loads the model from --storage-uri (pvc://, gs://, s3://), not from "
@@ -329,8 +372,14 @@ def run(args: argparse.Namespace) -> int:
     if args.storage_uri and not args.kserve:
         raise ServingConfigError("--storage-uri is for --kserve; the Deployment mounts --volume-claim or "
                                  "--host-model-dir")
-    base_path = args.base_path or f"/models/{args.model_name}"
+    check_model_name(args.model_name)
     cpu_limit, memory_limit = args.cpu_limit or args.cpu, args.memory_limit or args.memory
+    for request, limit, kind, quantity in ((args.cpu, args.cpu_limit, "cpu", cpu_quantity),
+                                           (args.memory, args.memory_limit, "memory", memory_quantity)):
+        if quantity(request, f"--{kind}") > quantity(limit or request, f"--{kind}-limit"):
+            raise ServingConfigError(f"--{kind}-limit {limit} is below the --{kind} request {request}; Kubernetes "
+                                     f"refuses a limit below the request")
+    base_path = args.base_path or f"/models/{args.model_name}"
     resources = {"requests": {"cpu": args.cpu, "memory": args.memory},
                  "limits": {"cpu": cpu_limit, "memory": memory_limit}}
     # KServe's runtime names the model and its base path on its command line: no models.config.
@@ -352,7 +401,7 @@ def run(args: argparse.Namespace) -> int:
                                          resources, volume_claim, host_model_dir, args.model_version,
                                          args.prometheus_path)
         manifest_file = MANIFEST_FILE
-    os.makedirs(args.config_dir, exist_ok=True)
+    files.make_directories(args.config_dir, "--config-dir")
     for name, text in config_files.items():
         path = os.path.join(args.config_dir, name)
         files.write_text(path, text)
