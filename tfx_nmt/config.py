@@ -207,11 +207,17 @@ class RunConfig:
         for name in _PROBABILITIES:
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0 or self.max_length_ratio <= 0 or self.max_decode_length_a <= 0:
-            raise ConfigError(f"learning_rate, max_length_ratio and max_decode_length_a must be > 0, got "
-                              f"{self.learning_rate}, {self.max_length_ratio} and {self.max_decode_length_a}")
+        for name in ("learning_rate", "max_length_ratio", "max_decode_length_a"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.d_model % self.num_heads:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
+        # TFX resolves one span for all splits together, and only from patterns that all have {SPAN}.
+        with_span = [split for split, pattern in self.split_patterns().items() if "{SPAN}" in pattern]
+        if with_span and len(with_span) < len(self.split_patterns()):
+            raise ConfigError("{SPAN} must be in every split pattern or in none; it is in " + ", ".join(
+                f"{split}_pattern {pattern!r}" for split, pattern in self.split_patterns().items()
+                if split in with_span) + " only")
 
     def split_patterns(self) -> Dict[str, str]:
         """{split: split pattern} for `train`, `eval`, `test` (ParallelCorpusExampleGen's `input_config`)."""
