@@ -232,3 +232,32 @@ def test_serving_config_and_translate_refuse_a_file_as_directory_and_a_server_th
         assert main(["translate", "--server", server, "A man."]) == 1
         assert capsys.readouterr().err == \
             f"tfx-nmt: error: --server {server}: not a URL; --server takes a URL such as http://HOST:8501\n"
+
+
+def test_options_that_would_be_ignored_are_refused_in_one_line(tmp_path, capsys):
+    en = tmp_path / "en.txt"
+    en.write_text("A man.\n")
+    for args, message in [
+        (["translate", "--model-dir", str(tmp_path), "--input", str(en), "hello"],
+         "give the sentences as arguments or in --input, not both"),
+        (["translate", "--intra-threads", "2", "A man."],
+         "--intra-threads is for --engine ctranslate2; the tensorflow engine ignores it"),
+        (["translate", "--model-version", "3", "A man."],
+         "--model-version picks a version on a TF Serving server (--server or --grpc); with a local model pass "
+         "that version's directory as --model-dir"),
+        (["serving-config", "--config-dir", str(tmp_path / "out"), "--no-batching", "--max-batch-size", "8"],
+         "--no-batching writes no batching.config: --max-batch-size would be ignored"),
+        (["serving-config", "--config-dir", str(tmp_path / "out"), "--kserve", "--storage-uri", "gs://b/m",
+          "--volume-claim", "foo"], "--kserve loads the model from --storage-uri; --volume-claim would be ignored"),
+        (["compile-kubeflow", "--image", "", "--pipeline-root", "gs://b/r", "--output", str(tmp_path / "p.json")],
+         "--image must not be empty"),
+        (["compile-kubeflow", "--image", "x", "--pipeline-root", " ", "--output", str(tmp_path / "p.json")],
+         "--pipeline-root must not be empty"),
+    ]:
+        assert main(args) == 1
+        assert capsys.readouterr().err == f"tfx-nmt: error: {message}\n"
+    assert sorted(os.listdir(tmp_path)) == ["en.txt"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", "--model-version", "-3", "A man."])
+    assert exit_info.value.code == 2
+    assert "argument --model-version: must be at least 1, got -3" in capsys.readouterr().err

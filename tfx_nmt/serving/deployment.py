@@ -56,6 +56,8 @@ MODEL_VERSION_LABEL = "tfx-nmt/model-version"
 # The model server image of the manifests and of the InfraValidator (`compile-kubeflow --infra-validate`):
 # the TensorFlow Serving release of the pipeline's TensorFlow.
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+# The batching flags' defaults: up to 64 sentences a batch, waiting at most 5 ms, 100 batches queued.
+BATCHING_DEFAULTS = {"max_batch_size": 64, "batch_timeout_micros": 5000, "max_enqueued_batches": 100}
 _MEMORY_UNITS = {"": 1, **{suffix: 1000 ** power for power, suffix in enumerate("kMGTPE", 1)},
                  **{f"{suffix}i": 1024 ** power for power, suffix in enumerate("KMGTPE", 1)}}
 
@@ -334,13 +336,17 @@ def register(subparsers) -> None:
     batching = parser.add_argument_group("batching (TF Serving --enable_batching)")
     batching.add_argument("--no-batching", dest="batching", action="store_false",
                           help="serve each request alone: no batching.config, no --enable_batching")
-    batching.add_argument("--max-batch-size", type=positive_int, default=64, help="sentences per batch")
-    batching.add_argument("--batch-timeout-micros", type=int, default=5000,
-                          help="longest wait, in microseconds, for a batch to fill")
+    # Default None (not given), so that --no-batching can refuse them; BATCHING_DEFAULTS fills them in.
+    batching.add_argument("--max-batch-size", type=positive_int, default=None,
+                          help=f"sentences per batch (default {BATCHING_DEFAULTS['max_batch_size']})")
+    batching.add_argument("--batch-timeout-micros", type=int, default=None,
+                          help=f"longest wait, in microseconds, for a batch to fill (default "
+                               f"{BATCHING_DEFAULTS['batch_timeout_micros']})")
     batching.add_argument("--num-batch-threads", type=positive_int, default=None,
                           help="batches run at once (default: the CPU limit's whole cores)")
-    batching.add_argument("--max-enqueued-batches", type=positive_int, default=100,
-                          help="batches queued before requests are refused (UNAVAILABLE)")
+    batching.add_argument("--max-enqueued-batches", type=positive_int, default=None,
+                          help=f"batches queued before requests are refused (UNAVAILABLE) (default "
+                               f"{BATCHING_DEFAULTS['max_enqueued_batches']})")
     parser.add_argument("--prometheus-path", default=PROMETHEUS_PATH,
                         help="where the REST port serves Prometheus metrics")
     volume = parser.add_mutually_exclusive_group()
@@ -360,7 +366,8 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ServingConfigError: `--kserve` with `--host-model-dir` or `--model-version` (KServe loads the newest
-            version from a storage URI), `--storage-uri` without `--kserve`, a CPU or memory quantity that is
+            version from a storage URI), `--storage-uri` without `--kserve` or with `--volume-claim`, batching
+            flags with `--no-batching`, a CPU or memory quantity that is
             not one or a limit below its request, a `--model-name` that cannot name Kubernetes objects.
     """
     if args.kserve and args.host_model_dir:
@@ -372,6 +379,13 @@ def run(args: argparse.Namespace) -> int:
     if args.storage_uri and not args.kserve:
         raise ServingConfigError("--storage-uri is for --kserve; the Deployment mounts --volume-claim or "
                                  "--host-model-dir")
+    batching_flags = [f"--{name.replace('_', '-')}" for name in (*BATCHING_DEFAULTS, "num_batch_threads")
+                      if getattr(args, name) is not None]
+    if not args.batching and batching_flags:
+        raise ServingConfigError(f"--no-batching writes no batching.config: {', '.join(batching_flags)} would be "
+                                 f"ignored")
+    if args.kserve and args.storage_uri and args.volume_claim:
+        raise ServingConfigError("--kserve loads the model from --storage-uri; --volume-claim would be ignored")
     check_model_name(args.model_name)
     cpu_limit, memory_limit = args.cpu_limit or args.cpu, args.memory_limit or args.memory
     for request, limit, kind, quantity in ((args.cpu, args.cpu_limit, "cpu", cpu_quantity),
@@ -387,8 +401,10 @@ def run(args: argparse.Namespace) -> int:
         CONFIG_FILE: model_server_config(args.model_name, base_path, args.num_versions, args.model_version)}
     if args.batching:
         threads = args.num_batch_threads or cpu_cores(cpu_limit)
-        config_files[BATCHING_FILE] = batching_parameters(args.max_batch_size, args.batch_timeout_micros, threads,
-                                                          args.max_enqueued_batches)
+        given = {name: getattr(args, name) for name in BATCHING_DEFAULTS if getattr(args, name) is not None}
+        batching = {**BATCHING_DEFAULTS, **given}
+        config_files[BATCHING_FILE] = batching_parameters(batching["max_batch_size"], batching["batch_timeout_micros"],
+                                                          threads, batching["max_enqueued_batches"])
     config_files[MONITORING_FILE] = monitoring_config(args.prometheus_path)
     volume_claim = args.volume_claim or f"{args.model_name}-models"
     if args.kserve:

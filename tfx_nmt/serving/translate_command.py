@@ -34,6 +34,10 @@ class ModelNotFoundError(UserError, FileNotFoundError):
     """`--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`."""
 
 
+class TranslateOptionError(UserError, ValueError):
+    """Options of `tfx-nmt translate` that do not go together (one would be ignored)."""
+
+
 class TranslateFileError(UserError, ValueError):
     """An input file that cannot be read or is not UTF-8, or an output path that is a directory or lies in a
     missing or read-only directory; the message names the file (and line)."""
@@ -89,7 +93,7 @@ def register(subparsers) -> None:
     parser.add_argument("--output-dir", default="outputs",
                         help="where to look for the newest pushed model when no model source is given")
     parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
-    parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
+    parser.add_argument("--model-version", type=positive_int, default=None, help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
@@ -201,9 +205,16 @@ def run(args: argparse.Namespace) -> int:
     Each batch's translations are written (and flushed) as soon as they and every earlier one are done.
 
     Raises:
-        TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError, clients.ServingError: see each;
-            the command line prints them as one line.
+        TranslateOptionError, TranslateFileError, ModelNotFoundError, clients.SavedModelLoadError,
+            clients.ServingError: see each; the command line prints them as one line.
     """
+    if args.text and args.input:
+        raise TranslateOptionError("give the sentences as arguments or in --input, not both")
+    if args.intra_threads is not None and args.engine != "ctranslate2":
+        raise TranslateOptionError("--intra-threads is for --engine ctranslate2; the tensorflow engine ignores it")
+    if args.model_version is not None and not (args.server or args.grpc):
+        raise TranslateOptionError("--model-version picks a version on a TF Serving server (--server or --grpc); "
+                                   "with a local model pass that version's directory as --model-dir")
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
         if os.path.isdir(args.output):
