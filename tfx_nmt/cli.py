@@ -114,9 +114,9 @@ def _user_error(error: BaseException) -> Optional[UserError]:
     return error
 
 
-# What a re-run of an interrupted command picks up again.
-_RESUME = {"run": " (finished components are reused from ML Metadata, training continues from its last "
-                  "checkpoint)"}
+# The commands that a re-run resumes, and what it picks up again; other commands just stop.
+_RESUME = {"run": "; run the same command again to resume (finished components are reused from ML Metadata, "
+                  "training continues from its last checkpoint)"}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -134,8 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         # Ctrl-C: the `with` blocks of the command have released the output directory on the way here.
-        print(f"tfx-nmt: interrupted; run the same command again to resume{_RESUME.get(args.command, '')}",
-              file=sys.stderr)
+        print(f"tfx-nmt: interrupted{_RESUME.get(args.command, '')}", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001  Only UserErrors are handled; anything else is re-raised.
         error = _user_error(e)

@@ -69,3 +69,22 @@ def test_log_level_shows_tfx_info_lines(level, shown):
         assert ("a TFX info line" in result.stderr) is shown, argv
         assert ("a Beam info line" in result.stderr) is shown, argv
         assert "our progress line" in result.stderr, argv
+
+
+def test_ctrl_c_offers_a_resume_only_for_run(monkeypatch, capsys):
+    from tfx_nmt.serving import translate_command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(translate_command, "run", interrupted)
+    assert cli.main(["translate", "A man."]) == 130
+    assert capsys.readouterr().err == "tfx-nmt: interrupted\n"
+
+
+def test_a_whole_number_flag_names_the_value_it_cannot_read(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serving-config", "--model-version", "abc"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "tfx-nmt serving-config: error: argument --model-version: must be a whole number >= 1, got 'abc'\n")

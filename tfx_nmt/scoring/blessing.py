@@ -41,6 +41,7 @@ def blessing_decision(value: Optional[float], threshold: float, max_drop: float,
             f"{label} {show(value)} is more than {show(max_drop)} {worse} the baseline's {show(baseline)}")}
     if baseline is None:
         return {"blessed": True, "reason": f"{label} {show(value)} {meets} {bound} {show(threshold)}; no baseline"}
+    at_least_baseline = value >= baseline if metric.higher_is_better else value <= baseline
+    relation = f"not {worse}" if at_least_baseline else f"within {show(max_drop)} of"
     return {"blessed": True, "reason": (
-        f"{label} {show(value)} {meets} {bound} {show(threshold)} and within {show(max_drop)} of the "
-        f"baseline's {show(baseline)}")}
+        f"{label} {show(value)} {meets} {bound} {show(threshold)} and {relation} the baseline's {show(baseline)}")}
