@@ -190,6 +190,10 @@ class RunConfig:
         """
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if type(field.default) is float and type(value) is int:
+                # A float field given a whole number (a preset's `max_train_seconds=1380`) stays a float.
+                value = float(value)
+                object.__setattr__(self, field.name, value)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{field.name} must be a finite number, got {value}")
         for name, allowed in FIELD_CHOICES.items():
@@ -207,6 +211,8 @@ class RunConfig:
         for name in _PROBABILITIES:
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not self.lid_languages.replace(",", "").strip():
+            raise ConfigError("lid_languages is empty; give comma-separated ISO 639-1 codes, or all for py3langid's 97")
         for name in ("learning_rate", "max_length_ratio", "max_decode_length_a"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")

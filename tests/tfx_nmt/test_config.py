@@ -23,6 +23,7 @@ from tfx_nmt.text import subword
     ({"tokens_per_batch": 0}, "tokens_per_batch must be >= 1, got 0"),
     ({"learning_rate": -0.1}, "^learning_rate must be > 0, got -0.1$"),
     ({"max_decode_length_a": 0.0}, "^max_decode_length_a must be > 0, got 0.0$"),
+    ({"lid_languages": " , "}, "^lid_languages is empty; give comma-separated ISO 639-1 codes, or all for py3langid's 97$"),
     ({"train_pattern": "span-{SPAN}/train.*", "eval_pattern": "span-1/val.*"},
      r"^\{SPAN\} must be in every split pattern or in none; it is in train_pattern 'span-\{SPAN\}/train.\*' only$"),
     ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
@@ -127,3 +128,27 @@ def test_run_refuses_a_data_dir_that_is_not_a_directory_before_creating_anything
                      "--output-dir", str(tmp_path / "out")]) == 1
         assert capsys.readouterr().err == f"tfx-nmt: error: --data-dir {data_dir}: {reason}\n"
     assert os.listdir(tmp_path) == ["afile"]
+
+
+def test_a_float_field_given_a_whole_number_is_a_float(capsys):
+    assert PRESETS["quick"].max_train_seconds == 1380.0 and type(PRESETS["quick"].max_train_seconds) is float
+    assert main(["config", "--preset", "quick"]) == 0
+    assert '"max_train_seconds": 1380.0,' in capsys.readouterr().out
+    assert main(["config", "--preset", "smoke", "--lid-languages", ""]) == 1
+    assert capsys.readouterr().err == ("tfx-nmt: error: lid_languages is empty; give comma-separated ISO 639-1 codes, "
+                                       "or all for py3langid's 97\n")
+
+
+def test_help_shows_the_defaults_of_output_dir_batch_size_model_name_and_replicas(capsys):
+    for command, expected in ((["run"], ["--output-dir OUTPUT_DIR pipeline root, ML Metadata, pushed models and "
+                                         "run_summary.json go here (default: outputs)"]),
+                              (["translate"], ["sentences per request (default: 64)", "(default: outputs)",
+                                               "name (default: translator)"]),
+                              (["serving-config"], ["a Kubernetes name (default: translator)",
+                                                    "--replicas REPLICAS model server pods (KServe: minReplicas) "
+                                                    "(default: 1)"])):
+        with pytest.raises(SystemExit):
+            main(command + ["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for line in expected:
+            assert line in text, (command, line)

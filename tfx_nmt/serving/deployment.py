@@ -319,7 +319,9 @@ def register(subparsers) -> None:
         "serving-config", help="write TF Serving config files and Kubernetes (or KServe) manifests",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-dir", default="deploy", help="where to write the files")
-    parser.add_argument("--model-name", default="translator")
+    parser.add_argument("--model-name", default="translator",
+                        help="the served model's name, also of the Service, Deployment and labels: a Kubernetes "
+                             "name (default: translator)")
     parser.add_argument("--base-path", default=None,
                         help="the model's directory inside the container (default: /models/<model-name>)")
     parser.add_argument("--num-versions", type=positive_int, default=1, help="latest versions served at once")
@@ -328,7 +330,8 @@ def register(subparsers) -> None:
                              "manifests with it (default: the latest --num-versions, no version label)")
     parser.add_argument("--image", default=TF_SERVING_IMAGE,
                         help="the model server image; with --kserve its tag is the runtimeVersion")
-    parser.add_argument("--replicas", type=positive_int, default=1)
+    parser.add_argument("--replicas", type=positive_int, default=1,
+                        help="model server pods (KServe: minReplicas) (default: 1)")
     parser.add_argument("--cpu", default="1", help="CPU request per pod")
     parser.add_argument("--memory", default="1Gi", help="memory request per pod")
     parser.add_argument("--cpu-limit", default=None, help="CPU limit per pod (default: the request)")

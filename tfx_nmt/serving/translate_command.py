@@ -91,12 +91,13 @@ def register(subparsers) -> None:
     parser.add_argument("--intra-threads", type=positive_int, default=None,
                         help="ctranslate2: intra-op threads (default: the export's, by its quantization)")
     parser.add_argument("--output-dir", default="outputs",
-                        help="where to look for the newest pushed model when no model source is given")
-    parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
+                        help="where to look for the newest pushed model when no model source is given "
+                             "(default: outputs)")
+    parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name (default: translator)")
     parser.add_argument("--model-version", type=positive_int, default=None, help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request (default: 64)")
     parser.add_argument("--sort-window", type=positive_int, default=1,
                         help="batches read ahead and sorted by length together (less padding, faster on files; "
                              "each translation waits for its window): 1 writes each batch's translations as soon "
