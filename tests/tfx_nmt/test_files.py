@@ -78,8 +78,8 @@ def test_make_directories_names_the_file_in_the_way(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(files.DirectoryError) as error:
         files.make_directories(str(tmp_path / "afile" / "sub" / "dir"), "--config-dir")
-    assert str(error.value) == \
-        f"--config-dir {tmp_path / 'afile' / 'sub' / 'dir'}: cannot create the directory ({tmp_path / 'afile'} is a file)"
+    assert str(error.value) == (f"--config-dir {tmp_path / 'afile' / 'sub' / 'dir'}: cannot create the directory "
+                                f"({tmp_path / 'afile'} is a file)")
     files.make_directories("", "--output")
     files.make_directories("gs://bucket/dir", "--output")
     assert not os.path.exists("gs:")

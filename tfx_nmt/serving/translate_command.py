@@ -93,7 +93,8 @@ def register(subparsers) -> None:
     parser.add_argument("--output-dir", default="outputs",
                         help="where to look for the newest pushed model when no model source is given "
                              "(default: outputs)")
-    parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name (default: translator)")
+    parser.add_argument("--model-name", default="translator",
+                        help="the served (or pushed) model's name (default: translator)")
     parser.add_argument("--model-version", type=positive_int, default=None, help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
