@@ -88,3 +88,19 @@ def test_a_whole_number_flag_names_the_value_it_cannot_read(capsys):
     assert exited.value.code == 2
     assert capsys.readouterr().err.endswith(
         "tfx-nmt serving-config: error: argument --model-version: must be a whole number >= 1, got 'abc'\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--beam-workers", "0"], "tfx-nmt run: error: argument --beam-workers: must be at least 1, got 0\n"),
+    (["run", "--train-steps", "abc"], "tfx-nmt run: error: argument --train-steps: invalid int value: 'abc'\n"),
+    (["translate", "--batch-size", "0"], "tfx-nmt translate: error: argument --batch-size: must be at least 1, got 0\n"),
+    (["serving-config", "--replicas", "0"],
+     "tfx-nmt serving-config: error: argument --replicas: must be at least 1, got 0\n"),
+])
+def test_a_value_argparse_cannot_parse_is_a_usage_error_with_exit_status_2(args, message, capsys):
+    """README, "When things go wrong": malformed values are argparse's usage errors (usage line, exit 2)."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: tfx-nmt ") and err.endswith(message)
