@@ -84,12 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_a_failed_execution(record: logging.LogRecord) -> bool:
+    """Logging filter: False for the TFX launcher's `Execution N failed.` (tfx/orchestration/portable/
+    launcher.py), which precedes the error it re-raises; the command line reports that error itself."""
+    return record.msg != "Execution %d failed."
+
+
 def configure_logging(level: str = "WARNING") -> None:
     """Progress of our components on stderr at INFO; TensorFlow's, TFX's and Beam's own lines at `level`.
 
     Args:
         level: one of LOG_LEVELS. At INFO or DEBUG TensorFlow's C++ lines are shown too (else only its
-            errors).
+            errors), and so is TFX's `Execution N failed.` before a failed component's error.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if level in ("DEBUG", "INFO") else "2")
     # Google client libraries warn about Python 3.10 on import, in this process and every Beam worker.
@@ -105,6 +111,11 @@ def configure_logging(level: str = "WARNING") -> None:
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(level.lower())
+    absl_logger = logging.getLogger("absl")
+    if level in ("DEBUG", "INFO"):
+        absl_logger.removeFilter(_not_a_failed_execution)
+    else:
+        absl_logger.addFilter(_not_a_failed_execution)
 
 
 def _user_error(error: BaseException) -> Optional[UserError]:

@@ -1,6 +1,7 @@
 """The command line's own options and help: `--version`, `--log-level`, the top-level help, the knobs'
 preset values in `run --help`, and `tfx-nmt config`."""
 import json
+import logging
 import subprocess
 import sys
 from importlib import metadata
@@ -104,3 +105,15 @@ def test_a_value_argparse_cannot_parse_is_a_usage_error_with_exit_status_2(args,
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: tfx-nmt ") and err.endswith(message)
+
+
+def test_tfx_execution_failed_line_is_left_out_below_info(caplog):
+    absl_logger = logging.getLogger("absl")
+    with caplog.at_level(logging.WARNING):
+        cli.configure_logging("WARNING")
+        absl_logger.error("Execution %d failed.", 1)
+        absl_logger.error("Execution %d was cancelled.", 2)
+        cli.configure_logging("INFO")
+        absl_logger.error("Execution %d failed.", 3)
+    assert [record.getMessage() for record in caplog.records] == ["Execution 2 was cancelled.", "Execution 3 failed."]
+    cli.configure_logging("WARNING")
