@@ -101,6 +101,10 @@ def configure_logging(level: str = "WARNING") -> None:
     # Google client libraries warn about Python 3.10 on import, in this process and every Beam worker.
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     warnings.filterwarnings("ignore", category=FutureWarning)
+    # Keras warns of a softmax over an axis of size 1 (keras/src/ops/nn.py): the self-attention over the
+    # one-entry cache of the call that builds the cross-attention caches (models/decoding.py, cached_step),
+    # whose weight is rightly 1.
+    warnings.filterwarnings("ignore", message="You are using a softmax over axis", category=UserWarning)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     log.addHandler(handler)

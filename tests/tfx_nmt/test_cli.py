@@ -117,3 +117,14 @@ def test_tfx_execution_failed_line_is_left_out_below_info(caplog):
         absl_logger.error("Execution %d failed.", 3)
     assert [record.getMessage() for record in caplog.records] == ["Execution 2 was cancelled.", "Execution 3 failed."]
     cli.configure_logging("WARNING")
+
+
+def test_keras_warning_of_a_softmax_over_one_key_is_left_out():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cli.configure_logging("WARNING")
+        warnings.warn("You are using a softmax over axis 3 of a tensor of shape (1, 4, 1, 1). This axis has size 1.")
+        warnings.warn("another UserWarning")
+    assert [str(w.message) for w in caught] == ["another UserWarning"]
