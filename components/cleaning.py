@@ -121,7 +121,8 @@ def check_languages(rules: CleaningRules) -> None:
     """Checks that language identification knows every language of `rules` (when `rules.lid`).
 
     Raises:
-        ConfigError: naming the unknown codes, the options that set them and the known codes.
+        ConfigError: naming the unknown codes (with the lowercase code when that one is known), the options that
+            set them and the known codes.
     """
     if not rules.lid:
         return
@@ -129,7 +130,9 @@ def check_languages(rules: CleaningRules) -> None:
     unknown = [code for code in dict.fromkeys((rules.source_language, rules.target_language) + rules.lid_languages)
                if code not in known]
     if unknown:
-        raise ConfigError(f"language identification (py3langid) knows no language {', '.join(map(repr, unknown))}: "
+        # ISO 639-1 codes are lowercase: `EN` is most likely `en`.
+        named = [f"{code!r} (lowercase: {code.lower()!r})" if code.lower() in known else repr(code) for code in unknown]
+        raise ConfigError(f"language identification (py3langid) knows no language {', '.join(named)}: "
                           f"give --source, --target and --lid-languages as ISO 639-1 codes it knows "
                           f"({' '.join(sorted(known))}), or turn it off with --no-lid")
 

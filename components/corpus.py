@@ -103,15 +103,19 @@ def _check_on_bad_line(on_bad_line: str) -> None:
         raise ConfigError(f"on_bad_line must be one of {', '.join(ON_BAD_LINE_CHOICES)}, got {on_bad_line!r}")
 
 
-def _one_ending_in(paths: Sequence[str], name: str) -> Optional[str]:
+def _one_ending_in(paths: Sequence[str], name: str, pattern: str, split: str) -> Optional[str]:
     """The one of `paths` whose file name ends in `.<name>` or `.<name>.gz`, or None.
 
     Raises:
-        CorpusError: when more than one does (`x.en.gz` and `x.en`): which one is meant is not clear.
+        CorpusError: when more than one does: the same file gzipped and plain (`x.en.gz` and `x.en`), or
+            several files that split `split`'s `pattern` matches (`*` matching `train.en` and `val.en`).
     """
     found = [p for p in paths if posixpath.basename(p).endswith((f".{name}", f".{name}.gz"))]
     if len(found) > 1:
-        raise CorpusError(f"both {' and '.join(found)} exist; keep the one the run should read")
+        if len({p[:-len(".gz")] if p.endswith(".gz") else p for p in found}) == 1:
+            raise CorpusError(f"both {' and '.join(found)} exist; keep the one the run should read")
+        raise CorpusError(f"split {split!r}: pattern {pattern!r} matches {len(found)} files ending in .{name} or "
+                          f".{name}.gz ({', '.join(found)}); narrow --{split}-pattern to match one")
     return found[0] if found else None
 
 
@@ -128,16 +132,18 @@ def find_split_files(input_base: str, pattern: str, source: str, target: str, sp
 
     Raises:
         CorpusError: when neither layout is complete, naming the split, the pattern, the directory and
-            what the pattern matched; or when a file exists both gzipped and plain.
+            what the pattern matched; or when a file exists both gzipped and plain, or the pattern matches
+            several files of one language.
     """
     glob = posixpath.join(input_base.rstrip("/"), pattern)
     # A directory of a matching name is not a corpus file (Beam's local filesystem matches directories too).
     matched = sorted(m.path for result in FileSystems.match([glob]) for m in result.metadata_list
                      if not os.path.isdir(m.path))
-    source_path, target_path = _one_ending_in(matched, source), _one_ending_in(matched, target)
+    source_path, target_path = (_one_ending_in(matched, source, pattern, split),
+                                _one_ending_in(matched, target, pattern, split))
     if source_path and target_path:
         return source_path, target_path
-    tsv_path = _one_ending_in(matched, f"{source}-{target}.tsv")
+    tsv_path = _one_ending_in(matched, f"{source}-{target}.tsv", pattern, split)
     if tsv_path:
         return (tsv_path,)
     prefix = input_base.rstrip("/") + "/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from tfx_nmt.errors import ConfigError
 from tfx_nmt.pipeline.presets import add_preset_flags, config_from_args
 
 
@@ -49,9 +50,16 @@ def register(subparsers) -> None:
 
 
 def compile_kubeflow(args: argparse.Namespace) -> int:
-    """`tfx-nmt compile-kubeflow`: writes the PipelineJob JSON and prints a one-line summary."""
+    """`tfx-nmt compile-kubeflow`: writes the PipelineJob JSON and prints a one-line summary.
+
+    Raises:
+        ConfigError: an empty `--image` or `--pipeline-root`, or a knob value a run would refuse.
+    """
     from tfx_nmt.kubeflow.compile import compile_pipeline
 
+    for flag, value in (("--image", args.image), ("--pipeline-root", args.pipeline_root)):
+        if not value.strip():
+            raise ConfigError(f"{flag} must not be empty")
     job = compile_pipeline(config_from_args(args), args.image, args.pipeline_root, args.output,
                            data_root=args.data_root, serving_dir=args.serving_dir,
                            beam_pipeline_args=args.beam_args, infra_validate=args.infra_validate)

@@ -94,7 +94,11 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
 
     Returns:
         The PipelineJob dict written to `output`.
+
+    Raises:
+        files.DirectoryError: the directory of `output` cannot be created (a file is in the way).
     """
+    files.make_directories(os.path.dirname(output), "--output")
     from tfx import v1 as tfx
 
     from tfx_nmt.pipeline.pipeline import create_pipeline, pipeline_name
@@ -118,6 +122,5 @@ def compile_pipeline(config: RunConfig, image: str, pipeline_root: str, output: 
             default_image=image, use_pipeline_spec_2_1=True))
     job = runner.run(pipeline, parameter_values={name: p.default for name, p in parameters.items()},
                      write_out=False)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     files.write_json(output, job)
     return job

@@ -27,7 +27,12 @@ def print_config(args: argparse.Namespace) -> int:
     """Prints the RunConfig of `args` (`config_from_args`) as indented JSON on stdout; returns 0.
 
     Raises:
-        ConfigError: a knob value a run would refuse (printed as one line by the command line).
+        ConfigError: a knob value a run would refuse, a language that language identification does not know
+            (printed as one line by the command line).
     """
-    print(json.dumps(config_from_args(args).training_config(), indent=2))
+    from tfx_nmt.components.cleaning import CleaningRules, check_languages
+
+    config = config_from_args(args)
+    check_languages(CleaningRules.from_config(config))
+    print(json.dumps(config.training_config(), indent=2))
     return 0

@@ -85,11 +85,14 @@ def resolve_data_dir(data_dir: Optional[str]) -> str:
     """The corpus directory: `data_dir` when given, else `$TFX_NMT_DATA_DIR`, else the download cache.
 
     Raises:
-        DataSourceError: as `download_multi30k`, when the cache has to be filled and cannot be.
+        DataSourceError: `data_dir` (or `$TFX_NMT_DATA_DIR`) is not a directory; as `download_multi30k`, when
+            the cache has to be filled and cannot be.
     """
-    if data_dir:
-        return data_dir
-    from_env = os.environ.get("TFX_NMT_DATA_DIR")
-    if from_env:
-        return from_env
+    for given, name in ((data_dir, "--data-dir"), (os.environ.get("TFX_NMT_DATA_DIR"), "TFX_NMT_DATA_DIR")):
+        if given:
+            # A URI (gs://...) is left to TFX's file-based ExampleGen, which reads it through tf.io.gfile.
+            if "://" not in given and not os.path.isdir(given):
+                reason = "not a directory" if os.path.exists(given) else "no such directory"
+                raise DataSourceError(f"{name} {given}: {reason}")
+            return given
     return download_multi30k(default_cache_dir())

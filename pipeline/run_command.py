@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="corpus directory (default: $TFX_NMT_DATA_DIR, else a downloaded Multi30k cache)")
     parser.add_argument("--output-dir", default="outputs",
-                        help="pipeline root, ML Metadata, pushed models and run_summary.json go here")
+                        help="pipeline root, ML Metadata, pushed models and run_summary.json go here (default: "
+                             "outputs)")
     parser.add_argument("--beam-workers", type=positive_int, default=1,
                         help="Beam DirectRunner workers: 1 (default) runs Beam in this process, N > 1 in N worker "
                              "processes, which pay off only on corpora of millions of pairs")

@@ -12,8 +12,15 @@ _NOT_FLAGS = {"preset"}
 
 
 def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
-    value = int(text)
+    """argparse type: an int >= 1.
+
+    Raises:
+        argparse.ArgumentTypeError: `text` is not a whole number, or is below 1 (argparse's usage error).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value

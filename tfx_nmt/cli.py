@@ -87,17 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_a_failed_execution(record: logging.LogRecord) -> bool:
+    """Logging filter: False for the TFX launcher's `Execution N failed.` (tfx/orchestration/portable/
+    launcher.py), which precedes the error it re-raises; the command line reports that error itself."""
+    return record.msg != "Execution %d failed."
+
+
 def configure_logging(level: str = "WARNING") -> None:
     """Progress of our components on stderr at INFO; TensorFlow's, TFX's and Beam's own lines at `level`.
 
     Args:
         level: one of LOG_LEVELS. At INFO or DEBUG TensorFlow's C++ lines are shown too (else only its
-            errors).
+            errors), and so is TFX's `Execution N failed.` before a failed component's error.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if level in ("DEBUG", "INFO") else "2")
     # Google client libraries warn about Python 3.10 on import, in this process and every Beam worker.
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     warnings.filterwarnings("ignore", category=FutureWarning)
+    # Keras warns of a softmax over an axis of size 1 (keras/src/ops/nn.py): the self-attention over the
+    # one-entry cache of the call that builds the cross-attention caches (models/decoding.py, cached_step),
+    # whose weight is rightly 1.
+    warnings.filterwarnings("ignore", message="You are using a softmax over axis", category=UserWarning)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     log.addHandler(handler)
@@ -108,6 +118,11 @@ def configure_logging(level: str = "WARNING") -> None:
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(level.lower())
+    absl_logger = logging.getLogger("absl")
+    if level in ("DEBUG", "INFO"):
+        absl_logger.removeFilter(_not_a_failed_execution)
+    else:
+        absl_logger.addFilter(_not_a_failed_execution)
 
 
 def _user_error(error: BaseException) -> Optional[UserError]:
@@ -117,9 +132,9 @@ def _user_error(error: BaseException) -> Optional[UserError]:
     return error
 
 
-# What a re-run of an interrupted command picks up again.
-_RESUME = {"run": " (finished components are reused from ML Metadata, training continues from its last "
-                  "checkpoint)"}
+# The commands that a re-run resumes, and what it picks up again; other commands just stop.
+_RESUME = {"run": "; run the same command again to resume (finished components are reused from ML Metadata, "
+                  "training continues from its last checkpoint)"}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -137,8 +152,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         # Ctrl-C: the `with` blocks of the command have released the output directory on the way here.
-        print(f"tfx-nmt: interrupted; run the same command again to resume{_RESUME.get(args.command, '')}",
-              file=sys.stderr)
+        print(f"tfx-nmt: interrupted{_RESUME.get(args.command, '')}", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001  Only UserErrors are handled; anything else is re-raised.
         error = _user_error(e)

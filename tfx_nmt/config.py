@@ -204,6 +204,10 @@ class RunConfig:
         """
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if type(field.default) is float and type(value) is int:
+                # A float field given a whole number (a preset's `max_train_seconds=1380`) stays a float.
+                value = float(value)
+                object.__setattr__(self, field.name, value)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{field.name} must be a finite number, got {value}")
         for name, allowed in FIELD_CHOICES.items():
@@ -221,11 +225,19 @@ class RunConfig:
         for name in _PROBABILITIES:
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0 or self.max_length_ratio <= 0 or self.max_decode_length_a <= 0:
-            raise ConfigError(f"learning_rate, max_length_ratio and max_decode_length_a must be > 0, got "
-                              f"{self.learning_rate}, {self.max_length_ratio} and {self.max_decode_length_a}")
+        if not self.lid_languages.replace(",", "").strip():
+            raise ConfigError("lid_languages is empty; give comma-separated ISO 639-1 codes, or all for py3langid's 97")
+        for name in ("learning_rate", "max_length_ratio", "max_decode_length_a"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.d_model % self.num_heads:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
+        # TFX resolves one span for all splits together, and only from patterns that all have {SPAN}.
+        with_span = [split for split, pattern in self.split_patterns().items() if "{SPAN}" in pattern]
+        if with_span and len(with_span) < len(self.split_patterns()):
+            raise ConfigError("{SPAN} must be in every split pattern or in none; it is in " + ", ".join(
+                f"{split}_pattern {pattern!r}" for split, pattern in self.split_patterns().items()
+                if split in with_span) + " only")
 
     def split_patterns(self) -> Dict[str, str]:
         """{split: split pattern} for `train`, `eval`, `test` (ParallelCorpusExampleGen's `input_config`)."""

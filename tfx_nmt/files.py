@@ -14,7 +14,13 @@ import os
 import tempfile
 import uuid
 
+from tfx_nmt.errors import UserError
+
 _MODE = 0o644
+
+
+class DirectoryError(UserError, OSError):
+    """A directory given on the command line cannot be created (a file is in the way, no permission)."""
 
 
 def _is_remote(path: str) -> bool:
@@ -46,6 +52,29 @@ def _write_remote(path: str, data: bytes) -> None:
     finally:
         if tf.io.gfile.exists(tmp_path):
             tf.io.gfile.remove(tmp_path)
+
+
+def make_directories(path: str, flag: str) -> None:
+    """Creates the local directory `path` and its parents when missing (`os.makedirs`); a path with a scheme
+    (`gs://...`) is left alone, as object stores have no directories to create.
+
+    Args:
+        path: the directory ("" is the working directory); flag: the command-line flag that named it, for the message.
+
+    Raises:
+        DirectoryError: naming `flag`, `path` and the reason, e.g. that a part of the path is a file.
+    """
+    if not path or _is_remote(path):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        existing = os.path.normpath(path)
+        while existing not in ("", ".", os.sep) and not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        reason = f"{existing} is a file" if os.path.exists(existing) and not os.path.isdir(existing) \
+            else error.strerror
+        raise DirectoryError(f"{flag} {path}: cannot create the directory ({reason})") from None
 
 
 def write_bytes(path: str, data: bytes) -> None:

@@ -134,6 +134,16 @@ def test_a_directory_is_not_a_corpus_file_and_two_spellings_are_ambiguous(tmp_pa
     assert str(error.value) == f"both {d}/val.de and {d}/val.de.gz exist; keep the one the run should read"
 
 
+def test_a_pattern_matching_several_files_of_one_language_asks_for_a_narrower_pattern(tmp_path):
+    d = str(tmp_path)
+    for name in ("train.en.gz", "train.de.gz", "val.en", "val.de"):
+        _write(tmp_path / name, b"a\n", compress=name.endswith(".gz"))
+    with pytest.raises(corpus.CorpusError) as error:
+        corpus.find_split_files(d, "*", "en", "de", "train")
+    assert str(error.value) == (f"split 'train': pattern '*' matches 2 files ending in .en or .en.gz ({d}/train.en.gz, "
+                                f"{d}/val.en); narrow --train-pattern to match one")
+
+
 def test_tsv_input(tmp_path):
     path = _write(tmp_path / "train.en-de.tsv", "A dog.\tEin Hund.\r\n\nTwo\tcats.\tZwei\n".encode())
     with pytest.raises(corpus.CorpusError) as error:

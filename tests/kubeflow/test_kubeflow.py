@@ -387,3 +387,13 @@ def test_every_class_path_and_run_fn_of_the_spec_imports_outside_the_checkout(jo
         """, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "imported"
+
+
+def test_compile_refuses_an_output_under_a_file_before_compiling(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    code = cli.main(["compile-kubeflow", "--image", IMAGE, "--pipeline-root", PIPELINE_ROOT,
+                     "--output", str(afile / "p.json")])
+    assert code == 1
+    assert capsys.readouterr().err == \
+        f"tfx-nmt: error: --output {afile}: cannot create the directory ({afile} is a file)\n"

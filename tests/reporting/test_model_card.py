@@ -97,3 +97,14 @@ def test_another_corpus_is_named_without_claiming_multi30k_terms():
     assert head["model-index"][0]["results"][0]["dataset"]["type"] == "wmt14"
     assert "Multi30k" not in card and "the pipeline does not record its licence" in card
     assert "on hardware not recorded" in card
+
+
+def test_card_counts_layers_in_the_singular_and_says_which_pairs_a_capped_run_read():
+    card = render_model_card(_run(num_encoder_layers=1, num_decoder_layers=1))
+    assert "d_model 128, 1 encoder layer and 1 decoder layer, " in card
+    assert "the test split is never filtered):\n" in card
+    card = render_model_card(_run(num_encoder_layers=2, num_decoder_layers=1, max_train_pairs=400,
+                                  max_eval_pairs=40, max_test_pairs=40))
+    assert "d_model 128, 2 encoder layers and 1 decoder layer, " in card
+    assert ("the test split is never filtered), of the files only the first 400 train, 40 eval, 40 test pairs "
+            "(`max_train_pairs`, `max_eval_pairs`, `max_test_pairs`):\n") in card

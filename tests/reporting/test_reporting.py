@@ -184,3 +184,7 @@ def test_the_summary_table_names_the_data_span():
     for (span, version), shown in spans.items():
         rows = dict(summary_rows({**summary, "span": span, "span_version": version}))
         assert rows["data span"] == shown
+    # Split patterns without {SPAN}: TFX records span 0, which is no span the user made.
+    for pattern, shown in (("train.*", "none"), ("span-{SPAN}/train.*", "0")):
+        rows = dict(summary_rows({**summary, "span": 0, "span_version": None, "config": {"train_pattern": pattern}}))
+        assert rows["data span"] == shown

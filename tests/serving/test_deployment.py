@@ -122,9 +122,22 @@ def test_serving_config_rejects_options_that_do_not_go_together(tmp_path, capsys
         (["--kserve", "--model-version", "3"], "--kserve serves the newest version under --storage-uri"),
         (["--storage-uri", "gs://b/m"], "--storage-uri is for --kserve"),
         (["--cpu-limit", "two"], "--cpu-limit 'two': not a CPU quantity"),
+        (["--cpu", "abc"], "--cpu 'abc': not a CPU quantity such as 2, 1.5 or 500m\n"),
+        (["--memory", "lots"], "--memory 'lots': not a memory quantity such as 1Gi, 512Mi or 1G\n"),
+        (["--memory-limit", "1gb"], "--memory-limit '1gb': not a memory quantity such as 1Gi, 512Mi or 1G\n"),
+        (["--cpu", "2", "--cpu-limit", "1"],
+         "--cpu-limit 1 is below the --cpu request 2; Kubernetes refuses a limit below the request\n"),
+        (["--memory", "1Gi", "--memory-limit", "1000M"],
+         "--memory-limit 1000M is below the --memory request 1Gi; Kubernetes refuses a limit below the request\n"),
+        (["--model-name", "Bad Name"], "--model-name 'Bad Name': Kubernetes names take lowercase letters, digits "
+                                       "and '-', starting with a letter and ending with a letter or digit, at "
+                                       "most 63 characters (e.g. translator, en-de)\n"),
     ]:
         assert main(["serving-config", "--config-dir", str(tmp_path / "out"), *args]) == 1
         assert capsys.readouterr().err.startswith(f"tfx-nmt: error: {message}")
+    assert not (tmp_path / "out").exists()
+    assert main(["serving-config", "--config-dir", str(tmp_path / "ok"), "--cpu", "500m", "--cpu-limit", "1",
+                 "--memory", "512Mi", "--memory-limit", "1G", "--model-name", "en-de2"]) == 0
 
 
 def test_batching_and_monitoring_protos_reject_unknown_fields():
@@ -216,3 +229,44 @@ def test_translate_input_lines_are_split_as_corpus_lines(tmp_path):
         input_lines(str(utf16))
     assert str(error.value) == (f"{utf16}: holds UTF-16 text (it starts with a UTF-16 byte order mark); convert it "
                                 f"to UTF-8, e.g. iconv -f UTF-16 -t UTF-8")
+
+
+def test_serving_config_and_translate_refuse_a_file_as_directory_and_a_server_that_is_not_a_url(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["serving-config", "--config-dir", str(afile)]) == 1
+    assert capsys.readouterr().err == \
+        f"tfx-nmt: error: --config-dir {afile}: cannot create the directory ({afile} is a file)\n"
+    for server in ("not-a-url", "localhost:8501"):
+        assert main(["translate", "--server", server, "A man."]) == 1
+        assert capsys.readouterr().err == \
+            f"tfx-nmt: error: --server {server}: not a URL; --server takes a URL such as http://HOST:8501\n"
+
+
+def test_options_that_would_be_ignored_are_refused_in_one_line(tmp_path, capsys):
+    en = tmp_path / "en.txt"
+    en.write_text("A man.\n")
+    for args, message in [
+        (["translate", "--model-dir", str(tmp_path), "--input", str(en), "hello"],
+         "give the sentences as arguments or in --input, not both"),
+        (["translate", "--intra-threads", "2", "A man."],
+         "--intra-threads is for --engine ctranslate2; the tensorflow engine ignores it"),
+        (["translate", "--model-version", "3", "A man."],
+         "--model-version picks a version on a TF Serving server (--server or --grpc); with a local model pass "
+         "that version's directory as --model-dir"),
+        (["serving-config", "--config-dir", str(tmp_path / "out"), "--no-batching", "--max-batch-size", "8"],
+         "--no-batching writes no batching.config: --max-batch-size would be ignored"),
+        (["serving-config", "--config-dir", str(tmp_path / "out"), "--kserve", "--storage-uri", "gs://b/m",
+          "--volume-claim", "foo"], "--kserve loads the model from --storage-uri; --volume-claim would be ignored"),
+        (["compile-kubeflow", "--image", "", "--pipeline-root", "gs://b/r", "--output", str(tmp_path / "p.json")],
+         "--image must not be empty"),
+        (["compile-kubeflow", "--image", "x", "--pipeline-root", " ", "--output", str(tmp_path / "p.json")],
+         "--pipeline-root must not be empty"),
+    ]:
+        assert main(args) == 1
+        assert capsys.readouterr().err == f"tfx-nmt: error: {message}\n"
+    assert sorted(os.listdir(tmp_path)) == ["en.txt"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["translate", "--model-version", "-3", "A man."])
+    assert exit_info.value.code == 2
+    assert "argument --model-version: must be at least 1, got -3" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """The command line's own options and help: `--version`, `--log-level`, the top-level help, the knobs'
 preset values in `run --help`, and `tfx-nmt config`."""
 import json
+import logging
 import subprocess
 import sys
 from importlib import metadata
@@ -93,3 +94,61 @@ def test_log_level_shows_tfx_info_lines(level, shown):
         assert ("a TFX info line" in result.stderr) is shown, argv
         assert ("a Beam info line" in result.stderr) is shown, argv
         assert "our progress line" in result.stderr, argv
+
+
+def test_ctrl_c_offers_a_resume_only_for_run(monkeypatch, capsys):
+    from tfx_nmt.serving import translate_command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(translate_command, "run", interrupted)
+    assert cli.main(["translate", "A man."]) == 130
+    assert capsys.readouterr().err == "tfx-nmt: interrupted\n"
+
+
+def test_a_whole_number_flag_names_the_value_it_cannot_read(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serving-config", "--model-version", "abc"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "tfx-nmt serving-config: error: argument --model-version: must be a whole number >= 1, got 'abc'\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--beam-workers", "0"], "tfx-nmt run: error: argument --beam-workers: must be at least 1, got 0\n"),
+    (["run", "--train-steps", "abc"], "tfx-nmt run: error: argument --train-steps: invalid int value: 'abc'\n"),
+    (["translate", "--batch-size", "0"], "tfx-nmt translate: error: argument --batch-size: must be at least 1, got 0\n"),
+    (["serving-config", "--replicas", "0"],
+     "tfx-nmt serving-config: error: argument --replicas: must be at least 1, got 0\n"),
+])
+def test_a_value_argparse_cannot_parse_is_a_usage_error_with_exit_status_2(args, message, capsys):
+    """README, "When things go wrong": malformed values are argparse's usage errors (usage line, exit 2)."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: tfx-nmt ") and err.endswith(message)
+
+
+def test_tfx_execution_failed_line_is_left_out_below_info(caplog):
+    absl_logger = logging.getLogger("absl")
+    with caplog.at_level(logging.WARNING):
+        cli.configure_logging("WARNING")
+        absl_logger.error("Execution %d failed.", 1)
+        absl_logger.error("Execution %d was cancelled.", 2)
+        cli.configure_logging("INFO")
+        absl_logger.error("Execution %d failed.", 3)
+    assert [record.getMessage() for record in caplog.records] == ["Execution 2 was cancelled.", "Execution 3 failed."]
+    cli.configure_logging("WARNING")
+
+
+def test_keras_warning_of_a_softmax_over_one_key_is_left_out():
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cli.configure_logging("WARNING")
+        warnings.warn("You are using a softmax over axis 3 of a tensor of shape (1, 4, 1, 1). This axis has size 1.")
+        warnings.warn("another UserWarning")
+    assert [str(w.message) for w in caught] == ["another UserWarning"]

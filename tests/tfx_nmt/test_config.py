@@ -1,6 +1,7 @@
 """RunConfig checks every field when it is made: a bad value fails before any component runs."""
 import argparse
 import dataclasses
+import os
 
 import pytest
 
@@ -21,7 +22,12 @@ from tfx_nmt.text import subword
     ({"dropout": 1.0}, "dropout must be < 1, got 1.0"),
     ({"label_smoothing": -0.1}, "label_smoothing must be >= 0, got -0.1"),
     ({"tokens_per_batch": 0}, "tokens_per_batch must be >= 1, got 0"),
-    ({"learning_rate": 0.0}, "learning_rate, max_length_ratio and max_decode_length_a must be > 0, got 0.0"),
+    ({"learning_rate": -0.1}, "^learning_rate must be > 0, got -0.1$"),
+    ({"max_decode_length_a": 0.0}, "^max_decode_length_a must be > 0, got 0.0$"),
+    ({"lid_languages": " , "},
+     "^lid_languages is empty; give comma-separated ISO 639-1 codes, or all for py3langid's 97$"),
+    ({"train_pattern": "span-{SPAN}/train.*", "eval_pattern": "span-1/val.*"},
+     r"^\{SPAN\} must be in every split pattern or in none; it is in train_pattern 'span-\{SPAN\}/train.\*' only$"),
     ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
     ({"min_bleu": float("inf")}, "min_bleu must be a finite number, got inf"),
     ({"seed": 2 ** 32}, "seed must be <= 4294967295, got 4294967296"),
@@ -90,3 +96,61 @@ def test_every_flag_says_what_it_does(capsys):
             assert f"--{field.name.replace('_', '-')}" in text
             assert "_" not in field.name or f"--{field.name} " not in text  # The alias is not listed.
     assert "--beam-size INT beam size of serving_default's beam search" in text
+
+
+def test_config_checks_the_languages_as_a_run_does(capsys):
+    assert main(["config", "--preset", "smoke", "--source", "src"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "tfx-nmt: error: language identification (py3langid) knows no language 'src': give --source, --target")
+    assert main(["config", "--preset", "smoke", "--lid-languages", "en,de,xx"]) == 1
+    assert capsys.readouterr().err.startswith("tfx-nmt: error: language identification (py3langid) knows no "
+                                              "language 'xx': ")
+    assert main(["config", "--preset", "smoke", "--lid-languages", "EN,DE"]) == 1
+    assert capsys.readouterr().err.startswith("tfx-nmt: error: language identification (py3langid) knows no "
+                                              "language 'EN' (lowercase: 'en'), 'DE' (lowercase: 'de'): ")
+    assert main(["config", "--preset", "smoke", "--no-lid", "--source", "src"]) == 0
+
+
+def test_span_in_some_split_patterns_only_is_refused_by_config_run_and_compile(tmp_path, capsys):
+    mixed = ["--preset", "smoke", "--train-pattern", "span-{SPAN}/train.*", "--eval-pattern", "span-1/val.*"]
+    message = ("tfx-nmt: error: {SPAN} must be in every split pattern or in none; it is in train_pattern "
+               "'span-{SPAN}/train.*' only\n")
+    for command in (["config"], ["run", "--output-dir", str(tmp_path / "out")],
+                    ["compile-kubeflow", "--image", "x", "--pipeline-root", "gs://b/r",
+                     "--output", str(tmp_path / "p.json")]):
+        assert main(command + mixed) == 1
+        assert capsys.readouterr().err == message
+    assert os.listdir(tmp_path) == []
+
+
+def test_run_refuses_a_data_dir_that_is_not_a_directory_before_creating_anything(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    for data_dir, reason in ((tmp_path / "nonexistent", "no such directory"), (tmp_path / "afile", "not a directory")):
+        assert main(["run", "--preset", "smoke", "--data-dir", str(data_dir),
+                     "--output-dir", str(tmp_path / "out")]) == 1
+        assert capsys.readouterr().err == f"tfx-nmt: error: --data-dir {data_dir}: {reason}\n"
+    assert os.listdir(tmp_path) == ["afile"]
+
+
+def test_a_float_field_given_a_whole_number_is_a_float(capsys):
+    assert PRESETS["quick"].max_train_seconds == 1380.0 and type(PRESETS["quick"].max_train_seconds) is float
+    assert main(["config", "--preset", "quick"]) == 0
+    assert '"max_train_seconds": 1380.0,' in capsys.readouterr().out
+    assert main(["config", "--preset", "smoke", "--lid-languages", ""]) == 1
+    assert capsys.readouterr().err == ("tfx-nmt: error: lid_languages is empty; give comma-separated ISO 639-1 codes, "
+                                       "or all for py3langid's 97\n")
+
+
+def test_help_shows_the_defaults_of_output_dir_batch_size_model_name_and_replicas(capsys):
+    for command, expected in ((["run"], ["--output-dir OUTPUT_DIR pipeline root, ML Metadata, pushed models and "
+                                         "run_summary.json go here (default: outputs)"]),
+                              (["translate"], ["sentences per request (default: 64)", "(default: outputs)",
+                                               "name (default: translator)"]),
+                              (["serving-config"], ["a Kubernetes name (default: translator)",
+                                                    "--replicas REPLICAS model server pods (KServe: minReplicas) "
+                                                    "(default: 1)"])):
+        with pytest.raises(SystemExit):
+            main(command + ["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for line in expected:
+            assert line in text, (command, line)

@@ -70,3 +70,16 @@ def test_remote_paths_go_through_tf_io_gfile():
     with tf.io.gfile.GFile(f"{directory}/training_time.json") as f:
         assert json.load(f) == {"200": {"train_seconds": 17.0}}
     assert tf.io.gfile.listdir(directory) == ["training_time.json"]
+
+
+def test_make_directories_names_the_file_in_the_way(tmp_path):
+    files.make_directories(str(tmp_path / "a" / "b"), "--config-dir")
+    assert os.path.isdir(tmp_path / "a" / "b")
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(files.DirectoryError) as error:
+        files.make_directories(str(tmp_path / "afile" / "sub" / "dir"), "--config-dir")
+    assert str(error.value) == (f"--config-dir {tmp_path / 'afile' / 'sub' / 'dir'}: cannot create the directory "
+                                f"({tmp_path / 'afile'} is a file)")
+    files.make_directories("", "--output")
+    files.make_directories("gs://bucket/dir", "--output")
+    assert not os.path.exists("gs:")

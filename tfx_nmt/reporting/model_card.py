@@ -151,6 +151,17 @@ def model_card_metadata(run: RunArtifacts) -> Dict:
     }
 
 
+def _pair_caps(config: Dict) -> str:
+    """", of the files only the first 400 train, 40 eval and 40 test pairs (max_train_pairs, ...)" when the
+    run read only the first pairs of a split's files, else ""."""
+    caps = [(split, config[f"max_{split}_pairs"]) for split in ("train", "eval", "test")
+            if config[f"max_{split}_pairs"]]
+    if not caps:
+        return ""
+    return (", of the files only the first " + ", ".join(f"{count:,} {split}" for split, count in caps) + " pairs ("
+            + ", ".join(f"`max_{split}_pairs`" for split, _ in caps) + ")")
+
+
 def render_model_card(run: RunArtifacts) -> str:
     """The model card of the run's model, as Markdown with Hugging Face's YAML front matter
     (`model_card_metadata`)."""
@@ -159,8 +170,9 @@ def render_model_card(run: RunArtifacts) -> str:
     summary, config = run.summary, run.summary["config"]
     candidate, baseline = run.metrics["candidate"], run.metrics["baseline"]
     source, target = config["source"], config["target"]
-    shape = (f"d_model {config['d_model']}, {config['num_encoder_layers']} encoder and "
-             f"{config['num_decoder_layers']} decoder layers, {config['num_heads']} heads, feed-forward width "
+    layers = " and ".join(f"{count} {side} layer{'' if count == 1 else 's'}" for side, count in
+                          (("encoder", config["num_encoder_layers"]), ("decoder", config["num_decoder_layers"])))
+    shape = (f"d_model {config['d_model']}, {layers}, {config['num_heads']} heads, feed-forward width "
              f"{config['ff_dim']}, dropout {config['dropout']}, "
              f"{'pre' if config['normalize_first'] else 'post'}-layer-norm, "
              f"{'tied' if config['tie_embeddings'] else 'untied'} output embedding")
@@ -214,7 +226,7 @@ Source `{source}`, target `{target}`; one sentence in, one sentence out.
 
 ## Data
 {dataset.name} (`{dataset.hub_id}`), {source}-{target}. Pairs per split of the parallel corpus given to the
-run, before and after cleaning ({_cleaning_rules(config)}; the test split is never filtered):
+run, before and after cleaning ({_cleaning_rules(config)}; the test split is never filtered){_pair_caps(config)}:
 
 | split | pairs | after cleaning |
 | --- | --- | --- |

@@ -43,10 +43,13 @@ def _rule(summary: Dict) -> str:
 
 
 def _span(summary: Dict) -> str:
-    """The span the run read (`span`, `span_version` of the run summary): "3", "3 version 2", or "n/a"."""
+    """The span the run read (`span`, `span_version` of the run summary): "3", "3 version 2", "none" when the
+    split patterns have no {SPAN} (TFX then records span 0), or "n/a"."""
     span = summary.get("span")
     if span is None:
         return "n/a"
+    if "config" in summary and "{SPAN}" not in summary["config"]["train_pattern"]:
+        return "none"
     version = summary.get("span_version")
     return str(span) if version is None else f"{span} version {version}"
 

@@ -78,4 +78,5 @@ def blessing_decision(value: Optional[float], threshold: float, max_drop: float,
     if value < baseline - max_drop if metric.higher_is_better else value > baseline + max_drop:
         return {"blessed": False, "reason": (
             f"{label} {show(value)} is more than {show(max_drop)} {worse} the baseline's {show(baseline)}")}
-    return {"blessed": True, "reason": f"{floor} and within {show(max_drop)} of the baseline's {show(baseline)}"}
+    relation = f"within {show(max_drop)} of" if is_worse else f"not {worse}"
+    return {"blessed": True, "reason": f"{floor} and {relation} the baseline's {show(baseline)}"}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from typing import Dict, List, Optional
 
 from google.protobuf import text_format
@@ -55,6 +56,10 @@ MODEL_VERSION_LABEL = "tfx-nmt/model-version"
 # The model server image of the manifests and of the InfraValidator (`compile-kubeflow --infra-validate`):
 # the TensorFlow Serving release of the pipeline's TensorFlow.
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+# The batching flags' defaults: up to 64 sentences a batch, waiting at most 5 ms, 100 batches queued.
+BATCHING_DEFAULTS = {"max_batch_size": 64, "batch_timeout_micros": 5000, "max_enqueued_batches": 100}
+_MEMORY_UNITS = {"": 1, **{suffix: 1000 ** power for power, suffix in enumerate("kMGTPE", 1)},
+                 **{f"{suffix}i": 1024 ** power for power, suffix in enumerate("KMGTPE", 1)}}
 
 
 class ServingConfigError(UserError, ValueError):
@@ -114,17 +119,56 @@ def monitoring_config(prometheus_path: str = PROMETHEUS_PATH) -> str:
     return text_format.MessageToString(config)
 
 
-def cpu_cores(quantity: str) -> int:
-    """The whole cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), rounded up, at least 1.
+def cpu_quantity(quantity: str, flag: str = "--cpu-limit") -> float:
+    """The cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), a float >= 0.
 
     Raises:
-        ServingConfigError: when `quantity` is not a CPU quantity.
+        ServingConfigError: naming `flag`, when `quantity` is not a CPU quantity.
     """
     try:
         cores = int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
     except ValueError:
-        raise ServingConfigError(f"--cpu-limit {quantity!r}: not a CPU quantity such as 2, 1.5 or 500m") from None
-    return max(1, math.ceil(cores))
+        cores = math.nan
+    if not (math.isfinite(cores) and cores >= 0):
+        raise ServingConfigError(f"{flag} {quantity!r}: not a CPU quantity such as 2, 1.5 or 500m")
+    return cores
+
+
+def cpu_cores(quantity: str, flag: str = "--cpu-limit") -> int:
+    """The whole cores of a Kubernetes CPU quantity ("2", "1.5", "500m"), rounded up, at least 1.
+
+    Raises:
+        ServingConfigError: naming `flag`, when `quantity` is not a CPU quantity.
+    """
+    return max(1, math.ceil(cpu_quantity(quantity, flag)))
+
+
+def memory_quantity(quantity: str, flag: str) -> float:
+    """The bytes of a Kubernetes memory quantity ("1Gi", "512Mi", "1G", "1000000"; decimal k M G T P E and
+    binary Ki Mi Gi Ti Pi Ei suffixes, as in
+    https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
+
+    Raises:
+        ServingConfigError: naming `flag`, when `quantity` is not a memory quantity.
+    """
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?", quantity)
+    if not match:
+        raise ServingConfigError(f"{flag} {quantity!r}: not a memory quantity such as 1Gi, 512Mi or 1G")
+    return float(match.group(1)) * _MEMORY_UNITS[match.group(2) or ""]
+
+
+def check_model_name(name: str) -> None:
+    """Checks that `name` can name the Service, Deployment and labels: a DNS-1035 label (lowercase letters,
+    digits and `-`, starting with a letter, ending with a letter or digit, at most 63 characters;
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
+
+    Raises:
+        ServingConfigError: naming the rule.
+    """
+    if len(name) > 63 or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+        raise ServingConfigError(f"--model-name {name!r}: Kubernetes names take lowercase letters, digits and '-', "
+                                 f"starting with a letter and ending with a letter or digit, at most 63 "
+                                 f"characters (e.g. translator, en-de)")
 
 
 def _image_tag(image: str) -> str:
@@ -275,7 +319,9 @@ def register(subparsers) -> None:
         "serving-config", help="write TF Serving config files and Kubernetes (or KServe) manifests",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-dir", default="deploy", help="where to write the files")
-    parser.add_argument("--model-name", default="translator")
+    parser.add_argument("--model-name", default="translator",
+                        help="the served model's name, also of the Service, Deployment and labels: a Kubernetes "
+                             "name (default: translator)")
     parser.add_argument("--base-path", default=None,
                         help="the model's directory inside the container (default: /models/<model-name>)")
     parser.add_argument("--num-versions", type=positive_int, default=1, help="latest versions served at once")
@@ -284,7 +330,8 @@ def register(subparsers) -> None:
                              "manifests with it (default: the latest --num-versions, no version label)")
     parser.add_argument("--image", default=TF_SERVING_IMAGE,
                         help="the model server image; with --kserve its tag is the runtimeVersion")
-    parser.add_argument("--replicas", type=positive_int, default=1)
+    parser.add_argument("--replicas", type=positive_int, default=1,
+                        help="model server pods (KServe: minReplicas) (default: 1)")
     parser.add_argument("--cpu", default="1", help="CPU request per pod")
     parser.add_argument("--memory", default="1Gi", help="memory request per pod")
     parser.add_argument("--cpu-limit", default=None, help="CPU limit per pod (default: the request)")
@@ -292,13 +339,17 @@ def register(subparsers) -> None:
     batching = parser.add_argument_group("batching (TF Serving --enable_batching)")
     batching.add_argument("--no-batching", dest="batching", action="store_false",
                           help="serve each request alone: no batching.config, no --enable_batching")
-    batching.add_argument("--max-batch-size", type=positive_int, default=64, help="sentences per batch")
-    batching.add_argument("--batch-timeout-micros", type=int, default=5000,
-                          help="longest wait, in microseconds, for a batch to fill")
+    # Default None (not given), so that --no-batching can refuse them; BATCHING_DEFAULTS fills them in.
+    batching.add_argument("--max-batch-size", type=positive_int, default=None,
+                          help=f"sentences per batch (default {BATCHING_DEFAULTS['max_batch_size']})")
+    batching.add_argument("--batch-timeout-micros", type=int, default=None,
+                          help=f"longest wait, in microseconds, for a batch to fill (default "
+                               f"{BATCHING_DEFAULTS['batch_timeout_micros']})")
     batching.add_argument("--num-batch-threads", type=positive_int, default=None,
                           help="batches run at once (default: the CPU limit's whole cores)")
-    batching.add_argument("--max-enqueued-batches", type=positive_int, default=100,
-                          help="batches queued before requests are refused (UNAVAILABLE)")
+    batching.add_argument("--max-enqueued-batches", type=positive_int, default=None,
+                          help=f"batches queued before requests are refused (UNAVAILABLE) (default "
+                               f"{BATCHING_DEFAULTS['max_enqueued_batches']})")
     parser.add_argument("--prometheus-path", default=PROMETHEUS_PATH,
                         help="where the REST port serves Prometheus metrics")
     volume = parser.add_mutually_exclusive_group()
@@ -318,7 +369,9 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         ServingConfigError: `--kserve` with `--host-model-dir` or `--model-version` (KServe loads the newest
-            version from a storage URI), `--storage-uri` without `--kserve`, a bad `--cpu-limit`.
+            version from a storage URI), `--storage-uri` without `--kserve` or with `--volume-claim`, batching
+            flags with `--no-batching`, a CPU or memory quantity that is
+            not one or a limit below its request, a `--model-name` that cannot name Kubernetes objects.
     """
     if args.kserve and args.host_model_dir:
         raise ServingConfigError("--kserve loads the model from --storage-uri (pvc://, gs://, s3://), not from "
@@ -329,8 +382,21 @@ def run(args: argparse.Namespace) -> int:
     if args.storage_uri and not args.kserve:
         raise ServingConfigError("--storage-uri is for --kserve; the Deployment mounts --volume-claim or "
                                  "--host-model-dir")
-    base_path = args.base_path or f"/models/{args.model_name}"
+    batching_flags = [f"--{name.replace('_', '-')}" for name in (*BATCHING_DEFAULTS, "num_batch_threads")
+                      if getattr(args, name) is not None]
+    if not args.batching and batching_flags:
+        raise ServingConfigError(f"--no-batching writes no batching.config: {', '.join(batching_flags)} would be "
+                                 f"ignored")
+    if args.kserve and args.storage_uri and args.volume_claim:
+        raise ServingConfigError("--kserve loads the model from --storage-uri; --volume-claim would be ignored")
+    check_model_name(args.model_name)
     cpu_limit, memory_limit = args.cpu_limit or args.cpu, args.memory_limit or args.memory
+    for request, limit, kind, quantity in ((args.cpu, args.cpu_limit, "cpu", cpu_quantity),
+                                           (args.memory, args.memory_limit, "memory", memory_quantity)):
+        if quantity(request, f"--{kind}") > quantity(limit or request, f"--{kind}-limit"):
+            raise ServingConfigError(f"--{kind}-limit {limit} is below the --{kind} request {request}; Kubernetes "
+                                     f"refuses a limit below the request")
+    base_path = args.base_path or f"/models/{args.model_name}"
     resources = {"requests": {"cpu": args.cpu, "memory": args.memory},
                  "limits": {"cpu": cpu_limit, "memory": memory_limit}}
     # KServe's runtime names the model and its base path on its command line: no models.config.
@@ -338,8 +404,10 @@ def run(args: argparse.Namespace) -> int:
         CONFIG_FILE: model_server_config(args.model_name, base_path, args.num_versions, args.model_version)}
     if args.batching:
         threads = args.num_batch_threads or cpu_cores(cpu_limit)
-        config_files[BATCHING_FILE] = batching_parameters(args.max_batch_size, args.batch_timeout_micros, threads,
-                                                          args.max_enqueued_batches)
+        given = {name: getattr(args, name) for name in BATCHING_DEFAULTS if getattr(args, name) is not None}
+        batching = {**BATCHING_DEFAULTS, **given}
+        config_files[BATCHING_FILE] = batching_parameters(batching["max_batch_size"], batching["batch_timeout_micros"],
+                                                          threads, batching["max_enqueued_batches"])
     config_files[MONITORING_FILE] = monitoring_config(args.prometheus_path)
     volume_claim = args.volume_claim or f"{args.model_name}-models"
     if args.kserve:
@@ -352,7 +420,7 @@ def run(args: argparse.Namespace) -> int:
                                          resources, volume_claim, host_model_dir, args.model_version,
                                          args.prometheus_path)
         manifest_file = MANIFEST_FILE
-    os.makedirs(args.config_dir, exist_ok=True)
+    files.make_directories(args.config_dir, "--config-dir")
     for name, text in config_files.items():
         path = os.path.join(args.config_dir, name)
         files.write_text(path, text)

@@ -25,6 +25,7 @@ import glob
 import os
 import stat
 import sys
+import urllib.parse
 from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from tfx_nmt.arguments import positive_int
@@ -39,6 +40,10 @@ class ModelNotFoundError(UserError, FileNotFoundError):
 
 class NBestError(UserError, ValueError):
     """`--n-best K` with K above the model's beam size, or with an engine or signature without n-best."""
+
+
+class TranslateOptionError(UserError, ValueError):
+    """Options of `tfx-nmt translate` that do not go together (one would be ignored)."""
 
 
 class TranslateFileError(UserError, ValueError):
@@ -94,12 +99,14 @@ def register(subparsers) -> None:
     parser.add_argument("--intra-threads", type=positive_int, default=None,
                         help="ctranslate2: intra-op threads (default: the export's, by its quantization)")
     parser.add_argument("--output-dir", default="outputs",
-                        help="where to look for the newest pushed model when no model source is given")
-    parser.add_argument("--model-name", default="translator", help="the served (or pushed) model's name")
-    parser.add_argument("--model-version", type=int, default=None, help="TF Serving: a specific version")
+                        help="where to look for the newest pushed model when no model source is given "
+                             "(default: outputs)")
+    parser.add_argument("--model-name", default="translator",
+                        help="the served (or pushed) model's name (default: translator)")
+    parser.add_argument("--model-version", type=positive_int, default=None, help="TF Serving: a specific version")
     parser.add_argument("--signature", default=clients.DEFAULT_SIGNATURE, choices=clients.TRANSLATION_SIGNATURES,
                         help="serving_default (beam search, the default) or translate_greedy")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="sentences per request (default: 64)")
     parser.add_argument("--sort-window", type=positive_int, default=1,
                         help="batches read ahead and sorted by length together (less padding, faster on files; "
                              "each translation waits for its window): 1 writes each batch's translations as soon "
@@ -119,6 +126,7 @@ def make_client(args: argparse.Namespace):
     Raises:
         ModelNotFoundError: `--model-dir` holds no `saved_model.pb`, or nothing is pushed under `--output-dir`;
             with `--engine ctranslate2`, no `--model-dir`.
+        clients.ServingError: `--server` is not an http(s) URL.
         clients.CTranslate2LoadError: `--engine ctranslate2` and `--model-dir` is not a CTranslate2 export.
     """
     if args.engine == "ctranslate2":
@@ -130,6 +138,10 @@ def make_client(args: argparse.Namespace):
         raise ModelNotFoundError(f"{args.model_dir}: no saved_model.pb; --model-dir takes a SavedModel version "
                                  f"directory, such as outputs/quick/serving/translator/<version>")
     if args.server:
+        url = urllib.parse.urlsplit(args.server)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise clients.ServingError(f"--server {args.server}: not a URL; --server takes a URL such as "
+                                       f"http://HOST:8501")
         return clients.RestClient(args.server, args.model_name, args.signature, args.model_version)
     if args.grpc:
         return clients.GrpcClient(args.grpc, args.model_name, args.signature, args.model_version)
@@ -246,9 +258,16 @@ def run(args: argparse.Namespace) -> int:
     Each batch's translations are written (and flushed) as soon as they and every earlier one are done.
 
     Raises:
-        TranslateFileError, ModelNotFoundError, NBestError, clients.SavedModelLoadError, clients.ServingError:
-            see each; the command line prints them as one line.
+        TranslateOptionError, TranslateFileError, ModelNotFoundError, NBestError, clients.SavedModelLoadError,
+            clients.ServingError: see each; the command line prints them as one line.
     """
+    if args.text and args.input:
+        raise TranslateOptionError("give the sentences as arguments or in --input, not both")
+    if args.intra_threads is not None and args.engine != "ctranslate2":
+        raise TranslateOptionError("--intra-threads is for --engine ctranslate2; the tensorflow engine ignores it")
+    if args.model_version is not None and not (args.server or args.grpc):
+        raise TranslateOptionError("--model-version picks a version on a TF Serving server (--server or --grpc); "
+                                   "with a local model pass that version's directory as --model-dir")
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
         if os.path.isdir(args.output):
