@@ -7,7 +7,7 @@
   (35.85 and 30.07 cased BLEU in 21 and 26 minutes wall on a fast and a slow one before averaging; on the
   slow one, the average of a run's last 3 checkpoints scored 30.80 where its final weights scored 29.78;
   the preset end to end there: 30.79 in 27 minutes, BENCHMARKS.md). It trains in `mixed_bfloat16` where the
-  CPU has native bfloat16 (1.4x the float32 step on a Sapphire Rapids, the loss of the first 100 steps within
+  CPU has native bfloat16 (1.4x to 1.7x the step before on a Sapphire Rapids, the loss of the first 100 steps within
   0.002 of float32's; float32 elsewhere, BENCHMARKS.md, training throughput).
 - `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
   up to 8,000 steps or 105 minutes of wall-clock training time, the last 5 checkpoints (100 steps apart)
