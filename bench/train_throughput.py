@@ -1,14 +1,18 @@
-"""Training throughput of the Trainer's model and input pipeline on the real Multi30k train split,
-against a naive baseline in the same run.
+"""Training throughput of the Trainer's model and input pipeline on the real Multi30k train split, side by
+side in one run.
 
-Ours: `tfx_nmt.models.input_pipeline.make_dataset` (length buckets of about `tokens_per_batch` padded
-tokens, prefetching). Baseline: the same model and optimizer on fixed-size batches of `--baseline-batch`
-sentences, every sequence padded to the longest in the corpus, no bucketing, no prefetch, no XLA.
-Prints non-padding target tokens per second after a warm-up; the two sides' timed steps alternate in
-`--rounds` chunks, so that the ratio holds when the machine's speed changes during the run. Learns a
-SentencePiece model and writes tokenized TFRecords to a temporary directory first (not timed).
+Sides: `naive baseline` (fixed-size batches of `--baseline-batch` sentences, every sequence padded to the
+longest in the corpus, no bucketing, no prefetch, no XLA, the step of `before`); `before` (the Trainer's
+length buckets of about `tokens_per_batch` padded tokens with prefetching, and the training step before the
+loss on non-padding positions: `BeforeTranslator`, float32); `preset P` (the preset as it is: the model's
+own step, its `mixed_precision` and `jit_compile`); and one side per `--configs` override set. Prints
+non-padding target tokens per second after a warm-up; the sides' timed steps alternate in `--rounds`
+chunks, and ratios are medians over the rounds of the ratio within a round, so that they hold when the
+machine's speed changes during the run. `--loss-curve-steps N` prints the training loss of the first N
+steps instead (float32 with two seeds, the noise, and each `--configs` side). Learns a SentencePiece model
+and writes tokenized TFRecords to a temporary directory first (not timed).
 
-    python bench/train_throughput.py --data-dir DIR [--preset quick] [--configs "d_model=128,ff_dim=512" ...]
+    python bench/train_throughput.py --data-dir DIR [--preset quick] [--configs "mixed_precision=off" ...]
 """
 import argparse
 import os

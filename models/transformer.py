@@ -102,8 +102,12 @@ class TransformerTranslator(keras.Model):
     Returns:
         logits, float32 `[B, T, vocabulary_size]`.
 
-    Training: `train_step` minimizes the label-smoothed cross-entropy averaged over the non-padding
-    target tokens of the *global* batch, also under tf.distribute with several replicas (each replica
+    Precision: Keras's `dtype` argument (a dtype policy: `float32`, `mixed_bfloat16`, `mixed_float16`;
+    `tfx_nmt.models.precision`) reaches every sublayer; the variables are float32 under each, the layer norms
+    compute in float32 and the logits are float32.
+
+    Training: `train_step` minimizes the label-smoothed cross-entropy, computed on the non-padding target
+    positions only (`_scored_logits`), averaged over the non-padding target tokens of the *global* batch, also under tf.distribute with several replicas (each replica
     divides its loss sum by the token count summed over all replicas), so that N replicas take exactly
     the step one replica would take on the same global batch.
 
