@@ -69,6 +69,13 @@ def _attend(query, keys, values, bias=None):
     return tf.reshape(output, [tf.shape(output)[0], -1])
 
 
+def _float32(tensor):
+    """`tensor` as float32: under a mixed precision policy (training in bf16, `tfx_nmt.models.precision`)
+    keras layers compute in bfloat16, while this step keeps its cache, attention and residual stream in
+    float32 beside the float32 variables it reads directly. A no-op for a float32 model."""
+    return tf.cast(tensor, tf.float32)
+
+
 class _Layer:
     """The weights of one keras_hub TransformerDecoder layer, and its cross-attention keys/values."""
 
@@ -90,8 +97,8 @@ class _Layer:
         def heads_first(x):  # [B, S, H, D] -> [B * copies, H, S, D]
             return tf.repeat(tf.transpose(x, [0, 2, 1, 3]), copies, axis=0)
 
-        self.cross_keys = heads_first(cross_attention._key_dense(encoder_output))
-        self.cross_values = heads_first(cross_attention._value_dense(encoder_output))
+        self.cross_keys = heads_first(_float32(cross_attention._key_dense(encoder_output)))
+        self.cross_values = heads_first(_float32(cross_attention._value_dense(encoder_output)))
         self.cross_bias = cross_bias
 
     def __call__(self, x, keys, values):
@@ -119,7 +126,7 @@ class _Layer:
         residual = x
         if normalize_first:
             x = layer._feedforward_layer_norm(x)
-        x = layer._feedforward_output_dense(layer._feedforward_intermediate_dense(x)) + residual
+        x = _float32(layer._feedforward_output_dense(layer._feedforward_intermediate_dense(x))) + residual
         if not normalize_first:
             x = layer._feedforward_layer_norm(x)
         return x, keys, values
@@ -143,11 +150,11 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
     """
     batch_size = tf.shape(encoder_output)[0]
     # Keras' masked softmax: (1 - mask) * -1e9 added to the scores of padded source positions.
-    cross_bias = (1.0 - tf.cast(source_padding_mask, encoder_output.dtype)) * _MASKED_SCORE
+    cross_bias = (1.0 - tf.cast(source_padding_mask, tf.float32)) * _MASKED_SCORE
     cross_bias = tf.repeat(cross_bias[:, tf.newaxis, :], copies, axis=0)
     layers = [_Layer(layer, encoder_output, cross_bias, copies) for layer in model.decoder_layers]
-    positions = model.position_encoding(tf.zeros([1, model.max_target_length, model.d_model],
-                                                  encoder_output.dtype))[0]
+    positions = _float32(model.position_encoding(tf.zeros([1, model.max_target_length, model.d_model],
+                                                           tf.float32))[0])
     embedding = model.token_embedding
     output_kernel = tf.transpose(tf.convert_to_tensor(embedding.embeddings)) if embedding.tie_weights \
         else tf.convert_to_tensor(embedding.reverse_embeddings)
@@ -156,7 +163,7 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
 
     def step(token_ids, cache, index):
         position = index - 1
-        x = embedding(token_ids[:, position]) * embedding_scale + positions[position]
+        x = _float32(embedding(token_ids[:, position])) * embedding_scale + positions[position]
         new_cache = []
         for i, layer in enumerate(layers):
             x, keys, values = layer(x, cache[2 * i], cache[2 * i + 1])
@@ -166,6 +173,6 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
         logits = tf.matmul(x, output_kernel)
         return tf.where(forbid, tf.constant(forbidden_logit, logits.dtype), logits), tuple(new_cache)
 
-    cache = tuple(tf.zeros([batch_size * copies, layer.num_heads, 0, layer.head_dim], encoder_output.dtype)
+    cache = tuple(tf.zeros([batch_size * copies, layer.num_heads, 0, layer.head_dim], tf.float32)
                   for layer in layers for _ in range(2))
     return step, cache

@@ -119,7 +119,9 @@ def test_export_command_converts_a_saved_model_and_reports_bad_directories(spm_m
                          "translator")
     restored, tokenizer_model, settings = ctranslate2_export.restore_saved_model(saved_model)
     assert tokenizer_model == spm_model
-    assert settings == {"model": _settings(model)["model"], "decoding": {**DECODING, "beam_size": 3}}
+    # No languages given to the serving module: recorded as unknown.
+    assert settings == {"model": _settings(model)["model"], "decoding": {**DECODING, "beam_size": 3},
+                        "languages": {"source": None, "target": None}}
     by_path = {v.path.split("/", 1)[1]: v.numpy() for v in model.weights}
     for variable in restored.trainable_variables:
         np.testing.assert_array_equal(variable.numpy(), by_path[variable.path.split("/", 1)[1]])
