@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import warnings
 from typing import List, Optional
@@ -148,6 +149,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     """
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    # A process started in the background by a non-interactive shell (`cmd &` in a script, CI) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler: `kill -INT` would be lost.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -152,3 +152,17 @@ def test_keras_warning_of_a_softmax_over_one_key_is_left_out():
         warnings.warn("You are using a softmax over axis 3 of a tensor of shape (1, 4, 1, 1). This axis has size 1.")
         warnings.warn("another UserWarning")
     assert [str(w.message) for w in caught] == ["another UserWarning"]
+
+
+def test_a_run_started_with_sigint_ignored_still_stops_on_sigint(capsys):
+    """A non-interactive shell starts background jobs (`tfx-nmt run ... &` in a script) with SIGINT ignored,
+    and Python then installs no KeyboardInterrupt handler; the CLI puts it back."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert cli.main(["config", "--preset", "smoke"]) == 0
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert '"preset": "smoke"' in capsys.readouterr().out
