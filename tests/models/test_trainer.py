@@ -35,6 +35,18 @@ def corpus(tmp_path_factory, data_dir, spm_model):
     return work
 
 
+def _fn_args(corpus, tmp_path, config, execution_id, train_steps):
+    """run_fn's arguments as the Trainer's executor gives them, on the tiny corpus; the SavedModel goes to
+    `tmp_path/model/Format-Serving`."""
+    return TrainerFnArgs(
+        train_files=[os.path.join(corpus, "tokenized", "Split-train", "*")],
+        eval_files=[os.path.join(corpus, "tokenized", "Split-eval", "*")],
+        tokenizer_uri=os.path.join(corpus, "tokenizer"),
+        model_run_dir=str(tmp_path / "Trainer" / "model_run" / str(execution_id)),
+        serving_model_dir=str(tmp_path / "model" / "Format-Serving"), train_steps=train_steps, eval_steps=2,
+        custom_config=config.training_config())
+
+
 def _train(corpus, config, run_dir, checkpoint_dir, train_steps):
     tokenizer = SentencePieceTokenizer.from_artifact(os.path.join(corpus, "tokenizer"))
     return train(config, [os.path.join(corpus, "tokenized", "Split-train", "*")],
@@ -100,12 +112,7 @@ def test_a_diverging_loss_stops_the_trainer_before_anything_is_written(corpus, t
     # Adam moves every weight by about the learning rate at each step: 1e30 overflows float32 at once.
     config = CONFIG.replace(learning_rate=1e30, warmup_steps=1, validation_bleu_sentences=0)
     model_dir = tmp_path / "model"
-    fn_args = TrainerFnArgs(
-        train_files=[os.path.join(corpus, "tokenized", "Split-train", "*")],
-        eval_files=[os.path.join(corpus, "tokenized", "Split-eval", "*")],
-        tokenizer_uri=os.path.join(corpus, "tokenizer"), model_run_dir=str(tmp_path / "Trainer" / "model_run" / "3"),
-        serving_model_dir=str(model_dir / "Format-Serving"), train_steps=8, eval_steps=2,
-        custom_config=config.training_config())
+    fn_args = _fn_args(corpus, tmp_path, config, execution_id=3, train_steps=8)
     with pytest.raises(TrainingDivergedError) as raised:
         run_fn(fn_args)
     message = str(raised.value)
@@ -153,12 +160,7 @@ print(json.dumps(result))
 def test_a_bf16_trained_model_exports_a_float32_saved_model_that_translates(corpus, tmp_path):
     config = CONFIG.replace(mixed_precision="bf16", steps_per_epoch=20, average_checkpoints=0)
     model_dir = tmp_path / "model"
-    fn_args = TrainerFnArgs(
-        train_files=[os.path.join(corpus, "tokenized", "Split-train", "*")],
-        eval_files=[os.path.join(corpus, "tokenized", "Split-eval", "*")],
-        tokenizer_uri=os.path.join(corpus, "tokenizer"), model_run_dir=str(tmp_path / "Trainer" / "model_run" / "4"),
-        serving_model_dir=str(model_dir / "Format-Serving"), train_steps=40, eval_steps=2,
-        custom_config=config.training_config())
+    fn_args = _fn_args(corpus, tmp_path, config, execution_id=4, train_steps=40)
     run_fn(fn_args)
     with open(os.path.join(fn_args.model_run_dir, contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
