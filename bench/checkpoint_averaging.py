@@ -12,7 +12,7 @@ N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU o
 beam size and length penalty).
 
     python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64] [--beam]
-        [--split {eval,test}]
+        [--split {eval,test}] [--checkpoint-dir DIR]
 """
 import argparse
 import json
@@ -54,14 +54,19 @@ def main():
                         "penalty) instead of greedy decoding")
     parser.add_argument("--split", choices=("eval", "test"), default="eval",
                         help="the cleaned split to translate (default eval: choose N on validation)")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="average the checkpoints of this CheckpointManager directory (a copy of the "
+                        "Trainer's checkpoints saved earlier in the run, to compare step counts on one run) "
+                        "instead of the Trainer's own (default)")
     args = parser.parse_args()
     summary = read_summary(args.output_dir)
     artifacts = summary["artifacts"]
     with open(os.path.join(artifacts[contract.artifact_key(contract.TRAINER, contract.MODEL_RUN)], contract.TRAINING_STATS_FILE)) as f:
         stats = json.load(f)
-    kept = checkpoint_steps(stats["checkpoint_dir"])
+    checkpoint_dir = args.checkpoint_dir or stats["checkpoint_dir"]
+    kept = checkpoint_steps(checkpoint_dir)
     if not kept:
-        parser.error(f"no checkpoint in {stats['checkpoint_dir']}")
+        parser.error(f"no checkpoint in {checkpoint_dir}")
     sources, references = read_pairs(artifacts["TextCleaner.cleaned_examples"], args.split)
     run = restore_run_model(args.output_dir)
     config, model = run.config, run.model

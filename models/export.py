@@ -3,13 +3,15 @@
 Signatures (tag `serve`):
 - `serving_default`: `text` tf.string `[B]` -> `translation` tf.string `[B]`, `log_probability_per_token`
   tf.float32 `[B]` (log-probability of the translation, EOS included, divided by its token count; natural
-  log; not the length-penalized beam score, and not the `score` signature's sum); beam search with the
-  GNMT length penalty (`tfx_nmt.models.beam_search`).
+  log; not the length-penalized beam score): the `score` signature's figures for the translation's text,
+  `log_probability / num_tokens`, also where the search generated pieces other than SentencePiece's
+  segmentation of that text (those rows are rescored); beam search with the GNMT length penalty
+  (`tfx_nmt.models.beam_search`).
 - `translate_greedy`: the same contract, greedy search.
 - `translate_n_best`: `text` tf.string `[B]` -> `translations` tf.string `[B, K]` and `scores` tf.float32
   `[B, K]`, K the beam size: every hypothesis the beam search finished, best first (in the order of the
-  length-penalized beam score), each scored like `serving_default`'s `log_probability_per_token`; the first
-  is `serving_default`'s output. A slot the search did not fill (it stopped with fewer than K finished
+  length-penalized beam score), each scored like `serving_default`'s `log_probability_per_token` (the
+  `score` signature's figure for its text); the first is `serving_default`'s output. A slot the search did not fill (it stopped with fewer than K finished
   hypotheses) is the empty string with score -inf; an empty input gives `""` with score 0 first.
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
   tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
@@ -44,6 +46,7 @@ from tfx_nmt.contract import (LOG_PROBABILITY_PER_TOKEN_OUTPUT, N_BEST_SCORES_OU
 from tfx_nmt.models import decoding
 from tfx_nmt.models.warmup import write_warmup_requests
 from tfx_nmt.text.normalization import normalize_tf
+from tfx_nmt.text.subword import PAD_ID
 from tfx_nmt.text.tokenizers import Tokenizer
 
 _TEXT = tf.TensorSpec([None], tf.string)
@@ -98,6 +101,40 @@ class TranslatorServingModule(tf.Module):
         return text, source_ids, decoding.max_decode_lengths(source_ids, self._a, self._b,
                                                              self.model.max_target_length)
 
+    def _text_scores(self, source_ids, output_ids, translation, log_prob, num_tokens, rows):
+        """The `score` signature's `(log_probability, num_tokens)` of each output's text, from the search's.
+
+        A model may generate pieces that are not SentencePiece's own segmentation of the text they spell
+        (or stop at the length limit without EOS); `score` tokenizes that text again and scores another
+        token sequence. Such rows are rescored by teacher forcing on the text's own tokens, as `score`
+        does; the others keep the search's figures (the same to 1e-3: teacher forcing keeps the model's
+        small probability of PAD, which the search never generates). A trained model's outputs are nearly
+        all SentencePiece's segmentation, so the rescoring pass runs on a few rows, or none.
+
+        Args:
+            source_ids: int32 `[B, S]`; output `i`'s source is row `i // (N / B)`.
+            output_ids: int32 `[N, T]`, the searches' outputs (BOS ... EOS, PAD-padded).
+            translation: tf.string `[N]`, their detokenized text.
+            log_prob / num_tokens: float32 / int32 `[N]`, the search's figures.
+            rows: bool `[N]`, the outputs to check (not an empty input, not an unfilled n-best slot).
+
+        Returns:
+            `(log_probability float32 [N], num_tokens int32 [N])`.
+        """
+        target_ids, _ = self._tokenizer.tokenize_tensor(normalize_tf(translation), self.model.max_target_length)
+        width = tf.maximum(tf.shape(target_ids)[1], tf.shape(output_ids)[1])
+        same = tf.reduce_all(tf.equal(_pad_to(target_ids, width), _pad_to(output_ids, width)), axis=1)
+        index = tf.where(tf.logical_and(rows, tf.logical_not(same)))
+        copies = tf.shape(output_ids, out_type=tf.int64)[0] // tf.shape(source_ids, out_type=tf.int64)[0]
+
+        def rescored():
+            forced, forced_tokens = decoding.sequence_log_probability(
+                self.model, tf.gather(source_ids, index[:, 0] // copies), tf.gather_nd(target_ids, index))
+            return (tf.tensor_scatter_nd_update(log_prob, index, forced),
+                    tf.tensor_scatter_nd_update(num_tokens, index, forced_tokens))
+
+        return tf.cond(tf.size(index) > 0, rescored, lambda: (log_prob, num_tokens))
+
     def _translate(self, text, beam: bool):
         text, source_ids, max_lengths = self._sources(text)
         if beam:
@@ -107,9 +144,11 @@ class TranslatorServingModule(tf.Module):
         else:
             output_ids, log_prob, num_tokens = decoding.greedy_decode(
                 self.model, source_ids, max_lengths, self._use_cache)
-        per_token = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         empty = tf.equal(text, "")
         translation = tf.where(empty, "", self._tokenizer.detokenize_tensor(output_ids))
+        log_prob, num_tokens = self._text_scores(source_ids, output_ids, translation, log_prob, num_tokens,
+                                                 tf.logical_not(empty))
+        per_token = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
         return {TRANSLATION_OUTPUT: translation, LOG_PROBABILITY_PER_TOKEN_OUTPUT: tf.where(empty, 0.0, per_token)}
 
     @tf.function(input_signature=[_TEXT])
@@ -129,14 +168,17 @@ class TranslatorServingModule(tf.Module):
         beams = [-1, self._beam_size]
         log_prob, num_tokens = tf.reshape(log_prob, beams), tf.reshape(num_tokens, beams)
         flat_ids = tf.reshape(output_ids, [-1, tf.shape(output_ids)[-1]])
-        translations = tf.reshape(self._tokenizer.detokenize_tensor(flat_ids), beams)
-        per_token = log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32)
+        flat_translations = self._tokenizer.detokenize_tensor(flat_ids)
         # An empty input has one hypothesis, the empty translation with log-probability 0.
         empty = tf.equal(text, "")[:, tf.newaxis]
         first = tf.equal(tf.range(self._beam_size), 0)[tf.newaxis, :]
         filled = tf.where(empty, first, decoding.filled_hypotheses(log_prob, num_tokens))
-        per_token = tf.where(empty, 0.0, per_token)
         shown = tf.logical_and(filled, tf.logical_not(empty))
+        log_prob, num_tokens = self._text_scores(source_ids, flat_ids, flat_translations, tf.reshape(log_prob, [-1]),
+                                                 tf.reshape(num_tokens, [-1]), tf.reshape(shown, [-1]))
+        log_prob, num_tokens = tf.reshape(log_prob, beams), tf.reshape(num_tokens, beams)
+        translations = tf.reshape(flat_translations, beams)
+        per_token = tf.where(empty, 0.0, log_prob / tf.cast(tf.maximum(num_tokens, 1), tf.float32))
         return {N_BEST_TRANSLATIONS_OUTPUT: tf.where(shown, translations, ""),
                 N_BEST_SCORES_OUTPUT: tf.where(filled, per_token, float("-inf"))}
 
@@ -170,6 +212,11 @@ class TranslatorServingModule(tf.Module):
             "score": self.score.get_concrete_function(),
             "tokenize": self.tokenize.get_concrete_function(),
         }
+
+
+def _pad_to(ids, width):
+    """int32 `[N, L]` ids PAD-padded on the right to `[N, width]` (`width >= L`)."""
+    return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]], constant_values=PAD_ID)
 
 
 def export_serving_model(module: TranslatorServingModule, export_dir: str, model_name: str) -> str:

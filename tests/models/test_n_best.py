@@ -1,6 +1,7 @@
 """The `translate_n_best` signature of the pushed smoke model: its first hypothesis is `serving_default`'s, a
 beam of one is greedy search, and every score is the teacher-forced rescoring of its hypothesis through the
-`score` signature, normalized as `serving_default`'s (log-probability per token, EOS included)."""
+`score` signature (the text's own tokens, teacher-forced), normalized as `serving_default`'s (log-probability
+per token, EOS included)."""
 import math
 
 import numpy as np
@@ -67,13 +68,11 @@ def serving_module(run, beam_size):
 
 
 def test_every_score_is_the_teacher_forced_rescoring_of_its_hypothesis(pushed_model, restored, sentences, n_best):
-    """Through the `score` signature for every hypothesis whose tokens are SentencePiece's own segmentation of
-    its text (`score` tokenizes the text again); for every hypothesis on its tokens, as `score` computes it.
-
-    A model may generate a segmentation other than the one SentencePiece gives its text (the smoke model spells
-    "Meeeett" in pieces that the tokenizer joins differently); such a hypothesis' text, rescored, is another
-    token sequence with another probability, so only its tokens can be rescored.
-    """
+    """Through the `score` signature, for every hypothesis and for `serving_default`'s and `translate_greedy`'s
+    outputs, also where the search generated pieces other than SentencePiece's segmentation of the text they
+    spell (the smoke model spells "Meeeett" in pieces that the tokenizer joins differently): those are
+    rescored on the text's own tokens, the others keep the search's score, which is teacher forcing on the
+    hypothesis' tokens."""
     translations, scores = n_best
     config, model = restored.config, restored.model
     smoke_module = serving_module(restored, config.beam_size)
@@ -86,24 +85,34 @@ def test_every_score_is_the_teacher_forced_rescoring_of_its_hypothesis(pushed_mo
     assert [[t.decode() for t in row] for row in smoke_module.translate_n_best(tf.constant(sentences))[
         N_BEST_TRANSLATIONS_OUTPUT].numpy()] == translations
     rows = [(i, k) for i in range(batch) if sentences[i] for k in range(beams) if math.isfinite(scores[i, k])]
-    # Token level: teacher forcing on the hypotheses' own tokens (the `score` signature's computation).
+    rescored = pushed_model.signatures["score"](source=tf.constant([sentences[i] for i, _ in rows]),
+                                                target=tf.constant([translations[i][k] for i, k in rows]))
+    per_token = rescored["log_probability"].numpy() / rescored["num_tokens"].numpy()
+    retokenized = smoke_module.tokenize(tf.constant([translations[i][k] for i, k in rows]))["token_ids"].numpy()
+    canonical = [[t for t in output_ids.numpy()[i, k] if t] == [t for t in ids if t]
+                 for (i, k), ids in zip(rows, retokenized)]
+    # Both kinds occur, so that both ways of scoring are checked.
+    assert 0 < sum(canonical) < len(rows), (sum(canonical), len(rows))
+    rescored_rows = [not c for c in canonical]
+    np.testing.assert_allclose(np.array([scores[i, k] for i, k in rows])[rescored_rows],
+                               per_token[rescored_rows], rtol=1e-5)
+    # The search never generates PAD and normalizes without it; teacher forcing keeps the model's small
+    # probability of PAD: the same scores to 1e-3 (as for serving_default, tests/models/test_decoding.py).
+    np.testing.assert_allclose(np.array([scores[i, k] for i, k in rows])[canonical], per_token[canonical], rtol=1e-3)
     forced, forced_tokens = decoding.sequence_log_probability(
         model, tf.repeat(source_ids, beams, axis=0), tf.reshape(output_ids, [batch * beams, length]))
     forced_per_token = (forced.numpy() / np.maximum(forced_tokens.numpy(), 1)).reshape(batch, beams)
-    assert [forced_tokens.numpy().reshape(batch, beams)[i, k] for i, k in rows] == [num_tokens.numpy()[i, k]
-                                                                                     for i, k in rows]
-    # The search never generates PAD and normalizes without it; teacher forcing keeps the model's small
-    # probability of PAD: the same scores to 1e-3 (as for serving_default, tests/models/test_decoding.py).
-    np.testing.assert_allclose([scores[i, k] for i, k in rows], [forced_per_token[i, k] for i, k in rows], rtol=1e-3)
-    # Text level, through the `score` signature, for the hypotheses in SentencePiece's own segmentation.
-    retokenized = smoke_module.tokenize(tf.constant([translations[i][k] for i, k in rows]))["token_ids"].numpy()
-    canonical = [(i, k) for (i, k), ids in zip(rows, retokenized)
-                 if [t for t in output_ids.numpy()[i, k] if t] == [t for t in ids if t]]
-    assert len(canonical) >= len(rows) // 2, (len(canonical), len(rows))
-    rescored = pushed_model.signatures["score"](source=tf.constant([sentences[i] for i, _ in canonical]),
-                                                target=tf.constant([translations[i][k] for i, k in canonical]))
-    per_token = rescored["log_probability"].numpy() / rescored["num_tokens"].numpy()
-    np.testing.assert_allclose([scores[i, k] for i, k in canonical], per_token, rtol=1e-3)
+    np.testing.assert_allclose([scores[i, k] for (i, k), c in zip(rows, canonical) if c],
+                               [forced_per_token[i, k] for (i, k), c in zip(rows, canonical) if c], rtol=1e-3)
+    assert [forced_tokens.numpy().reshape(batch, beams)[i, k] for (i, k), c in zip(rows, canonical) if c] == [
+        num_tokens.numpy()[i, k] for (i, k), c in zip(rows, canonical) if c]
+    # The one-best signatures report their translation's `score` figure too.
+    text = [s for s in sentences if s]
+    for signature in ("serving_default", "translate_greedy"):
+        outputs = pushed_model.signatures[signature](text=tf.constant(text))
+        again = pushed_model.signatures["score"](source=tf.constant(text), target=outputs["translation"])
+        np.testing.assert_allclose(outputs["log_probability_per_token"].numpy(),
+                                   again["log_probability"].numpy() / again["num_tokens"].numpy(), rtol=1e-3)
 
 
 def test_a_beam_of_one_is_greedy_search(restored, sentences):
