@@ -39,6 +39,7 @@ from tfx_nmt.models.trainer import build_model, make_optimizer
 from tfx_nmt.pipeline.presets import get_preset
 from tfx_nmt.text import subword
 from tfx_nmt.text.normalization import normalize
+from tfx_nmt.text.tokenizers import SentencePieceTokenizer
 
 NAIVE_INPUT = "input=naive"
 DEFAULT_VARIANTS = ["label_smoothing=0", "dropout=0", NAIVE_INPUT]
@@ -75,8 +76,8 @@ def train_and_score(config, naive: bool, path: str, proto: bytes, train_seconds:
     model.compile(optimizer=make_optimizer(config))
     monitor = TrainingMonitor(config.train_steps, train_seconds)
     model.fit(dataset, epochs=10 ** 6, steps_per_epoch=config.steps_per_epoch, callbacks=[monitor], verbose=0)
-    module = TranslatorServingModule(model, proto, config.max_decode_length_a, config.max_decode_length_b,
-                                     config.beam_size, config.length_penalty_alpha)
+    module = TranslatorServingModule(model, SentencePieceTokenizer(proto), config.max_decode_length_a,
+                                     config.max_decode_length_b, config.beam_size, config.length_penalty_alpha)
     hypotheses = translations(module, sources, config.decode_batch_size, beam=True)
     scores = corpus_bleu(hypotheses, references)
     return {"steps": int(model.optimizer.iterations.numpy()), "seconds": monitor.train_seconds,
