@@ -61,7 +61,8 @@ def create_pipeline(
             `input_base`, under which `config.split_patterns()` select each split's files (and span). When
             it is a string, the further test sets found there now (`corpus.extra_test_split_patterns`:
             every `test_<name>` pair beside the test split's files) are splits too, scored by the evaluator
-            beside the test split; a RuntimeParameter's directory is not known until the run, so it gets none.
+            beside the test split; a RuntimeParameter's directory is not known until the run, so it gets
+            only those that `config.extra_test_sets` names (which, when set, replace the ones found).
         serving_dir: the Pusher's base directory; versions land in `<serving_dir>/<version>/`.
         metadata_connection_config: ML Metadata store (None on Kubeflow, which provides its own).
         beam_pipeline_args: options of every Beam pipeline (runner, workers).
@@ -88,7 +89,9 @@ def create_pipeline(
     rules = CleaningRules.from_config(config)
     check_languages(rules)
     split_patterns = config.split_patterns()
-    if isinstance(data_dir, str):
+    if config.extra_test_sets:
+        split_patterns.update(config.extra_test_split_patterns())
+    elif isinstance(data_dir, str):
         split_patterns.update(extra_test_split_patterns(data_dir, config.test_pattern, config.source, config.target))
     example_gen = ParallelCorpusExampleGen(
         input_base=data_dir,

@@ -9,9 +9,13 @@ model's shape from it, `model_config()`), so the same values reach a local run a
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
-from typing import Any, Dict
+import posixpath
+import re
+from typing import Any, Dict, List
 
+from tfx_nmt.contract import EXTRA_TEST_SPLIT_PREFIX
 from tfx_nmt.errors import ConfigError
 
 
@@ -103,6 +107,11 @@ class RunConfig:
                               "--train-pattern")
     test_pattern: str = _knob("test_2016_flickr.*", "the test split's files: a glob relative to the data "
                               "directory, as --train-pattern")
+    extra_test_sets: str = _knob(
+        "", "further test sets scored beside the test split, by file stem, comma-separated (test_2017_flickr,"
+        "test_2017_mscoco): the <stem>.* files in the test split's directory. Default: every test_<name> pair "
+        "found there when the run starts locally; on Kubeflow, whose data root is a runtime parameter, only the "
+        "sets named here")
     dataset: str = _knob(
         "multi30k", "the corpus named in the model card: multi30k (the default corpus; the card gives its Hugging "
         "Face id, licence and terms), or your corpus's name or Hugging Face dataset id when --data-dir holds another")
@@ -232,6 +241,13 @@ class RunConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.d_model % self.num_heads:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
+        for name in self.extra_test_set_names():
+            if not re.fullmatch(EXTRA_TEST_SPLIT_PREFIX + r"[A-Za-z0-9_-]+", name):
+                raise ConfigError(f"extra_test_sets: {name!r} is not a file stem starting with "
+                                  f"{EXTRA_TEST_SPLIT_PREFIX!r} (letters, digits, _ and - only)")
+            if fnmatch.fnmatch(name + ".x", posixpath.basename(self.test_pattern)):
+                raise ConfigError(f"extra_test_sets: {name!r} is the test split itself (test_pattern "
+                                  f"{self.test_pattern!r})")
         # TFX resolves one span for all splits together, and only from patterns that all have {SPAN}.
         with_span = [split for split, pattern in self.split_patterns().items() if "{SPAN}" in pattern]
         if with_span and len(with_span) < len(self.split_patterns()):
@@ -242,6 +258,16 @@ class RunConfig:
     def split_patterns(self) -> Dict[str, str]:
         """{split: split pattern} for `train`, `eval`, `test` (ParallelCorpusExampleGen's `input_config`)."""
         return {"train": self.train_pattern, "eval": self.eval_pattern, "test": self.test_pattern}
+
+    def extra_test_set_names(self) -> List[str]:
+        """The stems of `extra_test_sets`, in the order given, without blanks or repeats."""
+        return list(dict.fromkeys(name.strip() for name in self.extra_test_sets.split(",") if name.strip()))
+
+    def extra_test_split_patterns(self) -> Dict[str, str]:
+        """{stem: split pattern} of the further test sets named by `extra_test_sets`: `<stem>.*` in the
+        directory part of `test_pattern` (`span-{SPAN}/test_2017_flickr.*`); {} when none is named."""
+        directory = posixpath.dirname(self.test_pattern)
+        return {name: posixpath.join(directory, name + ".*") for name in self.extra_test_set_names()}
 
     def model_config(self) -> ModelConfig:
         """The Transformer's shape: this run's fields named as ModelConfig's."""

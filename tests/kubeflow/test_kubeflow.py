@@ -142,6 +142,20 @@ def test_example_gen_runs_tfx_file_based_driver_before_the_cache_check_with_the_
         "tasks"].values() if not task["taskInfo"]["name"].startswith(RESOLVER))
 
 
+def test_named_further_test_sets_are_example_gen_splits_on_kubeflow(tmp_path):
+    # The data root is a runtime parameter, unknown when the pipeline compiles: only the sets named by
+    # --extra-test-sets are splits (read like the test split, scored beside it by the evaluator).
+    output = str(tmp_path / "pipeline.json")
+    assert cli.main(COMPILE_ARGS + ["--output", output, "--extra-test-sets", "test_2017_flickr,test_mscoco"]) == 0
+    with open(output) as f:
+        parameters = json.load(f)["pipelineSpec"]["root"]["dag"]["tasks"]["ParallelCorpusExampleGen"]["inputs"][
+            "parameters"]
+    assert json.loads(parameters["input_config"]["runtimeValue"]["constant"]) == {"splits": [
+        {"name": split, "pattern": pattern} for split, pattern in SPAN_PATTERNS.items()] + [
+        {"name": "test_2017_flickr", "pattern": "span-{SPAN}/test_2017_flickr.*"},
+        {"name": "test_mscoco", "pattern": "span-{SPAN}/test_mscoco.*"}]}
+
+
 def _output_types(spec, component):
     """{output key: artifact type name} of a compiled component (the title of its instance schema)."""
     artifacts = spec["components"][component]["outputDefinitions"]["artifacts"]

@@ -36,6 +36,11 @@ from tfx_nmt.text import subword
     ({"max_target_length": 2}, "max_target_length must be >= 3, got 2"),
     ({"lid_min_probability": 1.5}, "lid_min_probability must be between 0 and 1, got 1.5"),
     ({"lid_min_chars": -1}, "lid_min_chars must be >= 0, got -1"),
+    ({"extra_test_sets": "test_2017_flickr,mscoco"},
+     r"^extra_test_sets: 'mscoco' is not a file stem starting with 'test_' \(letters, digits, _ and - only\)$"),
+    ({"extra_test_sets": "test_a/b"}, "^extra_test_sets: 'test_a/b' is not a file stem"),
+    ({"extra_test_sets": "test_2016_flickr"},
+     r"^extra_test_sets: 'test_2016_flickr' is the test split itself \(test_pattern 'test_2016_flickr.\*'\)$"),
 ])
 def test_bad_values_are_refused_naming_the_field(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -154,3 +159,13 @@ def test_help_shows_the_defaults_of_output_dir_batch_size_model_name_and_replica
         text = " ".join(capsys.readouterr().out.split())
         for line in expected:
             assert line in text, (command, line)
+
+
+def test_named_further_test_sets_are_patterns_in_the_test_splits_directory():
+    config = PRESETS["smoke"].replace(extra_test_sets=" test_2017_flickr, test_mscoco,,test_2017_flickr",
+                                      test_pattern="span-{SPAN}/test_2016_flickr.*", train_pattern="span-{SPAN}/train.*",
+                                      eval_pattern="span-{SPAN}/val.*")
+    assert config.extra_test_set_names() == ["test_2017_flickr", "test_mscoco"]
+    assert config.extra_test_split_patterns() == {"test_2017_flickr": "span-{SPAN}/test_2017_flickr.*",
+                                                  "test_mscoco": "span-{SPAN}/test_mscoco.*"}
+    assert PRESETS["smoke"].extra_test_split_patterns() == {}
