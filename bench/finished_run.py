@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfx_nmt import contract
 from tfx_nmt.config import RunConfig
-from tfx_nmt.models.trainer import compiled_model
+from tfx_nmt.models.trainer import compiled_model, float32_copy
 from tfx_nmt.models.transformer import TransformerTranslator
 from tfx_nmt.models.warm_start import CHECKPOINT_PREFIX, checkpoint_dir
 from tfx_nmt.text.subword import SubwordEncoder
@@ -48,7 +48,10 @@ def read_summary(output_dir: str) -> Dict:
 
 
 def restore_run_model(output_dir: str) -> RestoredRun:
-    """Rebuilds the model the run's Trainer exported, with its final weights.
+    """Rebuilds the model the run's Trainer exported, with its final weights, in float32 as the Trainer
+    exports it (`trainer.float32_copy`) whatever the run's training precision: a bf16-trained model
+    restored under its training policy would compute its keras layers in bfloat16, unlike the pushed
+    SavedModel and CTranslate2 model.
 
     Raises:
         FileNotFoundError: no run summary, or the run has no trained model.
@@ -70,4 +73,4 @@ def restore_run_model(output_dir: str) -> RestoredRun:
     prefix = os.path.join(checkpoint_dir(artifacts[model_key]), CHECKPOINT_PREFIX)
     status = tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(prefix)
     status.assert_existing_objects_matched()
-    return RestoredRun(model, tokenizer_model, config)
+    return RestoredRun(float32_copy(model, config), tokenizer_model, config)
