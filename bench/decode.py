@@ -115,9 +115,10 @@ def main():
     else:
         config = get_preset(args.preset)
         model, proto = trained_model(config, args.data_dir, args.train_seconds, args.model_cache)
-    # The SavedModel decodes with a float32 copy of the weights whatever the training precision (the
-    # quick preset trains in mixed_bfloat16 where the CPU has native bf16): measure that graph.
-    model = float32_copy(model, config)
+        # The SavedModel decodes with a float32 copy of the weights whatever the training precision (the
+        # quick preset trains in mixed_bfloat16 where the CPU has native bf16): measure that graph (a
+        # finished run's model is restored in float32 already, `finished_run.restore_run_model`).
+        model = float32_copy(model, config)
     encoder = subword.SubwordEncoder(proto)
     pairs = read_corpus(args.data_dir, "en", "de", {"test": args.sentences})["test"]
     sources = [normalize(s) for s, _ in pairs]

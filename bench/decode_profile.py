@@ -24,7 +24,7 @@ from machine import machine_line
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from tfx_nmt.models import decoding
-from tfx_nmt.models.trainer import build_model, float32_copy
+from tfx_nmt.models.trainer import build_model
 from tfx_nmt.pipeline.presets import get_preset
 
 
@@ -76,14 +76,14 @@ def main():
         pairs = read_corpus(args.data_dir, "en", "de", {"test": max(args.batch_sizes)})["test"]
         all_ids, _ = tokenizer.tokenize_tensor(tf.constant([s for s, _ in pairs]), model.max_source_length)
     else:
-        model = build_model(config, config.vocabulary_size)
+        # The SavedModel decodes in float32 whatever the training precision (under mixed_bfloat16 the
+        # step's float32 activations would meet bf16 kernels in slow SparseMatMul ops); a finished run's
+        # model is restored in float32 (`finished_run.restore_run_model`).
+        model = build_model(config.replace(mixed_precision="off"), config.vocabulary_size)
         rng = np.random.default_rng(0)
         ids = rng.integers(4, config.vocabulary_size, size=(max(args.batch_sizes), args.source_length))
         ids[:, 0], ids[:, -1] = 2, 3
         all_ids = tf.constant(ids, tf.int32)
-    # The SavedModel decodes with a float32 copy of the weights whatever the training precision (under
-    # mixed_bfloat16 the step's float32 activations meet bf16 kernels in slow SparseMatMul ops).
-    model = float32_copy(model, config)
     print(f"model d_model {model.d_model}, {model.num_encoder_layers}+{model.num_decoder_layers} layers, vocabulary "
           f"{model.vocabulary_size}, {'trained (' + args.run_dir + ')' if args.run_dir else 'random weights'}; "
           f"beam {config.beam_size}, alpha {config.length_penalty_alpha}", flush=True)

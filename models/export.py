@@ -11,8 +11,9 @@ Signatures (tag `serve`):
 - `translate_n_best`: `text` tf.string `[B]` -> `translations` tf.string `[B, K]` and `scores` tf.float32
   `[B, K]`, K the beam size: every hypothesis the beam search finished, best first (in the order of the
   length-penalized beam score), each scored like `serving_default`'s `log_probability_per_token` (the
-  `score` signature's figure for its text); the first is `serving_default`'s output. A slot the search did not fill (it stopped with fewer than K finished
-  hypotheses) is the empty string with score -inf; an empty input gives `""` with score 0 first.
+  `score` signature's figure for its text); the first is `serving_default`'s output. A slot the search did
+  not fill (it stopped with fewer than K finished hypotheses) is the empty string with score -inf; an empty
+  input gives `""` with score 0 first.
 - `score`: `source`, `target` tf.string `[B]` -> `log_probability` tf.float32 `[B]` (sum over the target
   tokens, EOS included, under teacher forcing) and `num_tokens` tf.int32 `[B]`.
 - `tokenize`: `text` tf.string `[B]` -> `token_ids` tf.int32 `[B, L]` (BOS ... EOS, 0-padded) and
