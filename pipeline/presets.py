@@ -6,7 +6,8 @@
   `make run` ends within 30 minutes on a 2-core CPU, the last 3 checkpoints (50 steps apart) averaged.
   The step cap was chosen on the validation split: in one run stopped by the time cap at step 3,627, the
   average of its last 3 checkpoints scored 37.04 validation BLEU (beam) where the average of steps 2,700 to
-  2,800, the cap before, scored 36.01 (BENCHMARKS.md, quality). It trains in `mixed_bfloat16` where the
+  2,800, the cap before, scored 36.01; with a second seed 37.28 at step 3,512 against 35.47 (BENCHMARKS.md,
+  quality). It trains in `mixed_bfloat16` where the
   CPU has native bfloat16 (1.4x to 1.7x the step before on a Sapphire Rapids, the loss of the first 100 steps within
   0.002 of float32's; float32 elsewhere, BENCHMARKS.md, training throughput).
 - `cpu-long`: the full corpus and a model twice as wide as `quick`'s (d_model 256, ff 1024), trained for
