@@ -32,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from tfx_nmt.components.cleaning import SAMPLE_SIZE
 from tfx_nmt.config import ON_BAD_LINE_CHOICES, RunConfig
-from tfx_nmt.contract import EXTRA_TEST_SPLIT_PREFIX, INGEST_DROP_REASONS, is_test_split
+from tfx_nmt.contract import EXTRA_TEST_STEM, INGEST_DROP_REASONS, is_test_split
 from tfx_nmt.errors import ConfigError, UserError
 from tfx_nmt.text.lines import GZIP_MAGIC, iter_lines
 
@@ -158,7 +158,6 @@ def find_split_files(input_base: str, pattern: str, source: str, target: str, sp
 # spells them; this module imports no TFX).
 _SPAN_OR_VERSION_SPEC = re.compile(r"\{(SPAN|VERSION)(:\d+)?\}")
 # A further test set's name: the stem `test_<name>` of its files, `<name>` letters, digits, `_` or `-`.
-_EXTRA_TEST_STEM = re.compile(re.escape(EXTRA_TEST_SPLIT_PREFIX) + r"[A-Za-z0-9_-]+")
 
 
 def _stem_and_side(file_name: str, source: str, target: str) -> Tuple[Optional[str], Optional[str]]:
@@ -204,7 +203,7 @@ def extra_test_split_patterns(input_base: str, test_pattern: str, source: str, t
             primary_directories.add(folder)
             continue
         stem, side = _stem_and_side(file_name, source, target)
-        if stem and _EXTRA_TEST_STEM.fullmatch(stem):
+        if stem and EXTRA_TEST_STEM.fullmatch(stem):
             sides.setdefault(stem, {}).setdefault(folder, set()).add(side)
     complete = {stem for stem, by_folder in sides.items()
                 if primary_directories and all(

@@ -12,10 +12,9 @@ import dataclasses
 import fnmatch
 import math
 import posixpath
-import re
 from typing import Any, Dict, List
 
-from tfx_nmt.contract import EXTRA_TEST_SPLIT_PREFIX
+from tfx_nmt.contract import EXTRA_TEST_SPLIT_PREFIX, EXTRA_TEST_STEM
 from tfx_nmt.errors import ConfigError
 
 
@@ -242,7 +241,7 @@ class RunConfig:
         if self.d_model % self.num_heads:
             raise ConfigError(f"num_heads ({self.num_heads}) must divide d_model ({self.d_model})")
         for name in self.extra_test_set_names():
-            if not re.fullmatch(EXTRA_TEST_SPLIT_PREFIX + r"[A-Za-z0-9_-]+", name):
+            if not EXTRA_TEST_STEM.fullmatch(name):
                 raise ConfigError(f"extra_test_sets: {name!r} is not a file stem starting with "
                                   f"{EXTRA_TEST_SPLIT_PREFIX!r} (letters, digits, _ and - only)")
             if fnmatch.fnmatch(name + ".x", posixpath.basename(self.test_pattern)):

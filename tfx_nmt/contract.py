@@ -2,6 +2,7 @@
 card, benchmarks, tests): component ids, output keys and the file names inside artifacts and the output
 directory. Every module names these through here; none retypes them.
 """
+import re
 
 # Component ids in DAG order, as `create_pipeline` names them: ML Metadata node names, Kubeflow task names
 # and directories under the pipeline root.
@@ -40,6 +41,8 @@ SPLITS = ("train", "eval", "test")
 # split of its own, named as its files' stem: `test_<name>` (Multi30k's `test_2017_flickr`, say), after SPLITS.
 TEST_SPLIT = "test"
 EXTRA_TEST_SPLIT_PREFIX = "test_"
+# A further test set's file stem, its split name: the prefix, then letters, digits, `_` and `-`.
+EXTRA_TEST_STEM = re.compile(re.escape(EXTRA_TEST_SPLIT_PREFIX) + r"[A-Za-z0-9_-]+")
 # Why a pair is dropped: the keys of a split's `dropped` counts in CLEANING_REPORT_FILE, ingest's first
 # (only with on_bad_line="drop"), then the cleaning rules', in the order the rules apply.
 INGEST_DROP_REASONS = ("invalid_utf8", "tsv_columns")
