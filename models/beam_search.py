@@ -5,8 +5,9 @@ length penalty); a beam that has produced EOS keeps being extended, so tokens af
 score; it has one maximum length for the whole batch; and it runs until every row is done, so a row's
 result depends on how long the other rows of its batch keep the loop going. This module keeps the
 finished hypotheses apart from the alive ones (as tensor2tensor's and OpenNMT-tf's beam searches do),
-gives every row its own length limit, and freezes a row once it is done, so that a row's output is the
-same in any batch.
+gives every row its own length limit, and takes a row out of the loop once it is done (its rows leave
+the cache and the cross-attention context, so that later steps compute only the rows still searched), so
+that a row's output is the same in any batch and a batch costs what its rows need.
 
 Length penalty (Wu et al. 2016, "Google's Neural Machine Translation System", eq. 14,
 https://arxiv.org/abs/1609.08144): a hypothesis Y is ranked by `log P(Y|X) / lp(Y)`,
@@ -63,21 +64,26 @@ def top_k_by_groups(values, k):
 
 
 def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: int, eos_id: int,
-                pad_id: int):
+                pad_id: int, context=()):
     """Beam search over a step function.
 
     Args:
-        step: `step(token_ids int32 [B * K, T], cache, index) -> (logits float32 [B * K, V], cache)`,
-            the scores of the token at position `index` given positions `< index` (their log-softmax
-            is its log-probabilities; a token that must never be generated has logit `NEG_INF`); row
-            `b * K + k` is hypothesis k of source b. `tfx_nmt.models.decoding.cached_step` is one.
-        cache: nested structure of float tensors `[B * K, ...]` (may be empty), reordered along the
-            beams after each step; their other dimensions may change from one step to the next.
+        step: `step(token_ids int32 [A * K, T], cache, index, context) -> (logits float32 [A * K, V],
+            cache)`, the scores of the token at position `index` given positions `< index` (their
+            log-softmax is its log-probabilities; a token that must never be generated has logit
+            `NEG_INF`) for the A sources still searched; row `a * K + k` is hypothesis k of the a-th of
+            them. `tfx_nmt.models.decoding.cached_step` is one.
+        cache: nested structure of float tensors `[B * K, ...]` (may be empty), one row per hypothesis,
+            reordered along the beams after each step; their other dimensions may change from one step
+            to the next.
         max_lengths: int32 `[B]`, each row's output length limit, BOS included, >= 2. A hypothesis
             that reaches it without EOS is finished as it is.
         beam_size: K, hypotheses kept per row.
         alpha: length penalty exponent (>= 0).
         bos_id, eos_id, pad_id: special token ids.
+        context: nested structure of tensors `[B * K, ...]` (may be empty) that are the same for the K
+            hypotheses of a source (the cross-attention keys and values), passed to `step` as they are;
+            only the rows of the sources that stop are removed from it.
 
     Returns:
         (token_ids int32 `[B, K, T]`, `T = max(max_lengths)`: each row's K finished hypotheses, best
@@ -89,11 +95,13 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
 
     A row stops when its best finished score is at least the best score any alive hypothesis can still
     reach (its log-probability can only fall, the penalty rises at most to that of the row's length
-    limit), or at its length limit; then its finished hypotheses are frozen.
+    limit), or at its length limit. A stopped row leaves the search: its finished hypotheses go to the
+    outputs, and its rows leave the token ids, the cache and the context, so that the steps after it
+    compute only the rows still searched (the loop runs until the longest row of the batch stops). A
+    row's arithmetic does not depend on the others: its output is the same in any batch.
     """
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(tf.concat([max_lengths, [2]], axis=0))
-    last_position = max_lengths - 1
     positions = tf.range(max_length)
     initial_seqs = tf.where(positions == 0, bos_id, pad_id)[tf.newaxis, tf.newaxis, :]
     alive_seqs = tf.tile(initial_seqs, [batch_size, beam_size, 1])
@@ -103,17 +111,19 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
     finished_scores = tf.fill([batch_size, beam_size], NEG_INF)
     finished_log_probs = tf.zeros([batch_size, beam_size])
     finished_lengths = tf.zeros([batch_size, beam_size], tf.int32)
-    done = tf.zeros([batch_size], tf.bool)
-    best_possible_penalty = length_penalty(last_position, alpha)
-    beam_offsets = tf.range(batch_size)[:, tf.newaxis] * beam_size
+    # The outputs, filled as rows stop; `sources` are the rows still searched, in batch order.
+    outputs = (finished_seqs, finished_log_probs, finished_lengths)
+    sources = tf.range(batch_size)
 
-    def cond(index, *_):
-        return tf.logical_and(index < max_length, tf.logical_not(tf.reduce_all(done)))
+    def cond(index, sources, *_):
+        return tf.logical_and(index < max_length, tf.size(sources) > 0)
 
-    def body(index, alive_seqs, alive_log_probs, cache, finished_seqs, finished_scores,
-             finished_log_probs, finished_lengths, done):
-        flat_seqs = tf.reshape(alive_seqs, [batch_size * beam_size, max_length])
-        logits, cache = step(flat_seqs, cache, index)
+    def body(index, sources, alive_seqs, alive_log_probs, cache, context, finished_seqs, finished_scores,
+             finished_log_probs, finished_lengths, outputs):
+        searched = tf.shape(sources)[0]
+        last_position = tf.gather(max_lengths, sources) - 1
+        flat_seqs = tf.reshape(alive_seqs, [searched * beam_size, max_length])
+        logits, cache = step(flat_seqs, cache, index, context)
         # The 2K best candidates of a row are among the 2K best continuations of each of its
         # hypotheses: a top-k per hypothesis, then one over its K * 2K, instead of one over K * V. Only
         # those get a log-probability; log-softmax as TensorFlow's kernel computes it.
@@ -123,23 +133,21 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
         log_normalizer = tf.math.log(tf.reduce_sum(tf.exp(logits - largest), axis=-1, keepdims=True))
         beam_logits, beam_tokens = top_k_by_groups(logits, per_beam)
         candidates = alive_log_probs[:, :, tf.newaxis] + tf.reshape(
-            (beam_logits - largest) - log_normalizer, [batch_size, beam_size, per_beam])
-        candidates = tf.reshape(candidates, [batch_size, beam_size * per_beam])
+            (beam_logits - largest) - log_normalizer, [searched, beam_size, per_beam])
+        candidates = tf.reshape(candidates, [searched, beam_size * per_beam])
         # 2K candidates: at most K of them end with EOS, so K alive ones always remain.
         top_log_probs, top_indices = tf.math.top_k(candidates, k=2 * beam_size)
         origin = top_indices // per_beam
-        tokens = _gather_beams(tf.reshape(beam_tokens, [batch_size, beam_size * per_beam]), top_indices)
+        tokens = _gather_beams(tf.reshape(beam_tokens, [searched, beam_size * per_beam]), top_indices)
         top_seqs = tf.where(positions == index, tokens[:, :, tf.newaxis], _gather_beams(alive_seqs, origin))
-        at_limit = (index >= last_position)[:, tf.newaxis]
-        ends = tf.logical_or(tf.equal(tokens, eos_id), at_limit)
+        at_limit = index >= last_position
+        ends = tf.logical_or(tf.equal(tokens, eos_id), at_limit[:, tf.newaxis])
 
         # Alive: the K best candidates that do not end here.
         alive_candidates = tf.where(ends, NEG_INF, top_log_probs)
         alive_log_probs, alive_indices = tf.math.top_k(alive_candidates, k=beam_size)
         alive_seqs = _gather_beams(top_seqs, alive_indices)
-        # One gather per cache tensor, along its flat [B * K] rows.
-        rows = tf.reshape(_gather_beams(origin, alive_indices) + beam_offsets, [-1])
-        cache = tf.nest.map_structure(lambda t: tf.gather(t, rows), cache)
+        cache_rows = _gather_beams(origin, alive_indices) + tf.range(searched)[:, tf.newaxis] * beam_size
 
         # Finished: the K best of the previous finished and the candidates that end here.
         new_scores = tf.where(ends, top_log_probs / length_penalty(index, alpha), NEG_INF)
@@ -147,21 +155,52 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
         all_seqs = tf.concat([finished_seqs, top_seqs], axis=1)
         all_log_probs = tf.concat([finished_log_probs, top_log_probs], axis=1)
         all_lengths = tf.concat([finished_lengths, tf.fill(tf.shape(tokens), index)], axis=1)
-        scores, keep = tf.math.top_k(all_scores, k=beam_size)
-        frozen = done[:, tf.newaxis]
-        finished_scores = tf.where(frozen, finished_scores, scores)
-        finished_seqs = tf.where(frozen[:, :, tf.newaxis], finished_seqs, _gather_beams(all_seqs, keep))
-        finished_log_probs = tf.where(frozen, finished_log_probs, _gather_beams(all_log_probs, keep))
-        finished_lengths = tf.where(frozen, finished_lengths, _gather_beams(all_lengths, keep))
+        finished_scores, keep = tf.math.top_k(all_scores, k=beam_size)
+        finished_seqs = _gather_beams(all_seqs, keep)
+        finished_log_probs = _gather_beams(all_log_probs, keep)
+        finished_lengths = _gather_beams(all_lengths, keep)
 
-        best_alive_bound = alive_log_probs[:, 0] / best_possible_penalty
-        done = tf.logical_or(done, tf.logical_or(at_limit[:, 0], finished_scores[:, 0] >= best_alive_bound))
-        return (index + 1, alive_seqs, alive_log_probs, cache, finished_seqs, finished_scores,
-                finished_log_probs, finished_lengths, done)
+        best_alive_bound = alive_log_probs[:, 0] / length_penalty(last_position, alpha)
+        stops = tf.logical_or(at_limit, finished_scores[:, 0] >= best_alive_bound)
+        # The rows that stop leave: their hypotheses to the outputs, their rows out of every tensor.
+        stopped = tf.where(stops)[:, 0]
+        places = tf.gather(sources, stopped)[:, tf.newaxis]
+        outputs = tuple(tf.tensor_scatter_nd_update(output, places, tf.gather(finished, stopped))
+                        for output, finished in zip(outputs, (finished_seqs, finished_log_probs, finished_lengths)))
+        kept = tf.where(tf.logical_not(stops))[:, 0]
+        sources, alive_seqs, alive_log_probs, finished_seqs, finished_scores, finished_log_probs, finished_lengths = (
+            tf.gather(t, kept) for t in (sources, alive_seqs, alive_log_probs, finished_seqs, finished_scores,
+                                         finished_log_probs, finished_lengths))
+        # One gather per cache tensor, along its flat rows: the beams' reorder and the stopped rows' removal.
+        rows = tf.reshape(tf.gather(cache_rows, kept), [-1])
+        cache = tf.nest.map_structure(lambda t: tf.gather(t, rows), cache)
+        context = drop_stopped_rows(context, stops, kept, beam_size)
+        return (index + 1, sources, alive_seqs, alive_log_probs, cache, context, finished_seqs, finished_scores,
+                finished_log_probs, finished_lengths, outputs)
 
-    loop_vars = (tf.constant(1), alive_seqs, alive_log_probs, cache, finished_seqs, finished_scores,
-                 finished_log_probs, finished_lengths, done)
+    loop_vars = (tf.constant(1), sources, alive_seqs, alive_log_probs, cache, context, finished_seqs,
+                 finished_scores, finished_log_probs, finished_lengths, outputs)
     shape_invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), loop_vars)
-    _, _, _, _, finished_seqs, _, finished_log_probs, finished_lengths, _ = tf.while_loop(
-        cond, body, loop_vars, shape_invariants=shape_invariants, maximum_iterations=max_length - 1)
-    return finished_seqs, finished_log_probs, finished_lengths
+    outputs = tf.while_loop(cond, body, loop_vars, shape_invariants=shape_invariants,
+                            maximum_iterations=max_length - 1)[-1]
+    return outputs
+
+
+def drop_stopped_rows(tensors, stops, kept, copies: int):
+    """`tensors` without the rows of the sources that stop, gathered only at a step where one does.
+
+    Args:
+        tensors: nested structure of tensors `[A * copies, ...]`, rows `a * copies + c` of source a (may
+            be empty).
+        stops: bool `[A]`, the sources that stop; kept: int `[A']`, the others, in order.
+        copies: rows per source.
+    Returns:
+        The structure with tensors `[A' * copies, ...]`; the same tensors when no source stops (most
+        steps).
+    """
+    if not tf.nest.flatten(tensors):
+        return tensors
+    kept = tf.cast(kept, tf.int32)
+    rows = tf.reshape(kept[:, tf.newaxis] * copies + tf.range(copies), [-1]) if copies > 1 else kept
+    return tf.cond(tf.reduce_any(stops), lambda: tf.nest.map_structure(lambda t: tf.gather(t, rows), tensors),
+                   lambda: tensors)

@@ -1,15 +1,17 @@
 """Autoregressive decoding of a TransformerTranslator, written with TensorFlow ops only so that it runs
 inside the exported serving graph.
 
-Both searches drive a *step function* `step(token_ids, cache, index) -> (logits, cache)` that scores
-the token at position `index` given the tokens before it:
+Both searches drive a *step function* `step(token_ids, cache, index, context) -> (logits, cache)` that
+scores the token at position `index` given the tokens before it, for the rows still searched: `cache` is
+what a step passes to the next (reordered along the beams), `context` what every step reads (the same
+for a source's beams); both lose the rows of the sources that stop:
 
 - `cached_step` (the serving default) embeds only the newest token and runs it through the decoder
   layers (`tfx_nmt.models.incremental_decoder`, which says why not through keras_hub's own cached call)
   against a cache of each layer's self-attention keys and values (`[N, heads, index - 1, head_dim]`,
   one position longer after each step, so that a step attends over the prefix only and not over the
   longest output the batch allows); the cross-attention keys/values are computed once from the encoder
-  output. The encoder runs once per input.
+  output (the context). The encoder runs once per input.
 - `recompute_step` runs the whole decoder over the prefix at every step (what the TensorFlow and Keras
   tutorials do); kept as the reference the cache is tested and benchmarked against.
 
@@ -67,10 +69,11 @@ def cached_step(model, encoder_output, source_padding_mask, copies: int = 1):
             row `b * copies + k` belonging to source b.
 
     Returns:
-        (step, cache): `step(token_ids int32 [N, T], cache, index) -> (logits float32 [N, V], cache)`
-        reads only `token_ids[:, index - 1]`, PAD_ID's logit `NEG_INF`; `cache` is a tuple of two
-        `[N, heads, index - 1, head_dim]` tensors (keys, values) per decoder layer on entry to a step
-        (empty at the first), one position longer on return.
+        (step, cache, context): `step(token_ids int32 [N, T], cache, index, context) -> (logits float32
+        [N, V], cache)` reads only `token_ids[:, index - 1]`, PAD_ID's logit `NEG_INF`; `cache` is a tuple
+        of two `[N, heads, index - 1, head_dim]` tensors (keys, values) per decoder layer on entry to a
+        step (empty at the first), one position longer on return; `context` holds the cross-attention
+        keys, values and their padding bias, rows as the cache's (`incremental_step`).
     """
     return incremental_step(model, encoder_output, source_padding_mask, copies, PAD_ID, beam_search_lib.NEG_INF)
 
@@ -78,12 +81,13 @@ def cached_step(model, encoder_output, source_padding_mask, copies: int = 1):
 def recompute_step(model, encoder_output, source_padding_mask, copies: int = 1):
     """The step function without a cache: the decoder re-reads the whole prefix at every step.
 
-    Same contract as `cached_step` (the cache is an empty tuple); `step` reads `token_ids[:, :index]`.
+    Same contract as `cached_step`: the cache is an empty tuple, the context the encoder output and the
+    source padding mask, repeated `copies` times; `step` reads `token_ids[:, :index]`.
     """
-    encoder_output = tf.repeat(encoder_output, copies, axis=0)
-    source_padding_mask = tf.repeat(source_padding_mask, copies, axis=0)
+    context = (tf.repeat(encoder_output, copies, axis=0), tf.repeat(source_padding_mask, copies, axis=0))
 
-    def step(token_ids, cache, index):
+    def step(token_ids, cache, index, context):
+        encoder_output, source_padding_mask = context
         x = model.embed(token_ids[:, :index])
         target_padding_mask = tf.not_equal(token_ids[:, :index], PAD_ID)
         for layer in model.decoder_layers:
@@ -91,7 +95,7 @@ def recompute_step(model, encoder_output, source_padding_mask, copies: int = 1):
                       encoder_padding_mask=source_padding_mask)
         return _logits(model, x[:, -1:, :]), cache
 
-    return step, ()
+    return step, (), context
 
 
 def _step_function(model, encoder_output, source_padding_mask, copies, use_cache):
@@ -115,8 +119,8 @@ def greedy_decode(model, source_ids, max_lengths, use_cache: bool = True):
         its tokens, EOS included); num_tokens int32 `[B]`).
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    step, cache = _step_function(model, encoder_output, source_padding_mask, 1, use_cache)
-    return greedy_search(step, cache, max_lengths, BOS_ID, EOS_ID, PAD_ID)
+    step, cache, context = _step_function(model, encoder_output, source_padding_mask, 1, use_cache)
+    return greedy_search(step, cache, max_lengths, BOS_ID, EOS_ID, PAD_ID, context)
 
 
 def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_alpha: float,
@@ -135,9 +139,9 @@ def beam_decode(model, source_ids, max_lengths, beam_size: int, length_penalty_a
         translation; `filled_hypotheses` tells which slots hold a hypothesis.
     """
     encoder_output, source_padding_mask = model.encode(source_ids)
-    step, cache = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
+    step, cache, context = _step_function(model, encoder_output, source_padding_mask, beam_size, use_cache)
     return beam_search_lib.beam_search(step, cache, max_lengths, beam_size, length_penalty_alpha,
-                                       BOS_ID, EOS_ID, PAD_ID)
+                                       BOS_ID, EOS_ID, PAD_ID, context)
 
 
 def filled_hypotheses(log_probability, num_tokens):

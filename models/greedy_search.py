@@ -12,23 +12,31 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfx_nmt.models.beam_search import drop_stopped_rows
 
-def greedy_search(step, cache, max_lengths, bos_id: int, eos_id: int, pad_id: int):
+
+def greedy_search(step, cache, max_lengths, bos_id: int, eos_id: int, pad_id: int, context=()):
     """Greedy search over a step function.
 
     Args:
-        step: `step(token_ids int32 [B, T], cache, index) -> (logits float32 [B, V], cache)`, the
-            scores of the token at position `index` given positions `< index`; a token that must never
-            be generated has logit `-1e9`. `tfx_nmt.models.decoding.cached_step` is one.
-        cache: nested structure of tensors passed from one step to the next (may be empty); any
-            dimension may change between steps.
+        step: `step(token_ids int32 [A, T], cache, index, context) -> (logits float32 [A, V], cache)`,
+            the scores of the token at position `index` given positions `< index` for the A rows still
+            searched; a token that must never be generated has logit `-1e9`.
+            `tfx_nmt.models.decoding.cached_step` is one.
+        cache: nested structure of tensors `[B, ...]` passed from one step to the next (may be empty);
+            any dimension but the first may change between steps.
         max_lengths: int32 `[B]`, each row's output length limit, BOS included, >= 2.
         bos_id, eos_id, pad_id: special token ids.
+        context: nested structure of tensors `[B, ...]` passed to `step` as they are (may be empty).
 
     Returns:
         (token_ids int32 `[B, T]`, `T = max(max_lengths)`: BOS, the generated tokens (EOS included when
         produced before the limit), then pad_id; log_probability float32 `[B]`: sum of the generated
         tokens' log-probabilities; num_tokens int32 `[B]`: generated tokens, EOS included).
+
+    A row that stops (at EOS or at its limit) leaves the search: its output is written, and its row
+    leaves the token ids, the cache and the context, so that later steps compute only the rows still
+    searched.
     """
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(tf.concat([max_lengths, [2]], axis=0))
@@ -36,25 +44,33 @@ def greedy_search(step, cache, max_lengths, bos_id: int, eos_id: int, pad_id: in
     token_ids = tf.tile(tf.where(positions == 0, bos_id, pad_id)[tf.newaxis, :], [batch_size, 1])
     log_probability = tf.zeros([batch_size])
     num_tokens = tf.zeros([batch_size], tf.int32)
-    active = max_lengths > 1
+    # The outputs, filled as rows stop; `sources` are the rows still searched, in batch order.
+    outputs = (token_ids, log_probability, num_tokens)
+    sources = tf.range(batch_size)
 
-    def cond(index, token_ids, cache, log_probability, num_tokens, active):
-        return tf.reduce_any(active)
+    def cond(index, sources, *_):
+        return tf.size(sources) > 0
 
-    def body(index, token_ids, cache, log_probability, num_tokens, active):
-        logits, cache = step(token_ids, cache, index)
-        next_tokens = tf.where(active, tf.argmax(logits, axis=-1, output_type=tf.int32), pad_id)
+    def body(index, sources, token_ids, cache, context, log_probability, num_tokens, outputs):
+        logits, cache = step(token_ids, cache, index, context)
+        next_tokens = tf.argmax(logits, axis=-1, output_type=tf.int32)
         token_ids = tf.where(positions == index, next_tokens[:, tf.newaxis], token_ids)
         # log softmax of the largest logit: -log(sum(exp(logits - max(logits)))).
         largest = tf.reduce_max(logits, axis=-1, keepdims=True)
-        next_log_probability = -tf.math.log(tf.reduce_sum(tf.exp(logits - largest), axis=-1))
-        log_probability += tf.where(active, next_log_probability, 0.0)
-        num_tokens += tf.cast(active, tf.int32)
-        active = tf.logical_and(active, tf.logical_and(next_tokens != eos_id, index + 1 < max_lengths))
-        return index + 1, token_ids, cache, log_probability, num_tokens, active
+        log_probability += -tf.math.log(tf.reduce_sum(tf.exp(logits - largest), axis=-1))
+        num_tokens += 1
+        stops = tf.logical_or(next_tokens == eos_id, index + 1 >= tf.gather(max_lengths, sources))
+        stopped = tf.where(stops)[:, 0]
+        places = tf.gather(sources, stopped)[:, tf.newaxis]
+        outputs = tuple(tf.tensor_scatter_nd_update(output, places, tf.gather(searched, stopped))
+                        for output, searched in zip(outputs, (token_ids, log_probability, num_tokens)))
+        kept = tf.where(tf.logical_not(stops))[:, 0]
+        sources, token_ids, log_probability, num_tokens = (
+            tf.gather(t, kept) for t in (sources, token_ids, log_probability, num_tokens))
+        cache, context = drop_stopped_rows((cache, context), stops, kept, 1)
+        return index + 1, sources, token_ids, cache, context, log_probability, num_tokens, outputs
 
-    loop_vars = (tf.constant(1), token_ids, cache, log_probability, num_tokens, active)
+    loop_vars = (tf.constant(1), sources, token_ids, cache, context, log_probability, num_tokens, outputs)
     shape_invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), loop_vars)
-    _, token_ids, _, log_probability, num_tokens, _ = tf.while_loop(
-        cond, body, loop_vars, shape_invariants=shape_invariants, maximum_iterations=max_length - 1)
-    return token_ids, log_probability, num_tokens
+    return tf.while_loop(cond, body, loop_vars, shape_invariants=shape_invariants,
+                         maximum_iterations=max_length - 1)[-1]

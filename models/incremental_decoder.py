@@ -11,7 +11,8 @@ layers, vocabulary 4,000) the profile (`bench/decode_profile.py`) showed those c
 beside the matmuls in every step. Here each layer keeps its keys and values as two `[N, heads, t,
 head_dim]` tensors in the layout batched matmul reads, appends the new position with one concat, holds
 the cross-attention keys/values, their mask bias, the position encodings and the transposed output
-embedding computed once per call, and projects query, key and value with one matmul. The arithmetic is
+embedding computed once per call (the cross-attention keys and values as the step's `context`, which a
+search shrinks as its rows stop), and projects query, key and value with one matmul. The arithmetic is
 that of the layers (same weights, same order of operations: `tests/models/test_incremental_decoder.py`
 checks the logits against the teacher-forced decoder).
 
@@ -79,7 +80,7 @@ def _float32(tensor):
 class _Layer:
     """The weights of one keras_hub TransformerDecoder layer, and its cross-attention keys/values."""
 
-    def __init__(self, layer, encoder_output, cross_bias, copies: int):
+    def __init__(self, layer, encoder_output, copies: int):
         self.layer = layer
         self_attention, cross_attention = layer._self_attention_layer, layer._cross_attention_layer
         self.num_heads = self_attention._num_heads
@@ -99,10 +100,10 @@ class _Layer:
 
         self.cross_keys = heads_first(_float32(cross_attention._key_dense(encoder_output)))
         self.cross_values = heads_first(_float32(cross_attention._value_dense(encoder_output)))
-        self.cross_bias = cross_bias
 
-    def __call__(self, x, keys, values):
-        """x `[N, d_model]`, this layer's cache `[N, H, t, D]` x 2 -> (x, keys and values `[N, H, t + 1, D]`)."""
+    def __call__(self, x, keys, values, cross_keys, cross_values, cross_bias):
+        """x `[N, d_model]`, this layer's cache `[N, H, t, D]` x 2, its cross-attention keys and values `[N,
+        H, S, D]` and their bias `[N, 1, S]` -> (x, keys and values `[N, H, t + 1, D]`)."""
         layer, normalize_first = self.layer, self.layer.normalize_first
         residual = x
         if normalize_first:
@@ -119,7 +120,7 @@ class _Layer:
         if normalize_first:
             x = layer._cross_attention_layer_norm(x)
         query = _heads(_dense(x, *self.cross_query), self.num_heads, self.head_dim) * self.cross_scale
-        x = _dense(_attend(query, self.cross_keys, self.cross_values, self.cross_bias), *self.cross_output) + residual
+        x = _dense(_attend(query, cross_keys, cross_values, cross_bias), *self.cross_output) + residual
         if not normalize_first:
             x = layer._cross_attention_layer_norm(x)
 
@@ -143,16 +144,20 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
         forbidden_token, forbidden_logit: this token's logit is replaced by `forbidden_logit` (PAD).
 
     Returns:
-        (step, cache): `step(token_ids int32 [N, T], cache, index) -> (logits float32 [N, V], cache)`,
-        `N = B * copies`, reads only `token_ids[:, index - 1]` (at position `index - 1`); `cache` is a tuple
+        (step, cache, context): `step(token_ids int32 [N, T], cache, index, context) -> (logits float32
+        [N, V], cache)` reads only `token_ids[:, index - 1]` (at position `index - 1`); `cache` is a tuple
         of `2 * num_decoder_layers` float32 tensors (keys, values of each layer) `[N, heads, index - 1,
-        head_dim]` on entry to a step (empty at the first), one position longer on return.
+        head_dim]` on entry to a step (empty at the first), one position longer on return; `context` is
+        the tuple of each layer's cross-attention keys and values (float32 `[N, heads, S, head_dim]`),
+        then their bias (float32 `[N, 1, S]`, -1e9 at padded source positions). `N = B * copies` at
+        first; a search may pass any rows of `cache` and `context`, the same rows of both (the rows it
+        still searches).
     """
     batch_size = tf.shape(encoder_output)[0]
     # Keras' masked softmax: (1 - mask) * -1e9 added to the scores of padded source positions.
     cross_bias = (1.0 - tf.cast(source_padding_mask, tf.float32)) * _MASKED_SCORE
     cross_bias = tf.repeat(cross_bias[:, tf.newaxis, :], copies, axis=0)
-    layers = [_Layer(layer, encoder_output, cross_bias, copies) for layer in model.decoder_layers]
+    layers = [_Layer(layer, encoder_output, copies) for layer in model.decoder_layers]
     positions = _float32(model.position_encoding(tf.zeros([1, model.max_target_length, model.d_model],
                                                            tf.float32))[0])
     embedding = model.token_embedding
@@ -161,12 +166,13 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
     forbid = tf.one_hot(forbidden_token, model.vocabulary_size, on_value=True, off_value=False)[tf.newaxis, :]
     embedding_scale = math.sqrt(model.d_model)
 
-    def step(token_ids, cache, index):
+    def step(token_ids, cache, index, context):
         position = index - 1
         x = _float32(embedding(token_ids[:, position])) * embedding_scale + positions[position]
+        cross_bias = context[-1]
         new_cache = []
         for i, layer in enumerate(layers):
-            x, keys, values = layer(x, cache[2 * i], cache[2 * i + 1])
+            x, keys, values = layer(x, cache[2 * i], cache[2 * i + 1], context[2 * i], context[2 * i + 1], cross_bias)
             new_cache += [keys, values]
         if model.decoder_norm is not None:
             x = model.decoder_norm(x)
@@ -175,4 +181,5 @@ def incremental_step(model, encoder_output, source_padding_mask, copies: int, fo
 
     cache = tuple(tf.zeros([batch_size * copies, layer.num_heads, 0, layer.head_dim], tf.float32)
                   for layer in layers for _ in range(2))
-    return step, cache
+    context = tuple(t for layer in layers for t in (layer.cross_keys, layer.cross_values)) + (cross_bias,)
+    return step, cache, context

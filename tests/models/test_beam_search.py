@@ -42,7 +42,7 @@ def run_beam_search_lists(table, max_lengths, beam_size, alpha):
     """All K finished hypotheses of each row: ids `[B, K, T]`, log-probabilities and lengths `[B, K]`."""
     table = tf.constant(table, tf.float32)
 
-    def step(token_ids, cache, index):
+    def step(token_ids, cache, index, context):
         return tf.gather(table, token_ids[:, index - 1]), cache
 
     ids, log_prob, num_tokens = beam_search(step, (), tf.constant(max_lengths, tf.int32), beam_size, alpha,
@@ -205,3 +205,34 @@ def test_n_best_hypotheses_are_distinct_and_sorted_best_first(alpha):
         assert scores == sorted(scores, reverse=True)
         best, best_log_prob = exhaustive_best(table, max_lengths[row], alpha)
         assert list(ids[row, 0, 1:1 + len(best)]) == best
+
+
+def test_stopped_rows_leave_the_search_and_each_row_keeps_its_own_context():
+    """Each source has its own bigram table, passed as its rows of the context: the steps see only the rows
+    of the sources still searched, and each source's hypotheses are those it gets alone."""
+    tables = [bigram_table(seed) for seed in (5, 6, 7)]
+    max_lengths, beam_size = [3, 8, 5], 2
+
+    def search(sources):
+        rows_seen = []
+
+        def step(token_ids, cache, index, context):
+            rows_seen.append(int(token_ids.shape[0]))
+            return tf.gather(context, token_ids[:, index - 1], axis=1, batch_dims=1), cache
+
+        context = tf.constant(np.repeat(np.stack([tables[s] for s in sources]), beam_size, axis=0), tf.float32)
+        outputs = beam_search(step, (), tf.constant([max_lengths[s] for s in sources], tf.int32), beam_size, 0.6,
+                              BOS, EOS, PAD, context)
+        return [o.numpy() for o in outputs], rows_seen
+
+    (ids, log_prob, num_tokens), rows_seen = search([0, 1, 2])
+    # Source 2 stops after step 1 (its EOS hypothesis beats what its alive ones can reach), source 0 at its
+    # limit after step 2, source 1 after step 6, by the same bound.
+    assert rows_seen == [6, 4, 2, 2, 2, 2]
+    assert num_tokens.tolist() == [[2, 2], [1, 0], [1, 0]]
+    for source in range(3):
+        (alone_ids, alone_log_prob, alone_num_tokens), _ = search([source])
+        np.testing.assert_array_equal(ids[source, :, :max_lengths[source]], alone_ids[0])
+        assert np.all(ids[source, :, max_lengths[source]:] == PAD)
+        np.testing.assert_array_equal(log_prob[source], alone_log_prob[0])
+        np.testing.assert_array_equal(num_tokens[source], alone_num_tokens[0])

@@ -25,7 +25,7 @@ def chain_table():
 def run(max_lengths):
     table = chain_table()
 
-    def step(token_ids, cache, index):
+    def step(token_ids, cache, index, context):
         return tf.gather(table, token_ids[:, index - 1]), cache
 
     ids, log_prob, num_tokens = greedy_search(step, (), tf.constant(max_lengths, tf.int32), BOS, EOS, PAD)
@@ -56,10 +56,33 @@ def test_a_row_decodes_the_same_alone_and_in_a_batch():
 def test_the_cache_may_grow_from_step_to_step():
     table = chain_table()
 
-    def step(token_ids, cache, index):
+    def step(token_ids, cache, index, context):
         # The cache gains one position per step, as the decoder's self-attention cache does.
         cache = tf.concat([cache, tf.cast(token_ids[:, index - 1:index], tf.float32)], axis=1)
         return tf.gather(table, token_ids[:, index - 1]), cache
 
     ids, _, _ = greedy_search(step, tf.zeros([1, 0]), tf.constant([7]), BOS, EOS, PAD)
     assert ids.numpy()[0].tolist() == [BOS, 4, 5, EOS, PAD, PAD, PAD]
+
+
+def test_stopped_rows_leave_the_search_and_each_row_keeps_its_own_context():
+    """Row 0 follows the chain table to EOS at step 3, row 1 (its own table in its context row: 5, 4, 5, ...,
+    each at probability 0.9) runs to its limit: after step 3 the steps see only row 1."""
+    loop = np.full((6, 6), 1e-9)
+    for previous, following in ((BOS, 5), (5, 4), (4, 5)):
+        loop[previous, following], loop[previous, EOS] = 0.9, 0.1
+    loop[EOS, 4] = 1.0
+    logits = np.log(loop)
+    logits[:, PAD] = -1e9
+    context = tf.stack([chain_table(), tf.constant(logits, tf.float32)])
+    rows_seen = []
+
+    def step(token_ids, cache, index, context):
+        rows_seen.append(int(token_ids.shape[0]))
+        return tf.gather(context, token_ids[:, index - 1], axis=1, batch_dims=1), cache
+
+    ids, log_prob, num_tokens = greedy_search(step, (), tf.constant([7, 6]), BOS, EOS, PAD, context)
+    assert rows_seen == [2, 2, 2, 1, 1]
+    assert ids.numpy().tolist() == [[BOS, 4, 5, EOS, PAD, PAD, PAD], [BOS, 5, 4, 5, 4, 5, PAD]]
+    assert num_tokens.numpy().tolist() == [3, 5]
+    np.testing.assert_allclose(log_prob.numpy(), [math.log(0.6 * 0.7 * 0.8), 5 * math.log(0.9)], atol=1e-5)

@@ -21,9 +21,9 @@ def test_step_logits_are_the_teacher_forced_logits(overrides):
     source, target = tf.constant(source, tf.int32), tf.constant(target, tf.int32)
     encoder_output, padding_mask = model.encode(source)
     expected = model.decode(target, encoder_output, padding_mask).numpy()
-    step, cache = decoding.cached_step(model, encoder_output, padding_mask)
+    step, cache, context = decoding.cached_step(model, encoder_output, padding_mask)
     for index in range(1, 10):
-        logits, cache = step(target, cache, index)
+        logits, cache = step(target, cache, index, context)
         assert [t.shape[2] for t in cache] == [index] * 4
         expected_logits = expected[:, index - 1].copy()
         expected_logits[:, 0] = -1e9  # PAD is never generated
@@ -34,8 +34,8 @@ def test_copies_share_the_source_rows():
     model = random_model(1)
     source = tf.constant([[2, 7, 8, 3], [2, 9, 3, 0]], tf.int32)
     encoder_output, padding_mask = model.encode(source)
-    step, cache = decoding.cached_step(model, encoder_output, padding_mask, copies=3)
-    logits, cache = step(tf.fill([6, 4], 2), cache, 1)
+    step, cache, context = decoding.cached_step(model, encoder_output, padding_mask, copies=3)
+    logits, cache = step(tf.fill([6, 4], 2), cache, 1, context)
     assert cache[0].shape == (6, 2, 1, 8)
     np.testing.assert_array_equal(logits.numpy()[0], logits.numpy()[2])
     np.testing.assert_array_equal(logits.numpy()[3], logits.numpy()[5])
