@@ -11,7 +11,7 @@ N, the steps averaged, cased sacreBLEU and the lowercased Moses-tokenized BLEU o
 (greedy: `translate_greedy`, so N = 1 is below the run's BLEU; `--beam`: `serving_default`, the run's
 beam size and length penalty).
 
-    python bench/checkpoint_averaging.py --output-dir outputs/quick [--max-n 5] [--batch-size 64] [--beam]
+    python bench/checkpoint_averaging.py --output-dir outputs/quick [--min-n 1] [--max-n 5] [--batch-size 64] [--beam]
         [--split {eval,test}] [--checkpoint-dir DIR]
 """
 import argparse
@@ -49,6 +49,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", required=True, help="the `--output-dir` of a finished `tfx-nmt run`")
     parser.add_argument("--max-n", type=int, default=5, help="average up to this many newest checkpoints")
+    parser.add_argument("--min-n", type=int, default=1, help="start from this many (with --max-n: one N only)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the run's decode_batch_size")
     parser.add_argument("--beam", action="store_true", help="beam search (the run's beam size and length "
                         "penalty) instead of greedy decoding")
@@ -80,7 +81,7 @@ def main():
           f"{len(sources)} {args.split} sentences, "
           + (f"beam {config.beam_size}, alpha {config.length_penalty_alpha}" if args.beam else "greedy"), flush=True)
     print(f"{'N':>2s}  {'steps averaged':32s} {'BLEU':>6s} {'BLEU lc tok':>11s}", flush=True)
-    for n in range(1, min(args.max_n, len(kept)) + 1):
+    for n in range(args.min_n, min(args.max_n, len(kept)) + 1):
         chosen = kept[-n:]
         average_checkpoints(model, [path for _, path in chosen], scratch)
         hypotheses = translations(module, sources, args.batch_size or config.decode_batch_size, args.beam)
