@@ -72,5 +72,10 @@ def greedy_search(step, cache, max_lengths, bos_id: int, eos_id: int, pad_id: in
 
     loop_vars = (tf.constant(1), sources, token_ids, cache, context, log_probability, num_tokens, outputs)
     shape_invariants = tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), loop_vars)
-    return tf.while_loop(cond, body, loop_vars, shape_invariants=shape_invariants,
-                         maximum_iterations=max_length - 1)[-1]
+    token_ids, log_probability, num_tokens = tf.while_loop(
+        cond, body, loop_vars, shape_invariants=shape_invariants, maximum_iterations=max_length - 1)[-1]
+    # A row whose limit (< 2) leaves no room for a token gets none, as before rows left the search: BOS,
+    # then pad_id, log-probability 0, 0 tokens (the loop computed one for it, which is dropped here).
+    no_room = max_lengths < 2
+    token_ids = tf.where(no_room[:, tf.newaxis] & (positions > 0), pad_id, token_ids)
+    return token_ids, tf.where(no_room, 0.0, log_probability), tf.where(no_room, 0, num_tokens)

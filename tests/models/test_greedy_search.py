@@ -86,3 +86,15 @@ def test_stopped_rows_leave_the_search_and_each_row_keeps_its_own_context():
     assert ids.numpy().tolist() == [[BOS, 4, 5, EOS, PAD, PAD, PAD], [BOS, 5, 4, 5, 4, 5, PAD]]
     assert num_tokens.numpy().tolist() == [3, 5]
     np.testing.assert_allclose(log_prob.numpy(), [math.log(0.6 * 0.7 * 0.8), 5 * math.log(0.9)], atol=1e-5)
+
+
+def test_a_row_without_room_for_a_token_gets_none():
+    """A limit below 2 (outside `max_decode_lengths`' range) leaves BOS alone, as the search did before rows
+    left it (commit 404e0cb); the other rows are unchanged."""
+    ids, log_prob, num_tokens = run([1, 0, 4, -3])
+    assert ids.tolist() == [[BOS, PAD, PAD, PAD], [BOS, PAD, PAD, PAD], [BOS, 4, 5, EOS], [BOS, PAD, PAD, PAD]]
+    assert num_tokens.tolist() == [0, 0, 3, 0]
+    assert log_prob[[0, 1, 3]].tolist() == [0.0, 0.0, 0.0]
+    assert log_prob[2] == pytest.approx(math.log(0.6 * 0.7 * 0.8), abs=1e-5)
+    ids, log_prob, num_tokens = run([1])
+    assert ids.tolist() == [[BOS, PAD]] and log_prob.tolist() == [0.0] and num_tokens.tolist() == [0]
