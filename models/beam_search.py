@@ -98,7 +98,12 @@ def beam_search(step, cache, max_lengths, beam_size: int, alpha: float, bos_id: 
     limit), or at its length limit. A stopped row leaves the search: its finished hypotheses go to the
     outputs, and its rows leave the token ids, the cache and the context, so that the steps after it
     compute only the rows still searched (the loop runs until the longest row of the batch stops). A
-    row's arithmetic does not depend on the others: its output is the same in any batch.
+    row's search does not depend on the others: its output is the one it gets in any batch, to float
+    rounding. Not to the bit: TensorFlow's CPU kernels may round an element differently by where it lies
+    in its tensor (`tf.exp` of the same value inside a tensor and among its last, not vectorized,
+    elements can differ in the last bit), and a row's place in the step's tensors changes as rows leave,
+    or with its batch. Log-probabilities differ by about 1e-7 relative; tokens only where two candidates
+    are tied to that precision.
     """
     batch_size = tf.shape(max_lengths)[0]
     max_length = tf.reduce_max(tf.concat([max_lengths, [2]], axis=0))
