@@ -126,7 +126,8 @@ class TranslatorServingModule(tf.Module):
         width = tf.maximum(tf.shape(target_ids)[1], tf.shape(output_ids)[1])
         same = tf.reduce_all(tf.equal(_pad_to(target_ids, width), _pad_to(output_ids, width)), axis=1)
         index = tf.where(tf.logical_and(rows, tf.logical_not(same)))
-        copies = tf.shape(output_ids, out_type=tf.int64)[0] // tf.shape(source_ids, out_type=tf.int64)[0]
+        # At least 1: an empty batch (N = B = 0) has nothing to rescore, and 0 // 0 is an error.
+        copies = tf.shape(output_ids, out_type=tf.int64)[0] // tf.maximum(tf.shape(source_ids, out_type=tf.int64)[0], 1)
 
         def rescored():
             forced, forced_tokens = decoding.sequence_log_probability(
