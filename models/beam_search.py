@@ -7,7 +7,8 @@ result depends on how long the other rows of its batch keep the loop going. This
 finished hypotheses apart from the alive ones (as tensor2tensor's and OpenNMT-tf's beam searches do),
 gives every row its own length limit, and takes a row out of the loop once it is done (its rows leave
 the cache and the cross-attention context, so that later steps compute only the rows still searched), so
-that a row's output is the same in any batch and a batch costs what its rows need.
+that a row's output is the same in any batch (to float rounding, see `beam_search`) and a batch costs
+what its rows need.
 
 Length penalty (Wu et al. 2016, "Google's Neural Machine Translation System", eq. 14,
 https://arxiv.org/abs/1609.08144): a hypothesis Y is ranked by `log P(Y|X) / lp(Y)`,
